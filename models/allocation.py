@@ -1,0 +1,213 @@
+"""Stage 2, account allocation: items (an account's lines of one function in one team) to
+agents (the team's reps), one agent per item, each agent's load inside its band.
+
+At its core a generalized assignment problem (effort may depend on the agent), with optional
+items, load balance and travel counted once per distinct (account, agent) pair. The same pieces
+build the joint model's allocation part.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from models.cpsat import solve_levels
+from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
+from models.warm_start import repair_allocation
+
+
+@dataclass
+class AllocVars:
+    z: list  # per pair, bool
+    load: list  # per agent, expression
+    travel_pairs: dict[tuple[int, int], object]  # (account, agent) -> bool var or z literal
+    unassigned: dict[int, object]  # optional item -> bool "goes to nobody"
+
+
+def add_assignment(model: cp_model.CpModel, inst: AllocationInstance) -> AllocVars:
+    """z per allowed pair; each item to one agent (or at most one when optional); pins."""
+    z = [model.new_bool_var(f"z_{i}_{a}") for i, a in zip(inst.pair_item.tolist(),
+                                                          inst.pair_agent.tolist())]
+    by_item: list[list] = [[] for _ in range(inst.n_items)]
+    by_agent: list[list] = [[] for _ in range(inst.n_agents)]
+    for p, (i, a, w) in enumerate(zip(inst.pair_item.tolist(), inst.pair_agent.tolist(),
+                                      inst.pair_weight.tolist())):
+        by_item[i].append(z[p])
+        by_agent[a].append((int(w), z[p]))
+        if inst.fixed_agent is not None and inst.fixed_agent[i] >= 0:
+            model.add(z[p] == int(a == inst.fixed_agent[i]))
+    unassigned = {}
+    for i, zs in enumerate(by_item):
+        if inst.item_optional[i]:
+            unassigned[i] = model.new_bool_var(f"none_{i}")
+            model.add(sum(zs) + unassigned[i] == 1)
+        else:
+            model.add_exactly_one(zs)
+    load = [cp_model.LinearExpr.weighted_sum([v for _, v in pairs], [w for w, _ in pairs])
+            if pairs else 0 for pairs in by_agent]
+    travel_pairs = _travel_pairs(model, inst, z) if _has_travel(inst) else {}
+    return AllocVars(z, load, travel_pairs, unassigned)
+
+
+def _has_travel(inst: AllocationInstance) -> bool:
+    return inst.item_account is not None and any(
+        t.travel is not None and np.any(t.travel) for t in inst.terms.values())
+
+
+def _travel_pairs(model: cp_model.CpModel, inst: AllocationInstance, z: list) -> dict:
+    """One literal per distinct (account, agent): the z itself where the account has a single
+    item, else a new bool that any of the account's z with that agent forces on."""
+    pairs: dict[tuple[int, int], list] = defaultdict(list)
+    for p, (i, a) in enumerate(zip(inst.pair_item.tolist(), inst.pair_agent.tolist())):
+        pairs[int(inst.item_account[i]), a].append(z[p])
+    out = {}
+    for key, zs in pairs.items():
+        if len(zs) == 1:
+            out[key] = zs[0]
+        else:
+            served = model.new_bool_var(f"serves_{key[0]}_{key[1]}")
+            for v in zs:
+                model.add_implication(v, served)
+            out[key] = served
+    return out
+
+
+def add_hints(model: cp_model.CpModel, inst: AllocationInstance, v: AllocVars,
+              item_agent: np.ndarray, devs: list | None) -> None:
+    """Hint a complete assignment: every z, the unassigned flags, the travel pairs and the
+    deviations, so that CP-SAT can take it as its first solution."""
+    chosen = item_agent[inst.pair_item] == inst.pair_agent
+    for var, on in zip(v.z, chosen.tolist()):
+        model.add_hint(var, on)
+    for i, var in v.unassigned.items():
+        model.add_hint(var, bool(item_agent[i] < 0))
+    served = {}
+    if v.travel_pairs and inst.item_account is not None:
+        for i, a in enumerate(item_agent.tolist()):
+            if a >= 0:
+                served[int(inst.item_account[i]), a] = True
+        for key, var in v.travel_pairs.items():
+            if not isinstance(var, cp_model.IntVar) or var.name.startswith("serves_"):
+                model.add_hint(var, served.get(key, False))
+    if devs is not None:
+        load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
+                           minlength=inst.n_agents)
+        target = inst.agent_target if inst.agent_target is not None else np.zeros(inst.n_agents)
+        for var, dev in zip(devs, np.abs(load - target).astype(np.int64).tolist()):
+            model.add_hint(var, dev)
+
+
+def term_expr(term: AllocTerm, inst: AllocationInstance, v: AllocVars, devs: list | None):
+    """The linear expression of one objective term."""
+    parts: list = []
+    constant = int(term.constant)
+    if term.pair is not None:
+        parts += [c * var for c, var in zip(term.pair.tolist(), v.z) if c]
+    if term.unassigned is not None:
+        parts += [int(term.unassigned[i]) * var for i, var in v.unassigned.items()
+                  if term.unassigned[i]]
+    if term.deviation is not None and devs is not None:
+        parts += [int(c) * d for c, d in zip(term.deviation.tolist(), devs) if c]
+    if term.travel is not None and v.travel_pairs:
+        for (acc, a), lit in v.travel_pairs.items():
+            c = int(term.travel[acc, a])
+            if c:
+                parts.append(c * lit)
+    return cp_model.LinearExpr.sum(parts) + constant
+
+
+def add_deviations(model: cp_model.CpModel, load: list, target: np.ndarray, hi: np.ndarray) -> list:
+    devs = []
+    for a, ld in enumerate(load):
+        dev = model.new_int_var(0, int(max(hi[a], target[a])), f"dev_{a}")
+        model.add(dev >= ld - int(target[a]))
+        model.add(dev >= int(target[a]) - ld)
+        devs.append(dev)
+    return devs
+
+
+def allocation_is_feasible(inst: AllocationInstance, item_agent: np.ndarray) -> bool:
+    """Whether an assignment holds every constraint (pairs, mandatory items, pins, bands)."""
+    allowed = set(zip(inst.pair_item.tolist(), inst.pair_agent.tolist()))
+    if any(a >= 0 and (i, a) not in allowed for i, a in enumerate(item_agent.tolist())):
+        return False
+    if np.any((item_agent < 0) & ~inst.item_optional.astype(bool)):
+        return False
+    if inst.fixed_agent is not None and np.any((inst.fixed_agent >= 0)
+                                               & (item_agent != inst.fixed_agent)):
+        return False
+    chosen = item_agent[inst.pair_item] == inst.pair_agent
+    load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
+                       minlength=inst.n_agents)
+    return bool(np.all(load >= inst.agent_lo) and np.all(load <= inst.agent_hi))
+
+
+def evaluate_allocation_term(inst: AllocationInstance, term: AllocTerm,
+                             item_agent: np.ndarray) -> int:
+    """The value of one objective term for an assignment, as the model would count it."""
+    chosen = item_agent[inst.pair_item] == inst.pair_agent
+    value = int(term.constant)
+    if term.pair is not None:
+        value += int(term.pair[chosen].sum())
+    if term.unassigned is not None:
+        value += int(term.unassigned[(item_agent < 0) & inst.item_optional.astype(bool)].sum())
+    if term.deviation is not None:
+        load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
+                           minlength=inst.n_agents)
+        target = inst.agent_target if inst.agent_target is not None else np.zeros(inst.n_agents)
+        value += int((term.deviation * np.abs(load - target)).sum())
+    if term.travel is not None and inst.item_account is not None:
+        served = {(int(inst.item_account[i]), int(a)) for i, a in enumerate(item_agent) if a >= 0}
+        value += int(sum(term.travel[acc, a] for acc, a in served))
+    return value
+
+
+def needs_deviation(terms) -> bool:
+    return any(t.deviation is not None and np.any(t.deviation) for t in terms.values())
+
+
+def build_allocation(inst: AllocationInstance) -> tuple[cp_model.CpModel, AllocVars, dict, list]:
+    model = cp_model.CpModel()
+    v = add_assignment(model, inst)
+    for a, ld in enumerate(v.load):
+        lo, hi = int(inst.agent_lo[a]), int(inst.agent_hi[a])
+        if isinstance(ld, int):
+            if not lo <= 0 <= hi:
+                model.add_bool_or([])  # an agent with no possible item cannot reach its band
+            continue
+        model.add_linear_constraint(ld, lo, hi)
+    devs = None
+    if needs_deviation(inst.terms):
+        target = inst.agent_target if inst.agent_target is not None else np.zeros(inst.n_agents)
+        devs = add_deviations(model, v.load, target, inst.agent_hi)
+    terms = {name: term_expr(t, inst, v, devs) for name, t in inst.terms.items()}
+    return model, v, terms, devs
+
+
+def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
+    """Solve stage 2 for one team (or a GAP instance). With a hint, the hint is first repaired
+    into the bands; if CP-SAT finds nothing better in time, that repaired start is the answer
+    when it holds every constraint."""
+    model, v, terms, devs = build_allocation(inst)
+    start = None
+    if inst.hint_agent is not None:
+        start = repair_allocation(inst)
+        add_hints(model, inst, v, start, devs)
+    pair_item, pair_agent = inst.pair_item, inst.pair_agent
+
+    def capture(solver: cp_model.CpSolver) -> np.ndarray:
+        chosen = np.array([solver.boolean_value(z) for z in v.z], dtype=bool)
+        item_agent = np.full(inst.n_items, -1, dtype=np.int64)
+        item_agent[pair_item[chosen]] = pair_agent[chosen]
+        return item_agent
+
+    out = solve_levels(model, terms, settings, capture)
+    if out.solution is None and out.status == "UNKNOWN" and start is not None \
+            and allocation_is_feasible(inst, start):
+        return AllocSolution("FEASIBLE", None, None, start, {}, out.seconds)
+    item_agent = out.solution if out.solution is not None else np.full(inst.n_items, -1)
+    return AllocSolution(out.status, out.objective, out.bound, item_agent, out.term_values,
+                         out.seconds, out.level_bounds)

@@ -1,0 +1,151 @@
+"""Running CP-SAT the same way for every model: parameters from SolveSettings, progress
+reports, cancellation, and weighted or lexicographic objectives over named terms."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+from ortools.sat.python import cp_model
+
+from models.instances import Progress, SolveSettings
+
+T = TypeVar("T")
+STATUS_NAMES = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE",
+                cp_model.INFEASIBLE: "INFEASIBLE", cp_model.MODEL_INVALID: "MODEL_INVALID",
+                cp_model.UNKNOWN: "UNKNOWN"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a (possibly multi-level) solve gives: the status, the captured solution of the last
+    level that found one, the objective and bound of the first level, the seconds spent."""
+
+    status: str
+    solution: Any
+    objective: int | None
+    bound: int | None
+    term_values: dict[str, int]
+    seconds: float
+    level_bounds: tuple[int, ...]
+
+
+def new_solver(settings: SolveSettings, time_limit: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.05, time_limit)
+    params.num_workers = settings.workers
+    params.random_seed = settings.seed
+    params.relative_gap_limit = settings.relative_gap_limit
+    params.log_search_progress = False
+    params.linearization_level = settings.linearization_level
+    if settings.linearization_level >= 2 and settings.workers > 1:
+        # in a portfolio, only the "max_lp" worker uses the full linearisation
+        params.subsolvers.extend(["max_lp", "default_lp", "quick_restart", "reduced_costs",
+                                  "pseudo_costs", "core", "no_lp", "lb_tree_search"])
+    return solver
+
+
+class _Reporter(cp_model.CpSolverSolutionCallback):
+    def __init__(self, settings: SolveSettings, start: float):
+        super().__init__()
+        self._settings = settings
+        self._start = start
+        self.last_objective: int | None = None
+
+    def on_solution_callback(self) -> None:
+        self.last_objective = int(round(self.objective_value))
+        self.report(int(math.floor(self.best_objective_bound + 1e-6)))
+        if self._settings.stop is not None and self._settings.stop.is_set():
+            self.stop_search()
+
+    def report(self, bound: int | None) -> None:
+        if self._settings.progress is not None:
+            self._settings.progress(Progress(self._settings.stage, time.monotonic() - self._start,
+                                             self.last_objective, bound))
+
+
+def run(model: cp_model.CpModel, settings: SolveSettings, time_limit: float,
+        start: float | None = None) -> tuple[cp_model.CpSolver, int]:
+    """Solve once with progress and cancellation; returns the solver and its status."""
+    start = time.monotonic() if start is None else start
+    solver = new_solver(settings, time_limit)
+    reporter = _Reporter(settings, start)
+    if settings.progress is not None and model.has_objective():
+        solver.best_bound_callback = lambda b: reporter.report(int(math.floor(b + 1e-6)))
+    done = threading.Event()
+    if settings.stop is not None:
+        def watch() -> None:
+            while not done.is_set():
+                if settings.stop.wait(0.1):
+                    solver.stop_search()
+                    return
+        threading.Thread(target=watch, daemon=True).start()
+    try:
+        status = solver.solve(model, reporter)
+    finally:
+        done.set()
+    return solver, status
+
+
+def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT],
+                 settings: SolveSettings, capture: Callable[[cp_model.CpSolver], T]) -> Outcome:
+    """Minimise the terms by levels (see SolveSettings.levels); between levels each is held
+    within `tolerance` of its value and the solution found is the next level's hint."""
+    start = time.monotonic()
+    names = [n for n in terms]
+    levels = settings.levels or (tuple(names),)
+    levels = [tuple(n for n in lvl if n in terms) for lvl in levels]
+    levels = [lvl for lvl in levels if lvl] or [()]
+    captured, statuses, first_obj, first_bound = None, [], None, None
+    values: dict[str, int] = {}
+    level_bounds: list[int] = []
+    for i, level in enumerate(levels):
+        expr = sum((terms[n] for n in level), 0)
+        model.minimize(expr)
+        remaining = settings.time_limit - (time.monotonic() - start)
+        budget = remaining / (len(levels) - i)
+        if captured is not None and budget <= 0.05:
+            break
+        solver, status = run(model, settings, budget, start)
+        statuses.append(status)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if i == 0 or status == cp_model.MODEL_INVALID:
+                return Outcome(STATUS_NAMES[status], None, None, None, {},
+                               time.monotonic() - start, ())
+            break
+        captured = capture(solver)
+        values = {n: int(round(solver.value(terms[n]))) for n in names}
+        value = int(round(solver.objective_value))
+        bound = int(math.floor(solver.best_objective_bound + 1e-6))
+        level_bounds.append(bound)
+        if i == 0:
+            first_obj, first_bound = value, bound
+        if i + 1 < len(levels):
+            model.add(expr <= value + int(math.floor(settings.tolerance * abs(value))))
+            _hint_solution(model, solver)
+        if settings.stop is not None and settings.stop.is_set():
+            break
+    if captured is None:
+        return Outcome("UNKNOWN", None, None, None, {}, time.monotonic() - start, ())
+    if len(levels) == 1 and levels[0]:
+        first_obj = sum(values[n] for n in levels[0])
+    optimal = all(s == cp_model.OPTIMAL for s in statuses) and len(statuses) == len(levels)
+    return Outcome("OPTIMAL" if optimal else "FEASIBLE", captured, first_obj, first_bound,
+                   values, time.monotonic() - start, tuple(level_bounds))
+
+
+def _hint_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
+    values = solver.response_proto.solution
+    model.clear_hints()
+    proto = model.proto
+    del proto.solution_hint.vars[:]
+    proto.solution_hint.vars.extend(range(len(values)))
+    proto.solution_hint.values.extend(values)
+
+
+def status_name(status: int) -> str:
+    return STATUS_NAMES.get(status, "UNKNOWN")

@@ -1,0 +1,200 @@
+"""Instances, settings and solutions of the constraint models: plain integer arrays.
+
+Nothing here knows about files, DataFrames or sales vocabulary beyond names; the planner
+builds these from a company and a scenario (scaling hours, fit and potential to integers in
+one place) and reads the solutions back.
+
+Objective terms: every model minimises a sum of named terms (`unmet`, `balance`, ...). Each
+term's coefficients are integers, already weighted and scaled by the caller. `levels` in
+SolveSettings groups term names: one level with every term is a weighted sum; one term per
+level is a lexicographic order.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+#: Bits of `pair_rule`: why an (agent, class) pair is not allowed; 0 = allowed.
+RULE_MIN_PROFICIENCY = 1
+RULE_KEY_ACCOUNTS_SENIOR = 2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: the objective of the best plan so far and the best bound."""
+
+    stage: str
+    elapsed: float
+    objective: int | None
+    bound: int | None
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    time_limit: float = 10.0
+    workers: int = 1
+    seed: int = 0
+    relative_gap_limit: float = 0.0
+    levels: tuple[tuple[str, ...], ...] | None = None  # None: one level with every term
+    tolerance: float = 0.01  # lexicographic: how far a level may degrade for the next ones
+    progress: Callable[[Progress], None] | None = None
+    stop: threading.Event | None = None  # set it to stop early and keep the best plan
+    stage: str = ""
+    #: 2 puts exactly-one and other boolean constraints into the LP (a much stronger bound
+    #: for assignment models: without it the allocation bound can stay below zero)
+    linearization_level: int = 1
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """At least `min_reps` of `eligible` reps must be in `team`."""
+
+    key: str
+    team: int
+    eligible: np.ndarray
+    min_reps: int
+
+
+@dataclass(frozen=True)
+class OrgTerm:
+    """Coefficients of one objective term on the org-design variables (None = no part)."""
+
+    pair: np.ndarray | None = None  # per unit of hours y[pair]
+    unmet: np.ndarray | None = None  # per unit of unmet hours u[class]
+    rep_team: np.ndarray | None = None  # (R, T) per x[r, t]
+    deviation: np.ndarray | None = None  # (R,) per unit of |load - target|
+    shortfall: np.ndarray | None = None  # (R,) per unit below the band's minimum (soft band)
+    missing_manager: int = 0  # per manager that must be hired
+    constant: int = 0
+
+
+@dataclass(frozen=True)
+class OrgDesignInstance:
+    """Stage 1: reps to teams, managers, hours per demand class (divisible)."""
+
+    rep_lo: np.ndarray  # (R,) least load of a member
+    rep_hi: np.ndarray  # (R,) most load of a member
+    mgr_lo: np.ndarray  # (R,) least load when the rep is a manager
+    mgr_hi: np.ndarray  # (R,) most load when the rep is a manager
+    rep_target: np.ndarray  # (R,) balanced load of a member
+    mgr_target: np.ndarray  # (R,) balanced load of a manager
+    can_manage: np.ndarray  # (R,) bool
+    n_teams: int
+    class_team: np.ndarray  # (K,)
+    class_hours: np.ndarray  # (K,)
+    pair_rep: np.ndarray  # (P,)
+    pair_class: np.ndarray  # (P,)
+    terms: dict[str, OrgTerm]
+    pair_rule: np.ndarray | None = None  # (P,) RULE_* bits; None = every pair allowed
+    allow_unmet: bool = True
+    span: int | None = None
+    unit_of_team: np.ndarray | None = None  # (T,) management unit of each team
+    coverage: tuple[Coverage, ...] = ()
+    moved: np.ndarray | None = None  # (R, T) bool: rep counts as moved in that team
+    max_moved: int | None = None
+    fixed_team: np.ndarray | None = None  # (R,) team a rep is pinned to, -1 = free
+    hint_team: np.ndarray | None = None  # (R,) today's team, -1 = none
+    hint_hours: np.ndarray | None = None  # (P,)
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.rep_lo)
+
+    @property
+    def n_units(self) -> int:
+        return 0 if self.unit_of_team is None else int(self.unit_of_team.max(initial=-1)) + 1
+
+
+@dataclass(frozen=True)
+class OrgSolution:
+    status: str
+    objective: int | None
+    bound: int | None
+    rep_team: np.ndarray  # (R,) team of each rep
+    is_manager: np.ndarray  # (R,) bool
+    hired_managers: np.ndarray  # (units,) managers to hire
+    hours: np.ndarray  # (P,)
+    unmet: np.ndarray  # (K,)
+    term_values: dict[str, int]
+    seconds: float
+    level_bounds: tuple[int, ...] = ()
+    band_shortfall: int = 0  # hours below the band minimum (only with a soft band)
+
+
+@dataclass(frozen=True)
+class AllocTerm:
+    """Coefficients of one objective term on the allocation variables."""
+
+    pair: np.ndarray | None = None  # per z[pair] (item to agent)
+    unassigned: np.ndarray | None = None  # (I,) when the item goes to nobody
+    deviation: np.ndarray | None = None  # (A,) per unit of |load - target|
+    travel: np.ndarray | None = None  # (accounts, A) per distinct (account, agent) pair
+    constant: int = 0
+
+
+@dataclass(frozen=True)
+class AllocationInstance:
+    """Stage 2 (and the GAP core): items to agents, one agent per item, with capacities.
+
+    Effort `pair_weight` may depend on the agent (productivity, travel time), as in the
+    textbook generalized assignment problem.
+    """
+
+    agent_lo: np.ndarray  # (A,)
+    agent_hi: np.ndarray  # (A,)
+    pair_item: np.ndarray  # (P,)
+    pair_agent: np.ndarray  # (P,)
+    pair_weight: np.ndarray  # (P,)
+    item_optional: np.ndarray  # (I,) bool: the item may go to nobody
+    terms: dict[str, AllocTerm]
+    agent_target: np.ndarray | None = None  # (A,) for deviation terms
+    item_account: np.ndarray | None = None  # (I,) for travel terms
+    fixed_agent: np.ndarray | None = None  # (I,) agent an item is pinned to, -1 = free
+    hint_agent: np.ndarray | None = None  # (I,) -1 = no hint
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.agent_lo)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_optional)
+
+
+@dataclass(frozen=True)
+class AllocSolution:
+    status: str
+    objective: int | None
+    bound: int | None
+    item_agent: np.ndarray  # (I,) agent of each item, -1 = unassigned
+    term_values: dict[str, int]
+    seconds: float
+    level_bounds: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class JointInstance:
+    """Small instances in one model: the org part decides teams and managers, the allocation
+    part (agents = all reps) gives lines to reps; `item_team` ties each item to its team."""
+
+    org: OrgDesignInstance
+    alloc: AllocationInstance
+    item_team: np.ndarray  # (I,)
+
+
+@dataclass(frozen=True)
+class JointSolution:
+    status: str
+    objective: int | None
+    bound: int | None
+    rep_team: np.ndarray
+    is_manager: np.ndarray
+    hired_managers: np.ndarray
+    item_agent: np.ndarray
+    term_values: dict[str, int]
+    seconds: float
+    level_bounds: tuple[int, ...] = field(default=())

@@ -1,0 +1,328 @@
+"""Stage 1, org design: every rep into one team, managers per management unit, and the hours
+each rep gives to each demand class of the team (divisible, so this stage is a relaxation of
+the whole problem and its bound is a bound on any plan).
+
+The team-structure and band pieces are shared with the joint model. With `rules` literals
+(see `explain_infeasibility`), every rule family can be switched off to find which rules
+conflict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from models.cpsat import new_solver, solve_levels
+from models.warm_start import improve_org
+from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
+                              OrgSolution, SolveSettings)
+
+
+#: Share of stage 1's time spent on the local-search warm start before CP-SAT takes over.
+WARM_START_SHARE = 0.6
+
+
+@dataclass
+class RuleSwitches:
+    """Enforcement literals by rule key; empty when rules are simply hard."""
+
+    model: cp_model.CpModel
+    enabled: bool = False
+    literals: dict[str, cp_model.IntVar] = field(default_factory=dict)
+
+    def get(self, key: str) -> list[cp_model.IntVar]:
+        """[] when rules are hard, else [literal for key] (created on first use)."""
+        if not self.enabled:
+            return []
+        if key not in self.literals:
+            self.literals[key] = self.model.new_bool_var(key)
+        return [self.literals[key]]
+
+
+@dataclass
+class TeamVars:
+    x: list[list]  # x[r][t] bool var or constant 0
+    manager: dict[tuple[int, int], cp_model.IntVar]  # (r, t) -> bool
+    is_manager: list  # per rep: expression (0 when the rep cannot manage)
+    hired: list  # per unit: int var (or 0)
+
+
+def add_team_structure(model: cp_model.CpModel, inst: OrgDesignInstance,
+                       rules: RuleSwitches) -> TeamVars:
+    """Each rep in exactly one team; managers, coverage, moved-rep limit and pins."""
+    n_r, n_t = inst.n_reps, inst.n_teams
+    x: list[list] = []
+    for r in range(n_r):
+        fixed = -1 if inst.fixed_team is None else int(inst.fixed_team[r])
+        row = [model.new_bool_var(f"x_{r}_{t}") for t in range(n_t)]
+        model.add_exactly_one(row)
+        if fixed >= 0:
+            model.add(row[fixed] == 1).only_enforce_if(rules.get(f"pin:{r}"))
+        x.append(row)
+    manager, is_manager, hired = _add_managers(model, inst, x, rules)
+    for cov in inst.coverage:
+        model.add(sum(x[int(r)][cov.team] for r in cov.eligible) >= cov.min_reps
+                  ).only_enforce_if(rules.get(cov.key))
+    if inst.max_moved is not None and inst.moved is not None:
+        moved = [x[r][t] for r, t in zip(*np.nonzero(inst.moved))]
+        model.add(sum(moved) <= inst.max_moved).only_enforce_if(rules.get("max_reps_moved"))
+    return TeamVars(x, manager, is_manager, hired)
+
+
+def _add_managers(model: cp_model.CpModel, inst: OrgDesignInstance, x: list[list],
+                  rules: RuleSwitches):
+    """span * managers >= headcount > span * (managers - 1) in each unit; a manager is a member
+    of a team of the unit; missing managers are hires where unmet demand is allowed."""
+    n_r, n_t = inst.n_reps, inst.n_teams
+    manager: dict[tuple[int, int], cp_model.IntVar] = {}
+    is_manager: list = [0] * n_r
+    hired: list = [0] * inst.n_units
+    if inst.span is None or inst.unit_of_team is None:
+        return manager, is_manager, hired
+    for r in np.nonzero(inst.can_manage)[0]:
+        r = int(r)
+        for t in range(n_t):
+            m = model.new_bool_var(f"m_{r}_{t}")
+            model.add_implication(m, x[r][t])
+            manager[r, t] = m
+        is_manager[r] = sum(manager[r, t] for t in range(n_t))
+    teams_of_unit = defaultdict(list)
+    for t, u in enumerate(inst.unit_of_team):
+        teams_of_unit[int(u)].append(t)
+    for u, teams in teams_of_unit.items():
+        head = sum(x[r][t] for r in range(n_r) for t in teams)
+        leads = sum(manager[r, t] for (r, t) in manager if t in teams)
+        max_hires = -(-n_r // inst.span)
+        hired[u] = model.new_int_var(0, max_hires, f"hire_mgr_{u}")
+        if not inst.allow_unmet:
+            model.add(hired[u] == 0).only_enforce_if(rules.get(f"managers:{u}"))
+        total = leads + hired[u]
+        model.add(inst.span * total >= head)
+        model.add(inst.span * total <= head + inst.span - 1)
+    return manager, is_manager, hired
+
+
+def add_band(model: cp_model.CpModel, inst: OrgDesignInstance, load: list, is_manager: list,
+             rules: RuleSwitches, soft_min: bool = False) -> list | None:
+    """Each rep's load inside the member band, or the manager band when the rep manages. With
+    `soft_min`, a rep may fall short of the minimum by `short[r]` (returned, to be penalised)."""
+    shorts = [] if soft_min else None
+    for r in range(inst.n_reps):
+        lo, hi = int(inst.rep_lo[r]), int(inst.rep_hi[r])
+        mlo, mhi = int(inst.mgr_lo[r]), int(inst.mgr_hi[r])
+        least = lo - (lo - mlo) * is_manager[r]
+        if soft_min:
+            short = model.new_int_var(0, lo, f"short_{r}")
+            model.add(load[r] + short >= least)
+            shorts.append(short)
+        else:
+            model.add(load[r] >= least).only_enforce_if(rules.get("band_min"))
+        model.add(load[r] <= hi - (hi - mhi) * is_manager[r]).only_enforce_if(rules.get("band_max"))
+    return shorts
+
+
+def add_deviation(model: cp_model.CpModel, inst: OrgDesignInstance, load: list,
+                  is_manager: list) -> list:
+    """dev[r] >= |load[r] - target[r]|, the target lowered for managers."""
+    devs = []
+    for r in range(inst.n_reps):
+        tgt, mtgt = int(inst.rep_target[r]), int(inst.mgr_target[r])
+        target = tgt - (tgt - mtgt) * is_manager[r]
+        dev = model.new_int_var(0, int(max(inst.rep_hi[r], tgt)), f"dev_{r}")
+        model.add(dev >= load[r] - target)
+        model.add(dev >= target - load[r])
+        devs.append(dev)
+    return devs
+
+
+@dataclass
+class _Stage1:
+    model: cp_model.CpModel
+    team: TeamVars
+    y: list
+    unmet: list
+    terms: dict
+    rules: RuleSwitches
+    shorts: list | None
+    start: object = None  # the warm start (models.warm_start.OrgStart), if one was built
+
+
+def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float = 0.0) -> _Stage1:
+    model = cp_model.CpModel()
+    rules = RuleSwitches(model, enabled=explain)
+    team = add_team_structure(model, inst, rules)
+    n_r, n_k = inst.n_reps, len(inst.class_hours)
+    y = []
+    by_rep_team: dict[tuple[int, int], list] = defaultdict(list)
+    by_class: list[list] = [[] for _ in range(n_k)]
+    load: list = [[] for _ in range(n_r)]
+    for p, (r, k) in enumerate(zip(inst.pair_rep.tolist(), inst.pair_class.tolist())):
+        v = model.new_int_var(0, int(inst.class_hours[k]), f"y_{r}_{k}")
+        bits = 0 if inst.pair_rule is None else int(inst.pair_rule[p])
+        if bits:
+            lits = (rules.get("min_proficiency") if bits & RULE_MIN_PROFICIENCY else []) + \
+                   (rules.get("key_accounts_senior") if bits & RULE_KEY_ACCOUNTS_SENIOR else [])
+            model.add(v == 0).only_enforce_if(lits)
+        y.append(v)
+        by_rep_team[r, int(inst.class_team[k])].append(v)
+        by_class[k].append(v)
+        load[r].append(v)
+    team_hours = np.bincount(inst.class_team, weights=inst.class_hours, minlength=inst.n_teams)
+    for (r, t), vs in by_rep_team.items():
+        big_m = int(min(team_hours[t], max(inst.rep_hi[r], inst.mgr_hi[r])))
+        if not rules.enabled:
+            model.add(sum(vs) <= big_m * team.x[r][t])
+        else:
+            model.add(sum(vs) <= int(team_hours[t]) * team.x[r][t])
+    unmet = []
+    for k in range(n_k):
+        u = model.new_int_var(0, int(inst.class_hours[k]), f"u_{k}")
+        if not inst.allow_unmet:
+            model.add(u == 0).only_enforce_if(rules.get(f"demand:{int(inst.class_team[k])}"))
+        model.add(sum(by_class[k]) + u == int(inst.class_hours[k]))
+        unmet.append(u)
+    loads = [sum(vs) if vs else 0 for vs in load]
+    soft = not explain and any(t.shortfall is not None for t in inst.terms.values())
+    shorts = add_band(model, inst, loads, team.is_manager, rules, soft_min=soft)
+    needs_dev = any(t.deviation is not None and np.any(t.deviation) for t in inst.terms.values())
+    devs = add_deviation(model, inst, loads, team.is_manager) if needs_dev else None
+    terms = {name: _term_expr(term, y, unmet, team, devs, shorts)
+             for name, term in inst.terms.items()}
+    start = None
+    if not explain:
+        start = _add_hints(model, inst, team, y, unmet, devs, shorts, warm_seconds)
+    return _Stage1(model, team, y, unmet, terms, rules, shorts, start)
+
+
+def _term_expr(term, y, unmet, team: TeamVars, devs, shorts):
+    parts = [int(term.constant)]
+    if term.pair is not None:
+        parts += [int(c) * v for c, v in zip(term.pair.tolist(), y) if c]
+    if term.unmet is not None:
+        parts += [int(c) * v for c, v in zip(term.unmet.tolist(), unmet) if c]
+    if term.rep_team is not None:
+        for r, t in zip(*np.nonzero(term.rep_team)):
+            parts.append(int(term.rep_team[r, t]) * team.x[r][t])
+    if term.deviation is not None and devs is not None:
+        parts += [int(c) * d for c, d in zip(term.deviation.tolist(), devs) if c]
+    if term.shortfall is not None and shorts is not None:
+        parts += [int(c) * v for c, v in zip(term.shortfall.tolist(), shorts) if c]
+    if term.missing_manager:
+        parts += [int(term.missing_manager) * h for h in team.hired if not isinstance(h, int)]
+    return cp_model.LinearExpr.sum(parts)
+
+
+def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars, y: list,
+               unmet: list, devs: list | None, shorts: list | None, warm_seconds: float):
+    """A complete warm-start plan as the hint, so the search starts from a whole solution;
+    returns the warm start."""
+    start = improve_org(inst, warm_seconds)
+    for r, t in enumerate(start.rep_team.tolist()):
+        for tt in range(inst.n_teams):
+            model.add_hint(team.x[r][tt], tt == t)
+    for (r, t), m in team.manager.items():
+        model.add_hint(m, bool(start.is_manager[r]) and start.rep_team[r] == t)
+    for u, h in enumerate(team.hired):
+        if not isinstance(h, int):
+            model.add_hint(h, int(start.hired[u]))
+    for v, h in zip(y, start.hours.tolist()):
+        model.add_hint(v, h)
+    for v, h in zip(unmet, start.unmet.tolist()):
+        model.add_hint(v, h)
+    load = np.bincount(inst.pair_rep, weights=start.hours, minlength=inst.n_reps)
+    if devs is not None:
+        target = np.where(start.is_manager, inst.mgr_target, inst.rep_target)
+        for d, dev in zip(devs, np.abs(load - target).astype(np.int64).tolist()):
+            model.add_hint(d, dev)
+    if shorts is not None:
+        least = np.where(start.is_manager, inst.mgr_lo, inst.rep_lo)
+        for v, short in zip(shorts, np.maximum(least - load, 0).astype(np.int64).tolist()):
+            model.add_hint(v, short)
+    return start
+
+
+def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:
+    """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays."""
+    started = time.monotonic()
+    built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE)
+    settings = replace(settings, time_limit=max(0.5, settings.time_limit
+                                                - (time.monotonic() - started)))
+
+    def capture(solver: cp_model.CpSolver) -> tuple:
+        rep_team = np.array([next(t for t in range(inst.n_teams) if solver.boolean_value(
+            built.team.x[r][t])) for r in range(inst.n_reps)], dtype=np.int64)
+        is_mgr = np.array([bool(solver.value(m)) if not isinstance(m, int) else False
+                           for m in built.team.is_manager])
+        hired = np.array([solver.value(h) if not isinstance(h, int) else 0
+                          for h in built.team.hired], dtype=np.int64)
+        hours = np.array([solver.value(v) for v in built.y], dtype=np.int64)
+        unmet = np.array([solver.value(u) for u in built.unmet], dtype=np.int64)
+        short = sum(solver.value(v) for v in built.shorts) if built.shorts else 0
+        return rep_team, is_mgr, hired, hours, unmet, int(short)
+
+    out = solve_levels(built.model, built.terms, settings, capture)
+    if out.solution is None and built.start is not None and out.status == "UNKNOWN" \
+            and built.shorts is not None:
+        return _warm_start_solution(inst, built.start, out.seconds)
+    if out.solution is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return OrgSolution(out.status, None, None, empty, empty.astype(bool), empty, empty, empty,
+                           {}, out.seconds)
+    rep_team, is_mgr, hired, hours, unmet, short = out.solution
+    return OrgSolution(out.status, out.objective, out.bound, rep_team, is_mgr, hired, hours, unmet,
+                       out.term_values, out.seconds, out.level_bounds, short)
+
+
+def _warm_start_solution(inst: OrgDesignInstance, start, seconds: float) -> OrgSolution:
+    """The warm start as stage 1's answer when CP-SAT ran out of time before reading it (it is
+    a complete solution of the soft-band model); its bound is unknown."""
+    load = np.bincount(inst.pair_rep, weights=start.hours, minlength=inst.n_reps)
+    least = np.where(start.is_manager, inst.mgr_lo, inst.rep_lo)
+    short = int(np.maximum(least - load, 0).sum())
+    return OrgSolution("FEASIBLE", int(start.cost), None, start.rep_team, start.is_manager,
+                       start.hired, start.hours, start.unmet, {}, seconds, (), short)
+
+
+def explain_infeasibility(inst: OrgDesignInstance,
+                          settings: SolveSettings) -> tuple[list[str], list[str]]:
+    """Which rules conflict, and which rule families, dropped alone, make the instance feasible.
+
+    Returns (core, relaxing_families): `core` is a set of rule keys that cannot hold together
+    and from which no key can be removed (checked one by one); `relaxing_families` lists the
+    family prefixes (e.g. 'band_max', 'demand') whose removal alone restores feasibility.
+    """
+    built = _build(inst, explain=True)
+    keys = list(built.rules.literals)
+    if not keys:
+        return [], []
+
+    def feasible(active: list[str]) -> bool | None:
+        built.model.clear_assumptions()
+        built.model.add_assumptions([built.rules.literals[k] for k in active])
+        solver = new_solver(SolveSettings(workers=1, seed=settings.seed), settings.time_limit)
+        status = solver.solve(built.model)
+        if status == cp_model.INFEASIBLE:
+            feasible.last_core = [built.model.get_bool_var_from_proto_index(i).name
+                                  for i in solver.sufficient_assumptions_for_infeasibility()]
+            return False
+        return True if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+    feasible.last_core = []
+    built.model.clear_objective()
+    if feasible(keys) is not False:
+        return [], []
+    core = list(feasible.last_core) or keys
+    for key in list(core):
+        if key not in core:
+            continue
+        trial = [k for k in core if k != key]
+        if trial and feasible(trial) is False:
+            core = [k for k in (feasible.last_core or trial)]
+    prefixes = sorted({k.split(":")[0] for k in core})
+    relaxing = [p for p in prefixes
+                if feasible([k for k in keys if k.split(":")[0] != p]) is True]
+    return core, relaxing

@@ -1,0 +1,408 @@
+"""Strong starting plans handed to CP-SAT as complete hints: stage 1's team design by local
+search over min-cost flows, and stage 2's allocation repaired into its bands.
+
+CP-SAT's own first-solution search stalls on stage 1 (every rep must reach a minimum load,
+and moving one rep means re-routing many hours), so we search the team assignment ourselves:
+for fixed members a team's best hours are a min-cost flow (classes -> qualified reps, with the
+band and the balance as piecewise costs on each rep's arc to the sink, and an unmet bypass);
+a local search moves reps between teams while the total cost falls. CP-SAT then polishes the
+result and proves the bound.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from models.instances import AllocationInstance, OrgDesignInstance
+
+CACHE_SIZE = 500_000
+#: Cost per missing unit of a coverage requirement, in units of the band penalty.
+COVERAGE_PENALTY_FACTOR = 10_000
+
+
+@dataclass(frozen=True)
+class OrgStart:
+    rep_team: np.ndarray
+    is_manager: np.ndarray
+    hired: np.ndarray  # per unit
+    hours: np.ndarray  # per pair
+    unmet: np.ndarray  # per class
+    cost: int  # the heuristic's own total (band shortfalls penalised)
+    band_shortfall: int  # scaled hours below the band, summed over reps (0 = band holds)
+
+
+@dataclass
+class _TeamResult:
+    cost: int
+    shortfall: int
+    pairs: np.ndarray
+    pair_flow: np.ndarray
+    classes: np.ndarray
+    unmet: np.ndarray
+    managers: np.ndarray
+    hired: int
+
+
+class TeamOracle:
+    """The best hours of one team for given members (and its cost), by min-cost flow."""
+
+    def __init__(self, inst: OrgDesignInstance):
+        self.inst = inst
+        n_t = inst.n_teams
+        self.pair_cost = _sum_terms(inst, "pair", len(inst.pair_rep))
+        self.unmet_cost = _sum_terms(inst, "unmet", len(inst.class_hours))
+        self.dev_cost = _sum_terms(inst, "deviation", inst.n_reps)
+        self.rep_team_cost = np.zeros((inst.n_reps, n_t), dtype=np.int64)
+        for term in inst.terms.values():
+            if term.rep_team is not None:
+                self.rep_team_cost += term.rep_team.astype(np.int64)
+        self.missing_manager_cost = sum(int(t.missing_manager) for t in inst.terms.values())
+        natural = int(self.unmet_cost.max(initial=0) + self.pair_cost.max(initial=0)
+                      + 2 * self.dev_cost.max(initial=0) + 1)
+        shortfall = _sum_terms(inst, "shortfall", inst.n_reps)
+        self.big = max(natural, int(shortfall.max(initial=0)))
+        self.classes_of = [np.nonzero(inst.class_team == t)[0] for t in range(n_t)]
+        key = inst.pair_rep.astype(np.int64) * n_t + inst.class_team[inst.pair_class]
+        order = np.argsort(key, kind="stable")
+        self._pair_order, self._pair_key = order, key[order]
+        self.manager_per_team = inst.span is not None and inst.unit_of_team is not None and \
+            len(np.unique(inst.unit_of_team)) == n_t
+        self.coverage_of = [[c for c in inst.coverage if c.team == t] for t in range(n_t)]
+        self.eligible = [set(c.eligible.tolist()) for c in inst.coverage]
+        self.coverage_index = {id(c): i for i, c in enumerate(inst.coverage)}
+        self._costs: dict[tuple, int] = {}
+
+    def cost(self, t: int, members: np.ndarray) -> int:
+        """The team's cost, remembered per member set (local search revisits many)."""
+        key = (t, tuple(sorted(np.asarray(members).tolist())))
+        cached = self._costs.get(key)
+        if cached is None:
+            if len(self._costs) > CACHE_SIZE:
+                self._costs.clear()
+            cached = self._costs[key] = self.evaluate(t, members).cost
+        return cached
+
+    def pairs_of(self, r: int, t: int) -> np.ndarray:
+        k = r * self.inst.n_teams + t
+        lo, hi = np.searchsorted(self._pair_key, [k, k + 1])
+        return self._pair_order[lo:hi]
+
+    def qualified_hours(self, r: int, t: int) -> int:
+        return int(self.inst.class_hours[self.inst.pair_class[self.pairs_of(r, t)]].sum())
+
+    def choose_managers(self, t: int, members: np.ndarray) -> tuple[np.ndarray, int]:
+        """Managers of a team that is its own unit: the least useful sellers among those who
+        can manage; the rest are hires."""
+        if not self.manager_per_team or not len(members):
+            return np.zeros(0, dtype=np.int64), 0
+        need = math.ceil(len(members) / self.inst.span)
+        able = [int(r) for r in members if self.inst.can_manage[r]]
+        able.sort(key=lambda r: (self.qualified_hours(r, t), r))
+        return np.array(able[:need], dtype=np.int64), max(0, need - len(able))
+
+    def evaluate(self, t: int, members: np.ndarray, managers: np.ndarray | None = None
+                 ) -> _TeamResult:
+        """The team's cost and hours; managers are chosen here unless given."""
+        inst = self.inst
+        members = np.asarray(members, dtype=np.int64)
+        if managers is None:
+            managers, hired = self.choose_managers(t, members)
+        else:
+            hired = 0
+        is_mgr = np.isin(members, managers)
+        classes = self.classes_of[t]
+        hours = inst.class_hours[classes]
+        n_c, n_m = len(classes), len(members)
+        cls_node = {int(k): 2 + i for i, k in enumerate(classes)}
+        pairs = (np.concatenate([self.pairs_of(int(r), t) for r in members])
+                 if n_m else np.zeros(0, dtype=np.int64))
+        pair_member = np.repeat(np.arange(n_m), [len(self.pairs_of(int(r), t)) for r in members]) \
+            if n_m else np.zeros(0, dtype=np.int64)
+        lo = np.where(is_mgr, inst.mgr_lo[members], inst.rep_lo[members])
+        hi = np.where(is_mgr, inst.mgr_hi[members], inst.rep_hi[members])
+        target = np.clip(np.where(is_mgr, inst.mgr_target[members], inst.rep_target[members]), lo, hi)
+        b = self.dev_cost[members]
+        rep_node = 2 + n_c + np.arange(n_m)
+        tails = [np.zeros(n_c), 2 + np.arange(n_c), [cls_node[int(k)] for k in inst.pair_class[pairs]],
+                 rep_node, rep_node, rep_node]
+        heads = [2 + np.arange(n_c), np.ones(n_c), rep_node[pair_member], np.ones(n_m), np.ones(n_m),
+                 np.ones(n_m)]
+        caps = [hours, hours, inst.class_hours[inst.pair_class[pairs]], lo, target - lo, hi - target]
+        costs = [np.zeros(n_c), self.unmet_cost[classes], self.pair_cost[pairs],
+                 np.full(n_m, -self.big), -b, b]
+        flow = min_cost_flow.SimpleMinCostFlow()
+        arcs = flow.add_arcs_with_capacity_and_unit_cost(
+            *(np.concatenate([np.asarray(a, dtype=np.int64) for a in part])
+              for part in (tails, heads, caps, costs)))
+        total = int(hours.sum())
+        flow.set_nodes_supplies(np.array([0, 1]), np.array([total, -total]))
+        if flow.solve() != flow.OPTIMAL:
+            raise RuntimeError("min-cost flow failed on a team evaluation")
+        flows = flow.flows(arcs)
+        unmet = flows[n_c:2 * n_c]
+        pair_flow = flows[2 * n_c:2 * n_c + len(pairs)]
+        seg0 = flows[2 * n_c + len(pairs):2 * n_c + len(pairs) + n_m]
+        shortfall = int((lo - seg0).sum())
+        cost = (int(flow.optimal_cost()) + int((self.big * lo + b * (target - lo)).sum())
+                + int(self.rep_team_cost[members, t].sum()) + hired * self.missing_manager_cost
+                + self._coverage_penalty(t, members))
+        return _TeamResult(cost, shortfall, pairs, pair_flow, classes, unmet, managers, hired)
+
+    def _coverage_penalty(self, t: int, members: np.ndarray) -> int:
+        penalty = 0
+        for cov in self.coverage_of[t]:
+            have = len(self.eligible[self.coverage_index[id(cov)]].intersection(members.tolist()))
+            penalty += max(0, cov.min_reps - have) * self.big * COVERAGE_PENALTY_FACTOR
+        return penalty
+
+
+def _sum_terms(inst: OrgDesignInstance, part: str, size: int) -> np.ndarray:
+    total = np.zeros(size, dtype=np.int64)
+    for term in inst.terms.values():
+        values = getattr(term, part)
+        if values is not None:
+            total += values.astype(np.int64)
+    return total
+
+
+def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0) -> OrgStart:
+    """Local search over rep -> team from today's teams (moves, then swaps); see the module
+    docstring."""
+    search = _Search(inst, time.monotonic() + time_budget)
+    while not search.out_of_time():
+        if not (search.move_pass() or search.swap_pass()):
+            break
+    return _start_from(inst, search.oracle, search.team, search.results)
+
+
+class _Search:
+    """The local search state: current teams, each team's evaluation, moved-rep count."""
+
+    def __init__(self, inst: OrgDesignInstance, deadline: float):
+        self.inst = inst
+        self.deadline = deadline
+        self.oracle = TeamOracle(inst)
+        self.team = _initial_teams(inst, self.oracle)
+        self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
+        self.moved_now = _moved_count(inst, self.team)
+        self.results = {t: self.oracle.evaluate(t, self.members(t)) for t in range(inst.n_teams)}
+        self.ranked: dict[int, list[int]] = {}
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def members(self, t: int) -> np.ndarray:
+        return np.nonzero(self.team == t)[0]
+
+    def movable(self) -> list[int]:
+        return [r for r in _candidates(self.inst, self.team, self.results, self.oracle)
+                if self.fixed[r] < 0]
+
+    def allowed(self, changes: list[tuple[int, int, int]]) -> bool:
+        if self.inst.max_moved is None or self.inst.moved is None:
+            return True
+        delta = sum(_moved_delta(self.inst, r, a, b) for r, a, b in changes)
+        return self.moved_now + delta <= self.inst.max_moved
+
+    def apply(self, changes: list[tuple[int, int, int]], new_results: dict) -> None:
+        for r, a, b in changes:
+            self.moved_now += _moved_delta(self.inst, r, a, b)
+            self.team[r] = b
+        self.results.update(new_results)
+
+    def move_pass(self) -> bool:
+        """Move single reps to the team where the total cost falls most."""
+        improved = False
+        for r in self.movable():
+            if self.out_of_time():
+                break
+            old = int(self.team[r])
+            without = self.members(old)[self.members(old) != r]
+            base = self.results[old].cost - self.oracle.cost(old, without)
+            gains = []
+            for t in range(self.inst.n_teams):
+                if t == old or self.oracle.qualified_hours(r, t) == 0 or \
+                        not self.allowed([(r, old, t)]):
+                    continue
+                with_r = np.append(self.members(t), r)
+                gains.append((base + self.results[t].cost - self.oracle.cost(t, with_r), t))
+            gains.sort(key=lambda g: -g[0])
+            self.ranked[r] = [t for _, t in gains[:3]]
+            if gains and gains[0][0] > 0:
+                t = gains[0][1]
+                self.apply([(r, old, t)], {
+                    old: self.oracle.evaluate(old, without),
+                    t: self.oracle.evaluate(t, np.append(self.members(t), r))})
+                improved = True
+        return improved
+
+    def swap_pass(self) -> bool:
+        """Swap two reps of different teams where that lowers the total cost."""
+        improved = False
+        for r in self.movable():
+            a = int(self.team[r])
+            best = None
+            for b in self.ranked.get(r, []):
+                for s in self.members(b).tolist():
+                    if self.out_of_time():
+                        return improved
+                    if self.fixed[s] >= 0 or self.oracle.qualified_hours(s, a) == 0:
+                        continue
+                    changes = [(r, a, b), (s, b, a)]
+                    if not self.allowed(changes):
+                        continue
+                    ma, mb = self.members(a), self.members(b)
+                    new_a, new_b = np.append(ma[ma != r], s), np.append(mb[mb != s], r)
+                    gain = (self.results[a].cost + self.results[b].cost
+                            - self.oracle.cost(a, new_a) - self.oracle.cost(b, new_b))
+                    if gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, changes, {a: new_a, b: new_b})
+            if best is not None:
+                self.apply(best[1], {t: self.oracle.evaluate(t, m) for t, m in best[2].items()})
+                improved = True
+        return improved
+
+
+def _initial_teams(inst: OrgDesignInstance, oracle: TeamOracle) -> np.ndarray:
+    team = np.full(inst.n_reps, -1, dtype=np.int64)
+    for r in range(inst.n_reps):
+        if inst.fixed_team is not None and inst.fixed_team[r] >= 0:
+            team[r] = inst.fixed_team[r]
+        elif inst.hint_team is not None and inst.hint_team[r] >= 0:
+            team[r] = inst.hint_team[r]
+        else:
+            team[r] = int(np.argmax([oracle.qualified_hours(r, t) for t in range(inst.n_teams)]))
+    return team
+
+
+def _candidates(inst: OrgDesignInstance, team: np.ndarray, results: dict, oracle: TeamOracle
+                ) -> list[int]:
+    """Reps worth trying to move: those below their band, then those qualified for work that
+    is left unmet elsewhere, then everyone else (most promising first)."""
+    short, helpful = [], []
+    unmet_classes = set()
+    for t, res in results.items():
+        unmet_classes.update(int(k) for k, u in zip(res.classes, res.unmet) if u > 0)
+        load = np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
+                           minlength=inst.n_reps)
+        members = np.nonzero(team == t)[0]
+        is_mgr = np.isin(members, res.managers)
+        lo = np.where(is_mgr, inst.mgr_lo[members], inst.rep_lo[members])
+        short += [int(r) for r, l in zip(members, lo) if load[r] < l]
+    if unmet_classes:
+        mask = np.isin(inst.pair_class, list(unmet_classes))
+        helpful = list(dict.fromkeys(int(r) for r in inst.pair_rep[mask]))
+    rest = [r for r in range(inst.n_reps) if r not in set(short) | set(helpful)]
+    return list(dict.fromkeys(short + helpful + rest))
+
+
+def _moved_count(inst: OrgDesignInstance, team: np.ndarray) -> int:
+    if inst.moved is None:
+        return 0
+    return int(inst.moved[np.arange(inst.n_reps), team].sum())
+
+
+def _moved_delta(inst: OrgDesignInstance, r: int, old: int, new: int) -> int:
+    if inst.moved is None:
+        return 0
+    return int(inst.moved[r, new]) - int(inst.moved[r, old])
+
+
+def _start_from(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray,
+                results: dict) -> OrgStart:
+    hours = np.zeros(len(inst.pair_rep), dtype=np.int64)
+    unmet = inst.class_hours.astype(np.int64).copy()
+    is_manager = np.zeros(inst.n_reps, dtype=bool)
+    hired = np.zeros(inst.n_units, dtype=np.int64)
+    if inst.span is not None and inst.unit_of_team is not None and not oracle.manager_per_team:
+        is_manager, hired = _unit_managers(inst, oracle, team)
+        results = {}
+        for t in range(inst.n_teams):
+            members = np.nonzero(team == t)[0]
+            results[t] = oracle.evaluate(t, members, members[is_manager[members]])
+    cost, shortfall = 0, 0
+    for t, res in results.items():
+        hours[res.pairs] = res.pair_flow
+        unmet[res.classes] = res.unmet
+        is_manager[res.managers] = True
+        if oracle.manager_per_team:
+            hired[inst.unit_of_team[t]] += res.hired
+        cost += res.cost
+        shortfall += res.shortfall
+    return OrgStart(team.copy(), is_manager, hired, hours, unmet, cost, shortfall)
+
+
+def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray):
+    """Managers per multi-team unit: ceil(headcount / span) among those who can manage."""
+    is_manager = np.zeros(inst.n_reps, dtype=bool)
+    hired = np.zeros(inst.n_units, dtype=np.int64)
+    unit_of_rep = inst.unit_of_team[team]
+    for u in range(inst.n_units):
+        members = np.nonzero(unit_of_rep == u)[0]
+        need = math.ceil(len(members) / inst.span)
+        able = sorted((int(r) for r in members if inst.can_manage[r]),
+                      key=lambda r: (oracle.qualified_hours(r, int(team[r])), r))
+        is_manager[able[:need]] = True
+        hired[u] = max(0, need - len(able))
+    return is_manager, hired
+
+
+def repair_allocation(inst: AllocationInstance) -> np.ndarray:
+    """A complete stage-2 assignment near the hint that respects every agent's band where the
+    greedy manages it: hinted items on impossible pairs are dropped, mandatory items placed,
+    overloaded agents hand items on (or leave optional ones unassigned) and underloaded agents
+    take unassigned items, then items from colleagues above their minimum."""
+    n_items = inst.n_items
+    weight: dict[tuple[int, int], int] = {
+        (i, a): w for i, a, w in zip(inst.pair_item.tolist(), inst.pair_agent.tolist(),
+                                     inst.pair_weight.tolist())}
+    agents_of: list[list[int]] = [[] for _ in range(n_items)]
+    for i, a in zip(inst.pair_item.tolist(), inst.pair_agent.tolist()):
+        agents_of[i].append(a)
+    fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
+    hint = inst.hint_agent if inst.hint_agent is not None else np.full(n_items, -1)
+    item_agent = np.array([a if (i, a) in weight else -1 for i, a in enumerate(hint.tolist())])
+    item_agent = np.where(fixed >= 0, fixed, item_agent)
+    lo, hi = inst.agent_lo.astype(np.int64), inst.agent_hi.astype(np.int64)
+    load = np.zeros(inst.n_agents, dtype=np.int64)
+    for i, a in enumerate(item_agent.tolist()):
+        if a >= 0:
+            load[a] += weight[i, a]
+
+    def place(i: int, a: int) -> None:
+        old = item_agent[i]
+        if old >= 0:
+            load[old] -= weight[i, old]
+        item_agent[i] = a
+        if a >= 0:
+            load[a] += weight[i, a]
+
+    for i in np.nonzero((item_agent < 0) & ~inst.item_optional)[0].tolist():
+        if agents_of[i]:
+            place(i, max(agents_of[i], key=lambda a: hi[a] - load[a]))
+    by_size = sorted(range(n_items), key=lambda i: -max((weight[i, a] for a in agents_of[i]),
+                                                          default=0))
+    for a in np.nonzero(load > hi)[0].tolist():
+        for i in [i for i in by_size[::-1] if item_agent[i] == a and fixed[i] < 0]:
+            if load[a] <= hi[a]:
+                break
+            room = [b for b in agents_of[i] if b != a and load[b] + weight[i, b] <= hi[b]]
+            if room:
+                place(i, max(room, key=lambda b: lo[b] - load[b]))
+            elif inst.item_optional[i]:
+                place(i, -1)
+    for a in np.nonzero(load < lo)[0].tolist():
+        for i in by_size:
+            if load[a] >= lo[a]:
+                break
+            if (i, a) not in weight or fixed[i] >= 0 or load[a] + weight[i, a] > hi[a]:
+                continue
+            owner = item_agent[i]
+            if owner < 0 or (owner != a and load[owner] - weight[i, owner] >= lo[owner]):
+                place(i, a)
+    return item_agent

@@ -1,0 +1,103 @@
+"""Read a CSV file the way spreadsheets and CRMs write them, into a frame of stripped strings.
+
+Accepted: UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), GBK/GB18030
+(Excel on Chinese Windows); comma, semicolon or tab separators; Windows line endings. Blank rows
+(merged cells flattened into nothing) are dropped. Row numbers are kept as spreadsheet rows so
+every later error can name the row the user sees.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from planner.errors import InputError, Problem
+
+#: Above this a file is refused before it is parsed, so memory stays bounded.
+MAX_FILE_BYTES = 1_000_000_000
+ROW_COLUMN = "__row__"
+_SEPARATORS = (",", ";", "\t")
+
+
+def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
+    """The file's rows as strings, stripped, with the spreadsheet row number in ROW_COLUMN."""
+    label = label or path.name
+    text = decode_file(path, label)
+    header = text.split("\n", 1)[0]
+    sep = max(_SEPARATORS, key=header.count) if any(s in header for s in _SEPARATORS) else ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, engine="python",
+                            quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.ParserError, csv.Error, ValueError) as err:
+        raise InputError(Problem(f"the file is not a readable CSV table ({_short(err)})",
+                                 file=label)) from None
+    _check_header(next(csv.reader([header], delimiter=sep)), label)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.fillna("").apply(lambda col: col.str.strip())
+    frame[ROW_COLUMN] = frame.index + 2
+    frame = frame[(frame.drop(columns=ROW_COLUMN) != "").any(axis=1)].reset_index(drop=True)
+    if frame.empty:
+        raise InputError(Problem("the file has a header but no data rows", file=label))
+    return frame
+
+
+def decode_file(path: Path, label: str) -> str:
+    """The file's text, whichever of the accepted encodings it is in."""
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise InputError(Problem(f"cannot open the file ({err.strerror})", file=str(path))) from None
+    if size > MAX_FILE_BYTES:
+        raise InputError(Problem(
+            f"the file is {size / 1e6:,.0f} MB; the planner reads files up to "
+            f"{MAX_FILE_BYTES / 1e6:,.0f} MB", file=label))
+    raw = path.read_bytes()
+    text = _decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError(Problem("the file is empty", file=label))
+    return text
+
+
+def _decode(raw: bytes, label: str) -> str:
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(Problem("the file starts like UTF-16 but is not valid UTF-16 text",
+                                     file=label)) from None
+    if b"\x00" in raw:
+        raise InputError(Problem("the file is not a text file (it contains NUL bytes); "
+                                 "save it as CSV (UTF-8)", file=label))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            line = raw[: utf8_error.start].count(b"\n") + 1
+            raise InputError(Problem(
+                f"the file is neither UTF-8 nor GBK text (unreadable byte on line {line}); "
+                "save it as CSV (UTF-8)", file=label)) from None
+
+
+def _check_header(raw_names: list[str], label: str) -> None:
+    names = [n.strip() for n in raw_names]
+    blanks = [i + 1 for i, n in enumerate(names) if not n]
+    if blanks:
+        raise InputError(Problem(f"column {blanks[0]} of the header has no name", file=label,
+                                 row=1))
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(Problem("this column appears twice in the header", file=label,
+                                     row=1, column=name))
+        seen.add(name)
+
+
+def _short(err: Exception) -> str:
+    return str(err).strip().splitlines()[-1][:200]

@@ -1,0 +1,384 @@
+"""Load and validate a company: reps.csv, accounts.csv and the optional travel.csv.
+
+Every problem found is reported at once, naming file, row and column. The result, a Company,
+holds clean typed frames and the demand lines (account x product x function with hours > 0)
+that the rest of the planner works on. Input files are only read, never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.csvread import ROW_COLUMN, read_table
+from planner.errors import InputError, Problem, did_you_mean
+
+DIMENSIONS = ("function", "region", "segment", "product", "channel")
+HOURS_PREFIX = "hours:"
+SENIOR_LEVEL = 4
+HOME_REGION_PROFICIENCY = 5.0
+
+REP_REQUIRED = ("rep_id", "name", "home_region", "level", "capacity_hours", "can_manage")
+REP_OPTIONAL = ("current_team", "preferred_function", "lat", "lon")
+ACCOUNT_REQUIRED = ("account_id", "account_name", "region", "segment", "channel", "product",
+                    "potential")
+ACCOUNT_OPTIONAL = ("current_owner", "lat", "lon")
+ACCOUNT_ATTRIBUTES = ("account_name", "region", "segment", "channel", "lat", "lon")
+TRAVEL_REQUIRED = ("rep_id", "account_id", "cost")
+
+_TRUE = {"true", "yes", "y", "1", "t", "是", "x"}
+_FALSE = {"false", "no", "n", "0", "f", "否", ""}
+
+
+@dataclass(frozen=True)
+class Company:
+    """A validated company.
+
+    reps: one row per rep (position = rep index), columns rep_id, name, home_region, level,
+        capacity_hours, can_manage, current_team, preferred_function, lat, lon, row.
+    skills: proficiency columns (`dimension:value`), one row per rep, NaN where blank.
+    accounts: one row per account (position = account index): account_id, account_name, region,
+        segment, channel, lat, lon.
+    rows: accounts.csv rows, typed, with `account` (index) and `owner` (rep index or -1).
+    lines: demand lines: account, account_id, product, function, hours, region, segment,
+        channel, potential (the row's potential spread by hours), owner, row.
+    travel: rep, account, cost from travel.csv, or None.
+    """
+
+    reps: pd.DataFrame
+    skills: pd.DataFrame
+    accounts: pd.DataFrame
+    rows: pd.DataFrame
+    lines: pd.DataFrame
+    functions: tuple[str, ...]
+    travel: pd.DataFrame | None = None
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def n_reps(self) -> int:
+        return len(self.reps)
+
+    def proficiency(self, dimension: str, value: str) -> np.ndarray:
+        """Each rep's proficiency 0-5 in `dimension = value` (0 where no column says more)."""
+        column = f"{dimension}:{value}"
+        given = (self.skills[column].to_numpy(dtype=float) if column in self.skills
+                 else np.full(self.n_reps, np.nan))
+        if dimension == "region":
+            home = np.where(self.reps["home_region"].to_numpy() == value,
+                            HOME_REGION_PROFICIENCY, 0.0)
+            return np.where(np.isnan(given), home, given)
+        return np.nan_to_num(given, nan=0.0)
+
+    def values(self, dimension: str) -> list[str]:
+        """The values a dimension takes in the demand lines, in a stable order."""
+        if dimension == "function":
+            return [f for f in self.functions if (self.lines["function"] == f).any()]
+        return sorted(self.lines[dimension].unique().tolist())
+
+    @property
+    def has_coordinates(self) -> bool:
+        return bool(self.reps["lat"].notna().any() and self.accounts["lat"].notna().any())
+
+    @property
+    def has_travel(self) -> bool:
+        return self.travel is not None or self.has_coordinates
+
+    def travel_cost(self, rep: np.ndarray, account: np.ndarray) -> np.ndarray:
+        """Cost of rep[i] serving account[i]: travel.csv where it has the pair, else
+        great-circle km where both have coordinates, else 0."""
+        rep = np.asarray(rep, dtype=np.int64)
+        account = np.asarray(account, dtype=np.int64)
+        cost = great_circle_km(self.reps["lat"].to_numpy(float)[rep],
+                               self.reps["lon"].to_numpy(float)[rep],
+                               self.accounts["lat"].to_numpy(float)[account],
+                               self.accounts["lon"].to_numpy(float)[account])
+        cost = np.nan_to_num(cost, nan=0.0)
+        if self.travel is not None:
+            key = rep * len(self.accounts) + account
+            table = pd.Series(self.travel["cost"].to_numpy(float),
+                              index=self.travel["rep"].to_numpy(np.int64) * len(self.accounts)
+                              + self.travel["account"].to_numpy(np.int64))
+            given = table.reindex(key).to_numpy()
+            cost = np.where(np.isnan(given), cost, given)
+        return cost
+
+
+def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Haversine distance in km (NaN where a coordinate is missing)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2))
+    h = (np.sin((lat2 - lat1) / 2) ** 2
+         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def load_company(reps_path: Path, accounts_path: Path, travel_path: Path | None = None) -> Company:
+    """Read, validate and join the company's files; raise InputError listing every problem."""
+    reps_raw = read_table(Path(reps_path), Path(reps_path).name)
+    acc_raw = read_table(Path(accounts_path), Path(accounts_path).name)
+    reps, skills = _parse_reps(reps_raw, Path(reps_path).name)
+    functions = _functions(acc_raw, Path(accounts_path).name)
+    _check_preferred_functions(reps, functions, Path(reps_path).name)
+    rows, accounts = _parse_accounts(acc_raw, reps, functions, Path(accounts_path).name)
+    lines = _demand_lines(rows, functions)
+    travel = (_parse_travel(read_table(Path(travel_path)), reps, accounts, Path(travel_path).name)
+              if travel_path else None)
+    sources = {"reps": Path(reps_path), "accounts": Path(accounts_path)}
+    if travel_path:
+        sources["travel"] = Path(travel_path)
+    return Company(reps=reps, skills=skills, accounts=accounts, rows=rows, lines=lines,
+                   functions=functions, travel=travel, sources=sources)
+
+
+# --- reps.csv -------------------------------------------------------------------------------
+
+def _parse_reps(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    _require_columns(raw, REP_REQUIRED, REP_OPTIONAL, label, skill_columns=True)
+    problems: list[Problem] = []
+    _check_ids(raw, "rep_id", label, problems)
+    level = _numbers(raw, "level", label, problems, low=1, high=5, integer=True)
+    capacity = _numbers(raw, "capacity_hours", label, problems, low=0, low_open=True)
+    can_manage = _booleans(raw, "can_manage", label, problems)
+    lat, lon = _coordinates(raw, label, problems)
+    for col in ("name", "home_region"):
+        _non_blank(raw, col, label, problems)
+    skill_cols = [c for c in raw.columns if ":" in c]
+    skills = pd.DataFrame({c: _numbers(raw, c, label, problems, low=0, high=5, blank=np.nan)
+                           for c in skill_cols}, index=raw.index)
+    _raise(problems)
+    reps = pd.DataFrame({
+        "rep_id": raw["rep_id"], "name": raw["name"], "home_region": raw["home_region"],
+        "level": level.astype(int), "capacity_hours": capacity, "can_manage": can_manage,
+        "current_team": raw.get("current_team", pd.Series("", index=raw.index)),
+        "preferred_function": raw.get("preferred_function", pd.Series("", index=raw.index)),
+        "lat": lat, "lon": lon, "row": raw[ROW_COLUMN]})
+    extra = [c for c in raw.columns
+             if c not in reps.columns and c not in skill_cols and c != ROW_COLUMN]
+    reps = pd.concat([reps, raw[extra]], axis=1).reset_index(drop=True)
+    return reps, skills.reset_index(drop=True)
+
+
+def _check_preferred_functions(reps: pd.DataFrame, functions: tuple[str, ...], label: str) -> None:
+    bad = reps[(reps["preferred_function"] != "") & ~reps["preferred_function"].isin(functions)]
+    _raise([Problem(f"{v!r} is not a function of accounts.csv (its hours columns give "
+                    f"{', '.join(functions)}){did_you_mean(v, functions)}", label, int(r),
+                    "preferred_function") for v, r in zip(bad["preferred_function"], bad["row"])])
+
+
+# --- accounts.csv ---------------------------------------------------------------------------
+
+def _functions(raw: pd.DataFrame, label: str) -> tuple[str, ...]:
+    functions = tuple(c[len(HOURS_PREFIX):].strip() for c in raw.columns
+                      if c.startswith(HOURS_PREFIX))
+    if not functions:
+        near = did_you_mean("hours:", [c for c in raw.columns if "hour" in c.lower()])
+        raise InputError(Problem("there is no hours column: add one `hours:<function>` column per "
+                                 f"function, e.g. hours:hunting{near}", file=label, row=1))
+    if any(not f for f in functions):
+        raise InputError(Problem("an hours column has no function name after 'hours:'",
+                                 file=label, row=1))
+    return functions
+
+
+def _parse_accounts(raw: pd.DataFrame, reps: pd.DataFrame, functions: tuple[str, ...],
+                    label: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    hours_cols = [HOURS_PREFIX + f for f in functions]
+    _require_columns(raw, ACCOUNT_REQUIRED, ACCOUNT_OPTIONAL + tuple(hours_cols), label,
+                     skill_columns=False)
+    problems: list[Problem] = []
+    for col in ("account_id", "region", "segment", "channel", "product"):
+        _non_blank(raw, col, label, problems)
+    potential = _numbers(raw, "potential", label, problems, low=0)
+    hours = {f: _numbers(raw, HOURS_PREFIX + f, label, problems, low=0) for f in functions}
+    lat, lon = _coordinates(raw, label, problems)
+    owner = _owners(raw, reps, label, problems)
+    dup = raw.duplicated(["account_id", "product"], keep="first") & (raw["account_id"] != "")
+    for r, a, p in zip(raw.loc[dup, ROW_COLUMN], raw.loc[dup, "account_id"], raw.loc[dup, "product"]):
+        problems.append(Problem(f"account {a!r} has product {p!r} on an earlier row too; "
+                                "give each account x product one row", label, int(r), "product"))
+    _raise(problems)
+    rows = pd.DataFrame({"account_id": raw["account_id"], "account_name": raw["account_name"],
+                         "region": raw["region"], "segment": raw["segment"],
+                         "channel": raw["channel"], "product": raw["product"],
+                         "potential": potential, "owner": owner, "lat": lat, "lon": lon,
+                         **{HOURS_PREFIX + f: h for f, h in hours.items()},
+                         "row": raw[ROW_COLUMN]})
+    extra = [c for c in raw.columns
+             if c not in rows.columns and c not in ("current_owner", ROW_COLUMN)]
+    rows = pd.concat([rows, raw[extra]], axis=1).reset_index(drop=True)
+    rows["current_owner"] = raw.get("current_owner", pd.Series("", index=raw.index)).to_numpy()
+    _check_consistent_accounts(rows, label)
+    accounts = (rows.drop_duplicates("account_id")[["account_id", *ACCOUNT_ATTRIBUTES]]
+                .reset_index(drop=True))
+    index = pd.Series(np.arange(len(accounts)), index=accounts["account_id"])
+    rows["account"] = index.reindex(rows["account_id"]).to_numpy()
+    return rows, accounts
+
+
+def _owners(raw: pd.DataFrame, reps: pd.DataFrame, label: str, problems: list[Problem]) -> np.ndarray:
+    if "current_owner" not in raw:
+        return np.full(len(raw), -1, dtype=np.int64)
+    index = pd.Series(np.arange(len(reps)), index=reps["rep_id"])
+    owner = index.reindex(raw["current_owner"]).to_numpy()
+    unknown = np.isnan(owner) & (raw["current_owner"] != "").to_numpy()
+    for r, v in zip(raw.loc[unknown, ROW_COLUMN], raw.loc[unknown, "current_owner"]):
+        problems.append(Problem(f"current_owner {v!r} is not a rep_id in reps.csv"
+                                f"{did_you_mean(v, reps['rep_id'])}", label, int(r), "current_owner"))
+    return np.nan_to_num(owner, nan=-1).astype(np.int64)
+
+
+def _check_consistent_accounts(rows: pd.DataFrame, label: str) -> None:
+    problems = []
+    for col in ACCOUNT_ATTRIBUTES:
+        values = rows[col].astype("string").fillna("")
+        first = values.groupby(rows["account_id"]).transform("first")
+        for r, a, v, f in zip(rows.loc[values != first, "row"], rows.loc[values != first, "account_id"],
+                              values[values != first], first[values != first]):
+            problems.append(Problem(f"account {a!r} has {col} {v!r} here but {f!r} on its first "
+                                    "row; the rows of one account must agree", label, int(r), col))
+    _raise(problems)
+
+
+def _demand_lines(rows: pd.DataFrame, functions: tuple[str, ...]) -> pd.DataFrame:
+    """One line per (account, product, function) with hours > 0; potential spread by hours."""
+    hours = rows[[HOURS_PREFIX + f for f in functions]].to_numpy(dtype=float)
+    row_total = hours.sum(axis=1)
+    r_idx, f_idx = np.nonzero(hours > 0)
+    base = rows.iloc[r_idx]
+    share = hours[r_idx, f_idx] / row_total[r_idx]
+    return pd.DataFrame({
+        "account": base["account"].to_numpy(), "account_id": base["account_id"].to_numpy(),
+        "product": base["product"].to_numpy(), "function": np.asarray(functions, dtype=object)[f_idx],
+        "hours": hours[r_idx, f_idx], "region": base["region"].to_numpy(),
+        "segment": base["segment"].to_numpy(), "channel": base["channel"].to_numpy(),
+        "potential": base["potential"].to_numpy() * share, "owner": base["owner"].to_numpy(),
+        "row": base["row"].to_numpy()}).astype({"function": "str"})
+
+
+# --- travel.csv -----------------------------------------------------------------------------
+
+def _parse_travel(raw: pd.DataFrame, reps: pd.DataFrame, accounts: pd.DataFrame,
+                  label: str) -> pd.DataFrame:
+    _require_columns(raw, TRAVEL_REQUIRED, (), label, skill_columns=False)
+    problems: list[Problem] = []
+    cost = _numbers(raw, "cost", label, problems, low=0)
+    rep = pd.Series(np.arange(len(reps)), index=reps["rep_id"]).reindex(raw["rep_id"]).to_numpy()
+    acc = pd.Series(np.arange(len(accounts)),
+                    index=accounts["account_id"]).reindex(raw["account_id"]).to_numpy()
+    for r, v in zip(raw.loc[np.isnan(rep), ROW_COLUMN], raw.loc[np.isnan(rep), "rep_id"]):
+        problems.append(Problem(f"rep {v!r} is not in reps.csv", label, int(r), "rep_id"))
+    for r, v in zip(raw.loc[np.isnan(acc), ROW_COLUMN], raw.loc[np.isnan(acc), "account_id"]):
+        problems.append(Problem(f"account {v!r} is not in accounts.csv", label, int(r), "account_id"))
+    dup = raw.duplicated(["rep_id", "account_id"])
+    for r in raw.loc[dup, ROW_COLUMN]:
+        problems.append(Problem("this rep x account pair is on an earlier row too", label, int(r)))
+    _raise(problems)
+    return pd.DataFrame({"rep": rep.astype(np.int64), "account": acc.astype(np.int64), "cost": cost})
+
+
+# --- column helpers ---------------------------------------------------------------------------
+
+def _require_columns(raw: pd.DataFrame, required: tuple[str, ...], optional: tuple[str, ...],
+                     label: str, skill_columns: bool) -> None:
+    present = set(raw.columns) - {ROW_COLUMN}
+    known = set(required) | set(optional)
+    problems = []
+    for col in required:
+        if col not in present:
+            unknown = [c for c in present if c not in known and ":" not in c]
+            problems.append(Problem(f"required column is missing{did_you_mean(col, unknown)}",
+                                    label, 1, col))
+    if skill_columns:
+        for col in present:
+            if ":" in col:
+                dim, _, value = col.partition(":")
+                if not dim.strip() or not value.strip():
+                    problems.append(Problem("a proficiency column is named <dimension>:<value>, "
+                                            "e.g. function:hunting", label, 1, col))
+    _raise(problems)
+
+
+def _check_ids(raw: pd.DataFrame, col: str, label: str, problems: list[Problem]) -> None:
+    _non_blank(raw, col, label, problems)
+    dup = raw.duplicated(col, keep="first") & (raw[col] != "")
+    first_row = raw.drop_duplicates(col).set_index(col)[ROW_COLUMN]
+    for r, v in zip(raw.loc[dup, ROW_COLUMN], raw.loc[dup, col]):
+        problems.append(Problem(f"{col} {v!r} is used twice (first on row {first_row[v]})",
+                                label, int(r), col))
+
+
+def _non_blank(raw: pd.DataFrame, col: str, label: str, problems: list[Problem]) -> None:
+    for r in raw.loc[raw[col] == "", ROW_COLUMN]:
+        problems.append(Problem("this cell is empty; it needs a value", label, int(r), col))
+
+
+def _numbers(raw: pd.DataFrame, col: str, label: str, problems: list[Problem], *,
+             low: float | None = None, high: float | None = None, low_open: bool = False,
+             integer: bool = False, blank: float | None = None) -> np.ndarray:
+    """The column as floats; wrong cells become problems. Blank cells are `blank` if given
+    (else an error)."""
+    values = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype=float)
+    is_blank = (raw[col] == "").to_numpy()
+    for r, v in zip(raw.loc[np.isnan(values) & ~is_blank, ROW_COLUMN],
+                    raw.loc[np.isnan(values) & ~is_blank, col]):
+        problems.append(Problem(f"{v!r} is not a number", label, int(r), col))
+    if blank is None:
+        for r in raw.loc[is_blank, ROW_COLUMN]:
+            problems.append(Problem("this cell is empty; it needs a number", label, int(r), col))
+    else:
+        values = np.where(is_blank, blank, values)
+    ok = ~np.isnan(values)
+    bad = np.isinf(values)
+    if low is not None:
+        bad |= ok & ((values <= low) if low_open else (values < low))
+    if high is not None:
+        bad |= ok & (values > high)
+    if integer:
+        bad |= ok & (values != np.round(values))
+    if bad.any():
+        rule = _range_text(low, high, low_open, integer)
+        for r, v in zip(raw.loc[bad, ROW_COLUMN], raw.loc[bad, col]):
+            problems.append(Problem(f"{v!r} is not allowed here: it must be {rule}",
+                                    label, int(r), col))
+    return values
+
+
+def _range_text(low, high, low_open: bool, integer: bool) -> str:
+    kind = "a whole number" if integer else "a number"
+    if low is not None and high is not None:
+        return f"{kind} from {low:g} to {high:g}"
+    if low is not None:
+        return f"{kind} {'above' if low_open else 'of at least'} {low:g}"
+    return f"{kind} of at most {high:g}"
+
+
+def _booleans(raw: pd.DataFrame, col: str, label: str, problems: list[Problem]) -> np.ndarray:
+    lower = raw[col].str.lower()
+    bad = ~lower.isin(_TRUE | _FALSE)
+    for r, v in zip(raw.loc[bad, ROW_COLUMN], raw.loc[bad, col]):
+        problems.append(Problem(f"{v!r} is not true or false", label, int(r), col))
+    return lower.isin(_TRUE).to_numpy()
+
+
+def _coordinates(raw: pd.DataFrame, label: str, problems: list[Problem]) -> tuple[np.ndarray, np.ndarray]:
+    if "lat" not in raw and "lon" not in raw:
+        nan = np.full(len(raw), np.nan)
+        return nan, nan.copy()
+    for col in ("lat", "lon"):
+        if col not in raw:
+            problems.append(Problem("lat and lon come together; this one is missing", label, 1, col))
+            nan = np.full(len(raw), np.nan)
+            return nan, nan.copy()
+    lat = _numbers(raw, "lat", label, problems, low=-90, high=90, blank=np.nan)
+    lon = _numbers(raw, "lon", label, problems, low=-180, high=180, blank=np.nan)
+    half = np.isnan(lat) != np.isnan(lon)
+    for r in raw.loc[half, ROW_COLUMN]:
+        problems.append(Problem("give both lat and lon, or neither", label, int(r), "lat"))
+    return lat, lon
+
+
+def _raise(problems: list[Problem]) -> None:
+    if problems:
+        raise InputError(problems)
