@@ -1,0 +1,103 @@
+"""Compare org models on the same company: today's organisation first, CRM round-robin for each
+org model, then each scenario's plan, in one KPI table. Solved plans are kept in a runs folder
+and reused while the scenario and its data are unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from planner.errors import InfeasibleError, NoPlanError
+from planner.plan import read_kpis
+from planner.run import baseline, load_data, solve
+from planner.scenario import Scenario, load_scenario
+
+TABLE_COLUMNS = ("name", "kind", "org_model", "status", "gap", "solve_seconds", "objective",
+                 "teams", "reps", "managers", "utilization_min", "utilization_max",
+                 "utilization_std", "utilization_in_band_pct", "fit_mean", "coverage_pct",
+                 "unmet_hours", "continuity_potential_pct", "continuity_accounts_pct",
+                 "reps_moved", "max_span", "travel_total")
+CACHE_VERSION = "1"
+
+
+def compare_scenarios(paths: list[Path], runs_dir: Path, time_limit: float | None = None,
+                      resolve: bool = False,
+                      progress_for: Callable[[str, float], object] | None = None) -> pd.DataFrame:
+    """One row per organisation: current (once per data set), round-robin (once per org
+    model), then every scenario's plan, solved or read from runs_dir."""
+    scenarios = [load_scenario(p) for p in paths]
+    rows, seen_data, seen_models = [], set(), set()
+    companies = {}
+    for sc in scenarios:
+        data_key = (sc.reps_path, sc.accounts_path, sc.travel_path)
+        if data_key not in companies:
+            companies[data_key] = load_data(sc)
+        if data_key not in seen_data:
+            seen_data.add(data_key)
+            rows.append(_row("current organisation", "current",
+                             baseline(sc, "current", companies[data_key]).kpis))
+    for sc in scenarios:
+        data_key = (sc.reps_path, sc.accounts_path, sc.travel_path)
+        if (data_key, sc.org_model) not in seen_models:
+            seen_models.add((data_key, sc.org_model))
+            rows.append(_row(f"round-robin ({sc.org_model})", "round-robin",
+                             baseline(sc, "round-robin", companies[data_key]).kpis))
+    for sc, path in zip(scenarios, paths):
+        data_key = (sc.reps_path, sc.accounts_path, sc.travel_path)
+        rows.append(_row(sc.name, "plan", _solved_kpis(sc, Path(path), runs_dir, time_limit,
+                                                        resolve, companies[data_key],
+                                                        progress_for)))
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def _solved_kpis(sc: Scenario, path: Path, runs_dir: Path, time_limit: float | None,
+                 resolve: bool, company, progress_for) -> dict:
+    out_dir = runs_dir / path.stem
+    fingerprint = scenario_fingerprint(sc, path, time_limit)
+    if not resolve and (out_dir / "kpis.json").is_file():
+        kpis = read_kpis(out_dir)
+        if kpis.get("fingerprint") == fingerprint:
+            return kpis
+    limit = time_limit or sc.solver.time_limit
+    bar = progress_for(sc.name, limit) if progress_for else None
+    try:
+        plan = solve(sc, company, progress=bar, time_limit=time_limit)
+    except (InfeasibleError, NoPlanError) as err:
+        return {"org_model": sc.org_model, "status": "INFEASIBLE"
+                if isinstance(err, InfeasibleError) else "UNKNOWN", "message": str(err)}
+    finally:
+        if bar is not None:
+            bar.close()
+    plan.kpis["fingerprint"] = fingerprint
+    plan.to_csv(out_dir, force=True)
+    return plan.kpis
+
+
+def scenario_fingerprint(sc: Scenario, path: Path, time_limit: float | None) -> str:
+    """Changes whenever the scenario file, its data or the time limit override change."""
+    digest = hashlib.sha256(CACHE_VERSION.encode())
+    for file in (path, sc.reps_path, sc.accounts_path, sc.travel_path):
+        if file is not None:
+            digest.update(Path(file).read_bytes())
+    digest.update(json.dumps(time_limit).encode())
+    return digest.hexdigest()
+
+
+def _row(name: str, kind: str, kpis: dict) -> dict:
+    return {"name": name, "kind": kind, **{k: kpis.get(k) for k in TABLE_COLUMNS[2:]}}
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """KPIs as rows, organisations as columns (current first), numbers rounded for reading."""
+    shown = table.set_index("name").drop(columns=["kind"]).T
+    def cell(value):
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return "-"
+        if isinstance(value, float):
+            return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        return str(value)
+    return shown.map(cell).to_string()

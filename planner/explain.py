@@ -1,0 +1,149 @@
+"""Why a scenario cannot be satisfied, in words a sales manager reads: quick checks on the data
+first, then the conflicting rules found by the model (assumption literals), each with its
+numbers, and the relaxations that would make the scenario feasible."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.instances import SolveSettings
+from models.org_design import explain_infeasibility
+from planner.errors import InfeasibleError
+from planner.instance import Problemset, org_design_instance
+
+RELAXATIONS = {
+    "band_min": "lower rules.utilization.min (fewer hours required of each rep)",
+    "band_max": "raise rules.utilization.max (more hours allowed per rep)",
+    "demand": "set rules.allow_unmet: true (unmet demand becomes hiring needs), or hire",
+    "min_proficiency": "lower rules.min_proficiency (more reps qualify for more work)",
+    "key_accounts_senior": "set rules.key_accounts_senior: false, or promote reps to level "
+                           "4 and up",
+    "managers": "set rules.allow_unmet: true (missing managers become hires), or raise "
+                "rules.span_of_control",
+    "coverage": "relax or drop the coverage rule",
+    "max_reps_moved": "raise rules.max_reps_moved",
+    "pin": "remove the pin",
+}
+
+
+def precheck(p: Problemset) -> None:
+    """Conflicts visible without a solver; raises InfeasibleError naming them."""
+    rules = p.scenario.rules
+    reps = p.company.reps
+    problems, relax = [], []
+    idle = ~p.cell_qualified.any(axis=1) & (p.rep_lo > 0)
+    if p.scenario.rules.span_of_control is not None:
+        idle &= ~(reps["can_manage"].to_numpy(bool) & (p.mgr_lo == 0))
+    if idle.any():
+        names = _rep_list(p, np.nonzero(idle)[0])
+        problems.append(f"{names} qualify for no demand line (proficiency >= "
+                        f"{rules.min_proficiency:g} in a line's function and product"
+                        f"{', level >= %d for key accounts' % rules.senior_level if rules.key_accounts_senior else ''}"
+                        f"), so they cannot reach the minimum utilization of "
+                        f"{rules.utilization.min:.0%}")
+        relax += [RELAXATIONS["band_min"], RELAXATIONS["min_proficiency"],
+                  "take those reps off the roster for this plan"]
+    least = np.minimum(p.rep_lo, np.where(reps["can_manage"].to_numpy(bool)
+                                          & (rules.span_of_control is not None), p.mgr_lo, p.rep_lo))
+    demand = float(p.lines["h"].sum())
+    if least.sum() > demand:
+        problems.append(f"the department has {_h(p, demand)} of demand, but its {p.n_reps} reps "
+                        f"need at least {_h(p, least.sum())} to reach the minimum utilization "
+                        f"of {rules.utilization.min:.0%}")
+        relax.append(RELAXATIONS["band_min"])
+    if not rules.allow_unmet:
+        most = float(np.maximum(p.rep_hi, p.mgr_hi).sum())
+        if demand > most:
+            problems.append(f"all demand must be met ({_h(p, demand)}), but the {p.n_reps} reps "
+                            f"can give at most {_h(p, most)} within the "
+                            f"{rules.utilization.max:.0%} band")
+            relax += [RELAXATIONS["demand"], RELAXATIONS["band_max"]]
+        orphan = ~p.cell_qualified.any(axis=0)
+        if orphan.any():
+            for c in np.nonzero(orphan)[0][:5]:
+                cell = p.cells.iloc[int(c)]
+                hours = p.lines.loc[p.lines["cell"] == c, "h"].sum()
+                problems.append(f"{_h(p, hours)} of {cell['function']} work on {cell['product']} "
+                                f"for {cell['segment']} accounts in {cell['region']} has no rep "
+                                "qualified for it")
+            relax += [RELAXATIONS["demand"], RELAXATIONS["min_proficiency"]]
+    if problems:
+        raise InfeasibleError(problems, dict.fromkeys(relax))
+
+
+def explain(p: Problemset, settings: SolveSettings) -> InfeasibleError:
+    """The conflicting rules of an infeasible stage 1, found with assumption literals."""
+    inst = org_design_instance(p, explain=True)
+    core, relaxing = explain_infeasibility(inst, settings)
+    if not core:
+        return InfeasibleError(["the rules conflict, but the conflict could not be narrowed "
+                                "down within the time limit"], RELAXATIONS.values())
+    problems = [describe(p, key) for key in sorted(core)]
+    return InfeasibleError(problems, [RELAXATIONS[f] for f in relaxing if f in RELAXATIONS])
+
+
+def describe(p: Problemset, key: str) -> str:
+    """One rule of a conflict, in words, with its numbers."""
+    rules = p.scenario.rules
+    family, _, rest = key.partition(":")
+    if family == "band_min":
+        return f"every rep works at least {rules.utilization.min:.0%} of capacity " \
+               "(rules.utilization.min)"
+    if family == "band_max":
+        return f"no rep works more than {rules.utilization.max:.0%} of capacity " \
+               "(rules.utilization.max)"
+    if family == "min_proficiency":
+        return f"a line goes only to reps with proficiency >= {rules.min_proficiency:g} in its " \
+               "function and product (rules.min_proficiency)"
+    if family == "key_accounts_senior":
+        return f"key-account lines go only to reps of level >= {rules.senior_level} " \
+               "(rules.key_accounts_senior)"
+    if family == "demand":
+        return _describe_demand(p, int(rest))
+    if family == "managers":
+        unit = p.org.units[int(rest)]
+        able = int(p.company.reps["can_manage"].sum())
+        return f"unit {unit!r} needs one manager per {rules.span_of_control} people, chosen " \
+               f"among the {able} reps who can manage, and missing managers may not be hired " \
+               "(rules.allow_unmet is false)"
+    if family == "coverage":
+        i, team = (int(x) for x in rest.split(":"))
+        rule = rules.coverage[i]
+        inst_cov = next(c for c in org_design_instance_coverage(p) if c.key == key)
+        return f"coverage rule {i + 1} ({rule.describe()}) applies to team " \
+               f"{p.org.teams[team].team_id!r}; {len(inst_cov.eligible)} reps in the company " \
+               "have that profile"
+    if family == "max_reps_moved":
+        return f"at most {rules.max_reps_moved} reps may move to a team outside their current " \
+               "work (rules.max_reps_moved)"
+    if family == "pin":
+        return f"rep {p.company.reps['rep_id'].iat[int(rest)]} is pinned to a team"
+    return key
+
+
+def org_design_instance_coverage(p: Problemset):
+    from planner.instance import coverage_requirements
+    return coverage_requirements(p)
+
+
+def _describe_demand(p: Problemset, team: int) -> str:
+    rules = p.scenario.rules
+    classes = np.nonzero(p.classes["team"].to_numpy() == team)[0]
+    hours = float(p.classes["h"].to_numpy()[classes].sum())
+    able = np.nonzero(p.qualified[:, classes].any(axis=1))[0]
+    functions = ", ".join(sorted(set(p.classes["function"].to_numpy()[classes])))
+    return (f"team {p.org.teams[team].team_id!r} must have all its demand met "
+            f"({_h(p, hours)} of {functions} work; rules.allow_unmet is false), and the "
+            f"{len(able)} reps qualified for any of it give at most "
+            f"{_h(p, float(p.rep_hi[able].sum()))} within the {rules.utilization.max:.0%} band, "
+            "shared with every other team they could serve")
+
+
+def _rep_list(p: Problemset, idx: np.ndarray, limit: int = 8) -> str:
+    ids = p.company.reps["rep_id"].to_numpy()[idx].tolist()
+    shown = ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+    return f"rep {shown}" if len(ids) == 1 else f"reps {shown}"
+
+
+def _h(p: Problemset, scaled: float) -> str:
+    return f"{scaled / p.hour_scale:,.0f} h"

@@ -1,0 +1,493 @@
+"""From a company and a scenario to the models' integer instances: the one place where hours,
+fit, potential and objective weights become integers.
+
+Resolution: hours and capacities are multiplied by 10^d, d the fewest decimals (at most 4)
+that represent every hour and capacity exactly, so bands like [0.8, 1.2] on 0.1696 hours
+hold exactly. Objective terms are normalised (unmet and fit by total demand, balance by total
+capacity, continuity by the potential owned today, travel by today's travel) so that each is
+about 0..1, multiplied by its weight and by one objective scale, and rounded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY,
+                              AllocationInstance, AllocTerm, Coverage, JointInstance,
+                              OrgDesignInstance, OrgTerm)
+from planner.data import DIMENSIONS, Company
+from planner.errors import Problem, ScenarioError, did_you_mean
+from planner.orgmodel import Org, org_for
+from planner.scenario import Scenario
+from planner.skills import MIN_PROFICIENCY_BIT, SENIORITY_BIT, SkillTable
+
+MAX_DECIMALS = 4
+#: The largest objective value (all terms at their worst) the integer scale may reach.
+OBJECTIVE_CEILING = 1e12
+#: What a line's skill fit and qualification depend on.
+CELL = ["function", "product", "segment", "channel", "region"]
+#: Stage 1's demand classes: an item (an account's lines of one function in one team) needs one
+#: rep qualified for all its products, so classes are keyed by the item's product set.
+CLASS = ["team", "function", "productset", "segment", "channel", "region"]
+PRODUCT_JOIN = " + "
+SHORTFALL = "band_shortfall"
+SHORTFALL_FACTOR = 100
+
+
+@dataclass(frozen=True)
+class Problemset:
+    """Everything the models need, derived once from company + scenario."""
+
+    company: Company
+    scenario: Scenario
+    org: Org
+    skills: SkillTable
+    hour_scale: int
+    obj_scale: float
+    weights: dict[str, float]
+    levels: tuple[tuple[str, ...], ...] | None
+    lines: pd.DataFrame  # company.lines + team, item, productset, cell, cls, h (scaled), owned
+    classes: pd.DataFrame  # one row per demand class: CLASS columns + h
+    cells: pd.DataFrame  # one row per skill cell: CELL columns
+    cell_qualified: np.ndarray  # (R, C)
+    cell_fit: np.ndarray  # (R, C)
+    cap: np.ndarray  # scaled capacity per rep
+    rep_lo: np.ndarray
+    rep_hi: np.ndarray
+    mgr_lo: np.ndarray
+    mgr_hi: np.ndarray
+    rep_target: np.ndarray
+    mgr_target: np.ndarray
+    qualified: np.ndarray  # (R, K) qualified for every line of the class
+    rule_bits: np.ndarray  # (R, K) the rules that make a pair unqualified
+    fit: np.ndarray  # (R, K) hours-weighted over the class
+    norms: dict[str, float]
+
+    @property
+    def n_reps(self) -> int:
+        return self.company.n_reps
+
+    def coef(self, term: str, quantity) -> np.ndarray:
+        """Integer objective coefficients for `quantity` (in the term's base unit)."""
+        norm = self.norms.get(term, 0.0)
+        weight = self.weights.get(term, 0.0)
+        if not weight or not norm:
+            return np.zeros(np.shape(quantity), dtype=np.int64)
+        return np.rint(np.asarray(quantity, dtype=float) * (weight * self.obj_scale / norm)
+                       ).astype(np.int64)
+
+    def to_hours(self, scaled) -> np.ndarray:
+        return np.asarray(scaled, dtype=float) / self.hour_scale
+
+    @property
+    def missing_manager_hours(self) -> float:
+        """Scaled hours a missing manager counts as (in the unmet term)."""
+        share = max(self.scenario.rules.manager_load, 0.5)
+        return float(np.median(self.cap)) * share
+
+
+def prepare(company: Company, scenario: Scenario) -> Problemset:
+    """Scale and index everything the models need; ScenarioError where rules name absent data."""
+    org = org_for(company, scenario)
+    rules = scenario.rules
+    skills = SkillTable(company, rules)
+    scale = 10 ** max(_decimals(company.lines["hours"].to_numpy()),
+                      _decimals(company.reps["capacity_hours"].to_numpy()))
+    lines = _index_lines(company.lines, org.line_team, scale)
+    cells = lines[CELL].drop_duplicates().reset_index(drop=True)
+    lines = lines.merge(cells.reset_index(names="cell"), on=CELL, how="left")
+    classes = lines.groupby(CLASS, sort=False, observed=True)["h"].sum().reset_index()
+    lines = lines.merge(classes[CLASS].reset_index(names="cls"), on=CLASS, how="left")
+    cap = np.rint(company.reps["capacity_hours"].to_numpy() * scale).astype(np.int64)
+    cell_qualified, cell_bits = skills.qualified_matrix(cells)
+    cell_fit = skills.fit_matrix(cells)
+    qualified, bits, fit = _class_skills(lines, len(cells), len(classes), cell_qualified,
+                                         cell_bits, cell_fit, classes["h"].to_numpy())
+    weights, levels = _objective(scenario)
+    bands = _bands(cap, scenario, float(lines["h"].sum()) / max(float(cap.sum()), 1.0))
+    fields = dict(company=company, scenario=scenario, org=org, skills=skills, hour_scale=scale,
+                  weights=weights, levels=levels, lines=lines, classes=classes, cells=cells,
+                  cell_qualified=cell_qualified, cell_fit=cell_fit, cap=cap,
+                  rep_lo=bands[0], rep_hi=bands[1], mgr_lo=bands[2], mgr_hi=bands[3],
+                  rep_target=bands[4], mgr_target=bands[5], qualified=qualified, rule_bits=bits,
+                  fit=fit)
+    norms = _norms(Problemset(obj_scale=1.0, norms={}, **fields))
+    return Problemset(obj_scale=_objective_scale(weights, levels), norms=norms, **fields)
+
+
+def _index_lines(lines: pd.DataFrame, line_team: np.ndarray, scale: int) -> pd.DataFrame:
+    """Lines with their team, scaled hours, item (account x function x team) and the item's
+    product set."""
+    lines = lines.copy()
+    lines["team"] = line_team
+    lines["h"] = np.rint(lines["hours"].to_numpy() * scale).astype(np.int64)
+    lines["owned"] = lines["owner"] >= 0
+    lines["item"] = lines.groupby(["account", "function", "team"], sort=False).ngroup()
+    products = lines.groupby("item")["product"].agg(lambda p: PRODUCT_JOIN.join(sorted(p)))
+    lines["productset"] = products.reindex(lines["item"]).to_numpy()
+    return lines
+
+
+def _class_skills(lines: pd.DataFrame, n_cells: int, n_classes: int, cell_qualified: np.ndarray,
+                  cell_bits: np.ndarray, cell_fit: np.ndarray, class_hours: np.ndarray):
+    """Class qualification (every cell of the class), rule bits (any cell) and hours-weighted
+    fit, from the cell matrices."""
+    weight = np.zeros((n_cells, n_classes))
+    np.add.at(weight, (lines["cell"].to_numpy(), lines["cls"].to_numpy()), lines["h"].to_numpy())
+    present = (weight > 0).astype(np.int64)
+    qualified = ((~cell_qualified).astype(np.int64) @ present) == 0
+    bits = np.zeros(qualified.shape, dtype=np.uint8)
+    for skill_bit, rule_bit in ((MIN_PROFICIENCY_BIT, RULE_MIN_PROFICIENCY),
+                                (SENIORITY_BIT, RULE_KEY_ACCOUNTS_SENIOR)):
+        hit = ((cell_bits & skill_bit) > 0).astype(np.int64) @ present > 0
+        bits |= np.where(hit, rule_bit, 0).astype(np.uint8)
+    fit = (cell_fit @ weight) / np.maximum(class_hours, 1)[None, :]
+    return qualified, bits, fit
+
+
+def _decimals(values: np.ndarray) -> int:
+    for d in range(MAX_DECIMALS + 1):
+        scaled = values * 10 ** d
+        if np.all(np.abs(scaled - np.rint(scaled)) < 1e-6):
+            return d
+    return MAX_DECIMALS
+
+
+def _objective(scenario: Scenario) -> tuple[dict[str, float], tuple[tuple[str, ...], ...] | None]:
+    """Weights per term, and the lexicographic levels when priorities are given (unmet demand
+    goes first unless the scenario places it)."""
+    objective = scenario.objective
+    weights = objective.resolved_weights
+    if objective.priorities is None:
+        return weights, None
+    order = list(objective.priorities)
+    if scenario.rules.allow_unmet and "unmet" not in order:
+        order.insert(0, "unmet")
+        weights["unmet"] = 1.0
+    return weights, tuple((t,) for t in order)
+
+
+def _objective_scale(weights: dict[str, float], levels) -> float:
+    """A power of ten such that the worst objective stays under OBJECTIVE_CEILING."""
+    total = max(weights.values()) if levels else sum(weights.values())
+    return float(10 ** math.floor(math.log10(OBJECTIVE_CEILING / (2 * max(total, 1e-9)))))
+
+
+def _bands(cap: np.ndarray, scenario: Scenario, demand_ratio: float) -> tuple[np.ndarray, ...]:
+    """Exact integer bands (ceil of the least, floor of the most) for members and managers, and
+    balanced targets at the department's average utilization."""
+    util = scenario.rules.utilization
+    lo_f, hi_f = Fraction(str(util.min)), Fraction(str(util.max))
+    share = Fraction(str(scenario.rules.manager_load))
+
+    def bound(frac: Fraction, up: bool) -> np.ndarray:
+        return np.array([math.ceil(frac * int(c)) if up else math.floor(frac * int(c))
+                         for c in cap], dtype=np.int64)
+
+    average = min(max(demand_ratio, util.min), util.max)
+    return (bound(lo_f, True), bound(hi_f, False), bound(lo_f * share, True),
+            bound(hi_f * share, False), np.rint(cap * average).astype(np.int64),
+            np.rint(cap * average * float(share)).astype(np.int64))
+
+
+def _norms(p: Problemset) -> dict[str, float]:
+    demand = float(p.lines["h"].sum())
+    owned_potential = float(p.lines.loc[p.lines["owned"], "potential"].sum())
+    norms = {"unmet": demand, "fit": demand, "preferences": demand,
+             "balance": float(p.cap.sum()), "continuity": owned_potential}
+    if p.weights.get("travel") and p.company.has_travel:
+        norms["travel"] = _travel_norm(p)
+    return {k: v for k, v in norms.items() if v > 0}
+
+
+def _travel_norm(p: Problemset) -> float:
+    """Today's travel (current owners), or a typical cost per account where nobody owns any."""
+    owned = p.lines[p.lines["owned"]].drop_duplicates(["owner", "account"])
+    today = float(p.company.travel_cost(owned["owner"], owned["account"]).sum())
+    if today > 0:
+        return today
+    rng = np.random.default_rng(0)
+    n = len(p.company.accounts)
+    sample = p.company.travel_cost(rng.integers(0, p.n_reps, 1000), rng.integers(0, n, 1000))
+    return max(float(np.median(sample)) * n, 1.0)
+
+
+# --- stage 1 ------------------------------------------------------------------------------------
+
+def org_design_instance(p: Problemset, explain: bool = False, joint: bool = False
+                        ) -> OrgDesignInstance:
+    """Stage 1 instance. With `explain`, unqualified pairs are included (tagged with the rules
+    that forbid them) so that the diagnosis can switch those rules off. With `joint`, only the
+    terms the joint model takes from the org part (balance, missing managers) are set."""
+    rules = p.scenario.rules
+    allowed = np.ones_like(p.qualified) if explain else p.qualified
+    pair_rep, pair_class = np.nonzero(allowed)
+    n_teams = p.org.n_teams
+    owned = _owned_by_rep_team(p)
+    terms = _org_terms(p, pair_rep, pair_class, owned, joint)
+    hint_team = np.where(owned["hours"].sum(axis=1) > 0, owned["hours"].argmax(axis=1), -1)
+    return OrgDesignInstance(
+        rep_lo=p.rep_lo, rep_hi=p.rep_hi, mgr_lo=p.mgr_lo, mgr_hi=p.mgr_hi,
+        rep_target=p.rep_target, mgr_target=p.mgr_target,
+        can_manage=p.company.reps["can_manage"].to_numpy(bool), n_teams=n_teams,
+        class_team=p.classes["team"].to_numpy(np.int64), class_hours=p.classes["h"].to_numpy(np.int64),
+        pair_rep=pair_rep, pair_class=pair_class, terms=terms,
+        pair_rule=p.rule_bits[pair_rep, pair_class] if explain else None,
+        allow_unmet=rules.allow_unmet, span=rules.span_of_control, unit_of_team=p.org.unit_of_team,
+        coverage=coverage_requirements(p),
+        moved=(2 * owned["hours"] < owned["hours"].sum(axis=1, keepdims=True)),
+        max_moved=rules.max_reps_moved,
+        hint_team=hint_team, hint_hours=_hint_hours(p, pair_rep, pair_class, hint_team))
+
+
+def _owned_by_rep_team(p: Problemset) -> dict[str, np.ndarray]:
+    """Scaled hours and potential each rep owns today inside each team's scope, and the
+    potential they could keep there (lines they are qualified for)."""
+    shape = (p.n_reps, p.org.n_teams)
+    own = p.lines[p.lines["owned"]]
+    r, t, c = own["owner"].to_numpy(), own["team"].to_numpy(), own["cell"].to_numpy()
+    hours, potential, keepable = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    np.add.at(hours, (r, t), own["h"].to_numpy())
+    np.add.at(potential, (r, t), own["potential"].to_numpy())
+    np.add.at(keepable, (r, t), own["potential"].to_numpy() * p.cell_qualified[r, c])
+    return {"hours": hours, "potential": potential, "keepable": keepable}
+
+
+def _org_terms(p: Problemset, pair_rep, pair_class, owned, joint: bool) -> dict[str, OrgTerm]:
+    terms: dict[str, OrgTerm] = {}
+    deviation = p.coef("balance", np.ones(p.n_reps))
+    missing = int(p.coef("unmet", [p.missing_manager_hours])[0])
+    if joint:
+        return {"balance": OrgTerm(deviation=deviation), "unmet": OrgTerm(missing_manager=missing)}
+    misfit = 1.0 - p.fit[pair_rep, pair_class]
+    prefs = _off_preference(p, pair_rep, p.classes["function"].to_numpy()[pair_class])
+    lost = owned["potential"].sum(axis=1, keepdims=True) - owned["keepable"]
+    terms["unmet"] = OrgTerm(unmet=p.coef("unmet", np.ones(len(p.classes))),
+                             missing_manager=missing)
+    terms["balance"] = OrgTerm(deviation=deviation)
+    terms["fit"] = OrgTerm(pair=p.coef("fit", misfit))
+    terms["preferences"] = OrgTerm(pair=p.coef("preferences", prefs.astype(float)))
+    terms["continuity"] = OrgTerm(rep_team=p.coef("continuity", lost))
+    terms[SHORTFALL] = OrgTerm(shortfall=np.full(p.n_reps, shortfall_coefficient(p), dtype=np.int64))
+    if "travel" in p.norms:
+        terms["travel"] = OrgTerm(pair=p.coef("travel", _travel_per_hour(p, pair_rep, pair_class)))
+    return {k: v for k, v in terms.items() if _active(v)}
+
+
+def shortfall_coefficient(p: Problemset) -> int:
+    """Stage 1 plans with reps fully qualified for an account's products and lets a rep fall
+    short of the band's minimum at this price per scaled hour (far above any other term);
+    stage 2, which may give a rep only the products they are qualified for, closes the gap."""
+    unmet = int(p.coef("unmet", [1.0])[0]) or int(p.obj_scale / max(p.norms.get("unmet", 1), 1))
+    return max(1, SHORTFALL_FACTOR * unmet)
+
+
+def _active(term) -> bool:
+    return any(np.any(v) for v in vars(term).values() if isinstance(v, np.ndarray)) or bool(
+        getattr(term, "missing_manager", 0)) or bool(term.constant)
+
+
+def _off_preference(p: Problemset, rep: np.ndarray, function: np.ndarray) -> np.ndarray:
+    preferred = p.company.reps["preferred_function"].to_numpy()[rep]
+    return (preferred != "") & (preferred != function)
+
+
+def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray) -> np.ndarray:
+    """A lower bound of travel per scaled hour of a class: the cheapest account of the class per
+    hour of that account in the team (keeps stage 1 a relaxation of the whole problem)."""
+    acc_team = p.lines.groupby(["account", "team"], observed=True)["h"].sum().rename("team_h")
+    cls_acc = p.lines[["cls", "account", "team"]].drop_duplicates().join(
+        acc_team, on=["account", "team"])
+    out = np.zeros(len(pair_rep))
+    for k, group in cls_acc.groupby("cls"):
+        mask = pair_class == k
+        reps = pair_rep[mask]
+        accounts = group["account"].to_numpy()
+        cost = p.company.travel_cost(np.repeat(reps, len(accounts)), np.tile(accounts, len(reps)))
+        per_hour = cost.reshape(len(reps), len(accounts)) / group["team_h"].to_numpy()[None, :]
+        out[mask] = per_hour.min(axis=1)
+    return out
+
+
+def _hint_hours(p: Problemset, pair_rep, pair_class, hint_team) -> np.ndarray:
+    own = p.lines[p.lines["owned"]]
+    matrix = np.zeros((p.n_reps, len(p.classes)))
+    np.add.at(matrix, (own["owner"].to_numpy(), own["cls"].to_numpy()), own["h"].to_numpy())
+    same_team = p.classes["team"].to_numpy()[pair_class] == hint_team[pair_rep]
+    return np.where(same_team, matrix[pair_rep, pair_class], 0).astype(np.int64)
+
+
+def coverage_requirements(p: Problemset) -> tuple[Coverage, ...]:
+    """One requirement per coverage rule and team with demand in the rule's cell."""
+    out = []
+    reps = p.company.reps
+    for i, rule in enumerate(p.scenario.rules.coverage):
+        mask = np.ones(len(p.lines), dtype=bool)
+        for dim, value in rule.where.items():
+            values = p.company.values(dim)
+            if value not in values:
+                raise ScenarioError(Problem(
+                    f"coverage rule {i + 1}: no demand line has {dim} {value!r}"
+                    f"{did_you_mean(value, values)}", file=p.scenario.source,
+                    column=f"rules.coverage.{i}.where.{dim}"))
+            mask &= (p.lines[dim] == value).to_numpy()
+        eligible = reps["level"].to_numpy() >= rule.min_level
+        if rule.skill:
+            eligible &= skill_values(p.company, rule.skill, p.scenario.source, i) >= rule.min_proficiency
+        for team in sorted(set(p.lines.loc[mask, "team"].tolist())):
+            out.append(Coverage(f"coverage:{i}:{team}", int(team), np.nonzero(eligible)[0],
+                                rule.min_reps))
+    return tuple(out)
+
+
+def skill_values(company: Company, skill: str, source: str, rule_index: int) -> np.ndarray:
+    """Each rep's proficiency in a named skill column (a dimension value or any other skill)."""
+    dim, _, value = skill.partition(":")
+    if dim in DIMENSIONS:
+        if value not in company.values(dim) and skill not in company.skills:
+            raise ScenarioError(Problem(
+                f"coverage rule {rule_index + 1}: skill {skill!r} names a {dim} that no data has"
+                f"{did_you_mean(value, company.values(dim))}", file=source,
+                column=f"rules.coverage.{rule_index}.skill"))
+        return company.proficiency(dim, value)
+    if skill not in company.skills:
+        raise ScenarioError(Problem(
+            f"coverage rule {rule_index + 1}: reps.csv has no column {skill!r}"
+            f"{did_you_mean(skill, company.skills.columns)}", file=source,
+            column=f"rules.coverage.{rule_index}.skill"))
+    return np.nan_to_num(company.skills[skill].to_numpy(float), nan=0.0)
+
+
+# --- stage 2 ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Items:
+    """How an allocation instance's items map back to demand lines."""
+
+    lines: np.ndarray  # line indices (company.lines positions) of the instance
+    line_item: np.ndarray  # item of each of those lines
+    agents: np.ndarray  # rep index of each agent
+    qualified: np.ndarray  # (A, L) agent qualified for line
+
+
+def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
+                        is_manager: np.ndarray, joint: bool = False,
+                        quotas: np.ndarray | None = None) -> tuple[AllocationInstance, Items]:
+    """Items = (account, function, team) groups of the given lines; agents = the given reps.
+    With `joint`, bands and balance are left to the org part. `quotas` (agents x classes,
+    scaled hours from stage 1) steer the hint: each item goes to a rep with quota left in its
+    class, its current owner first."""
+    lines = p.lines.iloc[line_idx]
+    item_codes, item_keys = pd.factorize(lines["item"].to_numpy())
+    order = np.argsort(item_codes, kind="stable")
+    starts = np.r_[0, np.nonzero(np.diff(item_codes[order]))[0] + 1] if len(order) else np.zeros(0, int)
+    n_items = len(item_keys)
+    cell = lines["cell"].to_numpy()
+    h = lines["h"].to_numpy().astype(float)
+    q = p.cell_qualified[np.ix_(agents, cell)]  # (A, L)
+
+    def per_item(matrix: np.ndarray) -> np.ndarray:  # (A, L) -> (A, I)
+        if not len(order):
+            return np.zeros((len(agents), 0))
+        return np.add.reduceat(matrix[:, order], starts, axis=1)
+
+    weight = per_item(q * h)
+    item_hours = np.bincount(item_codes, weights=h, minlength=n_items)
+    misfit = per_item(q * h * (1.0 - p.cell_fit[np.ix_(agents, cell)]))
+    off = _off_preference(p, np.repeat(agents, len(cell)),
+                          np.tile(lines["function"].to_numpy(), len(agents))).reshape(q.shape)
+    prefs = per_item(q * h * off)
+    owner = lines["owner"].to_numpy()
+    pot = lines["potential"].to_numpy() * (owner >= 0)
+    kept = per_item(q * pot * (owner[None, :] == agents[:, None]))
+    owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
+    allow = p.scenario.rules.allow_unmet
+    exists = (weight > 0) if allow else np.isclose(weight, item_hours[None, :])
+    pa, pi = np.nonzero(exists)
+    unmet_h = item_hours[pi] - weight[pa, pi]
+    terms = {
+        "unmet": AllocTerm(pair=p.coef("unmet", unmet_h), unassigned=p.coef("unmet", item_hours)),
+        "fit": AllocTerm(pair=p.coef("fit", misfit[pa, pi])),
+        "preferences": AllocTerm(pair=p.coef("preferences", prefs[pa, pi])),
+        "continuity": AllocTerm(pair=p.coef("continuity", owned_pot[pi] - kept[pa, pi]),
+                                unassigned=p.coef("continuity", owned_pot)),
+    }
+    if not joint:
+        terms["balance"] = AllocTerm(deviation=p.coef("balance", np.ones(len(agents))))
+    item_account_global = np.zeros(n_items, dtype=np.int64)
+    item_account_global[item_codes] = lines["account"].to_numpy()
+    local_accounts, item_account = np.unique(item_account_global, return_inverse=True)
+    if "travel" in p.norms:
+        cost = p.company.travel_cost(np.tile(agents, len(local_accounts)),
+                                     np.repeat(local_accounts, len(agents)))
+        terms["travel"] = AllocTerm(travel=p.coef("travel", cost.reshape(len(local_accounts),
+                                                                         len(agents))))
+    terms = {k: v for k, v in terms.items() if _active(v)}
+    lo = np.where(is_manager, p.mgr_lo[agents], p.rep_lo[agents])
+    hi = np.where(is_manager, p.mgr_hi[agents], p.rep_hi[agents])
+    target = np.where(is_manager, p.mgr_target[agents], p.rep_target[agents])
+    if joint:
+        lo, hi = np.zeros_like(lo), np.maximum(p.rep_hi[agents], p.mgr_hi[agents])
+    inst = AllocationInstance(
+        agent_lo=lo, agent_hi=hi, pair_item=pi.astype(np.int64), pair_agent=pa.astype(np.int64),
+        pair_weight=np.rint(weight[pa, pi]).astype(np.int64),
+        item_optional=np.full(n_items, allow), terms=terms, agent_target=target,
+        item_account=item_account.astype(np.int64),
+        hint_agent=_hint_agents(lines, item_codes, n_items, agents, exists, quotas))
+    return inst, Items(np.asarray(line_idx), item_codes, agents, q)
+
+
+def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agents: np.ndarray,
+                 exists: np.ndarray, quotas: np.ndarray | None) -> np.ndarray:
+    """Each item's hint: without quotas, the agent who owns most of its hours today; with
+    quotas, biggest items first, the owner if they have quota left in the item's class, else
+    the agent with the most quota left."""
+    agent_of_rep = {int(r): a for a, r in enumerate(agents.tolist())}
+    info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
+                         "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
+    per_item = info.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"))
+    owner = (info.sort_values("h", ascending=False).drop_duplicates("item")
+             .set_index("item")["owner"].reindex(per_item.index))
+    hint = np.full(n_items, -1, dtype=np.int64)
+    left = None if quotas is None else quotas.astype(float).copy()
+    for item in per_item.sort_values("h", ascending=False).index.tolist():
+        a = agent_of_rep.get(int(owner[item]))
+        if left is None:
+            if a is not None and exists[a, item]:
+                hint[item] = a
+            continue
+        k = int(per_item.at[item, "cls"])
+        if a is None or not exists[a, item] or left[a, k] <= 0:
+            candidates = np.nonzero(exists[:, item] & (left[:, k] > 0))[0]
+            if not len(candidates):
+                continue
+            a = int(candidates[np.argmax(left[candidates, k])])
+        hint[item] = a
+        left[a, k] -= per_item.at[item, "h"]
+    return hint
+
+
+def line_reps(items: Items, item_agent: np.ndarray) -> np.ndarray:
+    """Rep of every line of the instance (-1 where unmet: no agent, or one not qualified)."""
+    agent = item_agent[items.line_item]
+    pos = np.arange(len(items.lines))
+    ok = (agent >= 0) & items.qualified[np.maximum(agent, 0), pos]
+    return np.where(ok, items.agents[np.maximum(agent, 0)], -1)
+
+
+def joint_instance(p: Problemset) -> tuple[JointInstance, Items]:
+    """The whole problem in one model (small instances only)."""
+    org = org_design_instance(p, joint=True)
+    agents = np.arange(p.n_reps)
+    alloc, items = allocation_instance(p, np.arange(len(p.lines)), agents,
+                                       np.zeros(p.n_reps, dtype=bool), joint=True)
+    item_team = np.zeros(alloc.n_items, dtype=np.int64)
+    item_team[items.line_item] = p.lines["team"].to_numpy()
+    return JointInstance(org, alloc, item_team), items
+
+

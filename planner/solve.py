@@ -1,0 +1,231 @@
+"""Solve a scenario: stage 1 (org design), then stage 2 (account allocation) team by team,
+with the joint model as a rescue for small instances where indivisible lines make a team's
+stage 2 infeasible. Reports progress, honours a stop event, and returns a Decision with the
+figures that say how good it is (status, objective, best bound, gap).
+
+A plan's best bound and gap are stage 2's (the best allocation for the teams stage 1 chose);
+stage 1's own objective, bound and gap are reported beside them. What the decomposition loses
+against the joint model is measured in the tests on small instances (see the README).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from models.allocation import evaluate_allocation_term, solve_allocation
+from models.instances import Progress, SolveSettings
+from models.joint import solve_joint
+from models.org_design import solve_org_design
+from planner.errors import InfeasibleError, NoPlanError
+from planner.explain import explain, precheck
+from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
+                              line_reps, org_design_instance)
+from planner.objective import Decision
+
+STAGE1_SHARE = 0.5
+JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
+MIN_TEAM_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class SolveProgress:
+    """What a progress display shows: stage, time, best objective and bound (normalised)."""
+
+    stage: str
+    elapsed: float
+    time_limit: float
+    objective: float | None
+    bound: float | None
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    status: str
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    seconds: float
+    method: str  # "two-stage" or "joint"
+    stage1: dict = field(default_factory=dict)
+    stage2: dict = field(default_factory=dict)
+    term_values: dict = field(default_factory=dict)
+
+
+ProgressFn = Callable[[SolveProgress], None]
+
+
+def solve_problem(p: Problemset, progress: ProgressFn | None = None,
+                  stop: threading.Event | None = None, method: str = "two-stage",
+                  **overrides) -> tuple[Decision, SolveReport]:
+    """Solve; InfeasibleError explains conflicting rules, NoPlanError says no plan was found."""
+    settings = p.scenario.solver.model_copy(update={k: v for k, v in overrides.items()
+                                                    if v is not None})
+    start = time.monotonic()
+    precheck(p)
+
+    def model_settings(stage: str, budget: float, offsets: tuple[int, int] = (0, 0),
+                       levels=p.levels) -> SolveSettings:
+        def relay(ev: Progress) -> None:
+            if progress is not None:
+                progress(SolveProgress(ev.stage, time.monotonic() - start, settings.time_limit,
+                                       _norm(p, ev.objective, offsets[0]),
+                                       _norm(p, ev.bound, offsets[1])))
+        return SolveSettings(time_limit=budget, workers=settings.workers, seed=settings.seed,
+                             relative_gap_limit=settings.relative_gap_limit, levels=levels,
+                             tolerance=p.scenario.objective.tolerance, progress=relay,
+                             stop=stop, stage=stage, linearization_level=2)
+
+    if method == "joint":
+        return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
+    stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
+    s1 = solve_org_design(org_design_instance(p),
+                          model_settings("stage 1: teams", settings.time_limit * STAGE1_SHARE,
+                                         levels=stage1_levels))
+    if s1.status == "INFEASIBLE":
+        raise explain(p, SolveSettings(time_limit=max(10.0, settings.time_limit / 2),
+                                       seed=settings.seed))
+    if s1.objective is None:
+        raise NoPlanError(f"no team design was found within {settings.time_limit * STAGE1_SHARE:.0f}"
+                          " s (stage 1); raise the time limit (--time-limit)")
+    line_rep, stage2, failed = _solve_teams(p, s1, start, settings.time_limit, model_settings)
+    if failed is not None:
+        return _rescue(p, failed, start, settings.time_limit, model_settings)
+    decision = Decision(s1.rep_team, s1.is_manager, s1.hired_managers, line_rep)
+    missing = _missing_manager_value(p, s1.hired_managers)
+    in_objective = p.levels is None or "unmet" in p.levels[0]
+    objective_int = stage2["objective"] + (missing if in_objective else 0)
+    term_values = {k: v / p.obj_scale for k, v in stage2["terms"].items()}
+    term_values["unmet"] = term_values.get("unmet", 0.0) + missing / p.obj_scale
+    report = _report(p, objective_int, stage2["bound"] + (missing if in_objective else 0), start,
+                     "two-stage",
+                     stage1={"status": s1.status, "objective": _norm(p, s1.objective),
+                             "bound": _norm(p, s1.bound), "gap": _gap(s1.objective, s1.bound),
+                             "seconds": round(s1.seconds, 3),
+                             "band_shortfall_hours": s1.band_shortfall / p.hour_scale},
+                     stage2={"status": stage2["status"], "seconds": round(stage2["seconds"], 3),
+                             "teams": p.org.n_teams},
+                     term_values=term_values)
+    return decision, report
+
+
+def _missing_manager_value(p: Problemset, hired: np.ndarray) -> int:
+    return int(hired.sum()) * int(p.coef("unmet", [p.missing_manager_hours])[0])
+
+
+def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
+                 model_settings) -> tuple[np.ndarray, dict, int | None]:
+    """Stage 2 for every team, steered by stage 1's hours; returns line reps, totals, and the
+    first team found infeasible."""
+    rep_team, is_manager = s1.rep_team, s1.is_manager
+    quotas = np.zeros((p.n_reps, len(p.classes)))
+    inst1_pairs = np.nonzero(p.qualified)
+    np.add.at(quotas, inst1_pairs, s1.hours)
+    line_rep = np.full(len(p.lines), -1, dtype=np.int64)
+    team_lines = p.lines.groupby("team").indices
+    sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
+    remaining_size = float(sum(sizes.values()))
+    totals = {"objective": 0, "bound": 0, "terms": {}, "status": "OPTIMAL", "seconds": 0.0}
+    for n, (team, idx) in enumerate(sorted(team_lines.items())):
+        agents = np.nonzero(rep_team == team)[0]
+        left = time_limit - (time.monotonic() - start)
+        budget = max(MIN_TEAM_SECONDS, left * sizes[team] / max(remaining_size, 1.0))
+        remaining_size -= sizes[team]
+        inst, items = allocation_instance(p, idx, agents, is_manager[agents],
+                                          quotas=quotas[agents])
+        label = f"stage 2: team {n + 1}/{p.org.n_teams} ({p.org.teams[team].team_id})"
+        offsets = (totals["objective"], totals["bound"])
+        sol = solve_allocation(inst, model_settings(label, budget, offsets))
+        if sol.status == "UNKNOWN":
+            sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets))
+        if sol.status == "INFEASIBLE":
+            return line_rep, totals, int(team)
+        if sol.status == "UNKNOWN":
+            raise NoPlanError(f"no allocation was found for team {p.org.teams[team].team_id!r} "
+                              "within the time limit; raise the time limit (--time-limit)")
+        line_rep[idx] = line_reps(items, sol.item_agent)
+        objective = sol.objective if sol.objective is not None else \
+            _allocation_objective(inst, sol.item_agent)
+        totals["objective"] += objective
+        # every objective term is >= 0, so a negative (not yet improved) bound is 0
+        totals["bound"] += max(0, sol.bound or 0)
+        totals["seconds"] += sol.seconds
+        for k, v in (sol.term_values or _allocation_terms(inst, sol.item_agent)).items():
+            totals["terms"][k] = totals["terms"].get(k, 0) + v
+        if sol.status != "OPTIMAL":
+            totals["status"] = "FEASIBLE"
+    return line_rep, totals, None
+
+
+def _allocation_terms(inst, item_agent: np.ndarray) -> dict[str, int]:
+    return {name: evaluate_allocation_term(inst, term, item_agent)
+            for name, term in inst.terms.items()}
+
+
+def _allocation_objective(inst, item_agent: np.ndarray) -> int:
+    return sum(_allocation_terms(inst, item_agent).values())
+
+
+def _rescue(p: Problemset, team: int, start: float, time_limit: float,
+            model_settings) -> tuple[Decision, SolveReport]:
+    """A team's lines could not be split among its reps within the band: try the joint model
+    on small instances, else explain which team and why."""
+    inst, _ = joint_instance(p)
+    if len(inst.alloc.pair_item) <= JOINT_MAX_PAIRS:
+        left = max(5.0, time_limit - (time.monotonic() - start))
+        try:
+            return _solve_joint(p, model_settings("joint model", left), start)
+        except InfeasibleError:
+            pass
+    rules = p.scenario.rules
+    name = p.org.teams[team].team_id
+    raise InfeasibleError(
+        [f"the accounts of team {name!r} cannot be divided among the reps the team design gave "
+         f"it so that each rep lands between {rules.utilization.min:.0%} and "
+         f"{rules.utilization.max:.0%} of capacity (accounts are indivisible, one rep per "
+         "account and function)"],
+        ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)",
+         "raise the time limit so that stage 1 can find another team design"])
+
+
+def _solve_joint(p: Problemset, settings: SolveSettings, start: float) -> tuple[Decision, SolveReport]:
+    inst, items = joint_instance(p)
+    sol = solve_joint(inst, settings)
+    if sol.status == "INFEASIBLE":
+        raise explain(p, SolveSettings(time_limit=max(10.0, settings.time_limit / 2),
+                                       seed=settings.seed))
+    if sol.objective is None:
+        raise NoPlanError("the joint model found no plan within the time limit")
+    decision = Decision(sol.rep_team, sol.is_manager, sol.hired_managers,
+                        line_reps(items, sol.item_agent))
+    report = _report(p, sol.objective, sol.bound, start, "joint", stage1={},
+                     stage2={"status": sol.status},
+                     term_values={k: v / p.obj_scale for k, v in sol.term_values.items()})
+    return decision, report
+
+
+def _report(p: Problemset, objective_int: int, bound_int: int | None, start: float, method: str,
+            stage1: dict, stage2: dict, term_values: dict) -> SolveReport:
+    """The plan's figures. With two stages, best bound and gap are those of the account
+    allocation for the teams stage 1 designed (stage 1's own figures are in `stage1`)."""
+    gap = _gap(objective_int, bound_int)
+    status = "OPTIMAL" if stage2.get("status") == "OPTIMAL" and (
+        method == "joint" or stage1.get("status") == "OPTIMAL") else "FEASIBLE"
+    return SolveReport(status, _norm(p, objective_int), _norm(p, bound_int), gap,
+                       round(time.monotonic() - start, 3), method, stage1, stage2, term_values)
+
+
+def _gap(objective: int | None, bound: int | None) -> float | None:
+    if objective is None or bound is None:
+        return None
+    if objective <= bound:
+        return 0.0
+    return (objective - bound) / max(abs(objective), 1)
+
+
+def _norm(p: Problemset, value: int | None, offset: float = 0.0) -> float | None:
+    return None if value is None else (value + offset) / p.obj_scale
