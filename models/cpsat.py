@@ -139,12 +139,10 @@ def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT]
 
 
 def _hint_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
-    values = solver.response_proto.solution
+    values = list(solver.response_proto.solution)
     model.clear_hints()
-    proto = model.proto
-    del proto.solution_hint.vars[:]
-    proto.solution_hint.vars.extend(range(len(values)))
-    proto.solution_hint.values.extend(values)
+    model.proto.solution_hint.vars.extend(range(len(values)))
+    model.proto.solution_hint.values.extend(values)
 
 
 def status_name(status: int) -> str:

@@ -356,7 +356,8 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     """A complete stage-2 assignment near the hint that respects every agent's band where the
     greedy manages it: hinted items on impossible pairs are dropped, mandatory items placed,
     overloaded agents hand items on (or leave optional ones unassigned) and underloaded agents
-    take unassigned items, then items from colleagues above their minimum."""
+    take unassigned items, then items from colleagues above their minimum. Items still
+    unassigned go to whoever has room (the most hours served first)."""
     n_items = inst.n_items
     weight: dict[tuple[int, int], int] = {
         (i, a): w for i, a, w in zip(inst.pair_item.tolist(), inst.pair_agent.tolist(),
@@ -387,22 +388,31 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
             place(i, max(agents_of[i], key=lambda a: hi[a] - load[a]))
     by_size = sorted(range(n_items), key=lambda i: -max((weight[i, a] for a in agents_of[i]),
                                                           default=0))
+    full = {i: max((weight[i, a] for a in agents_of[i]), default=0) for i in range(n_items)}
     for a in np.nonzero(load > hi)[0].tolist():
         for i in [i for i in by_size[::-1] if item_agent[i] == a and fixed[i] < 0]:
             if load[a] <= hi[a]:
                 break
             room = [b for b in agents_of[i] if b != a and load[b] + weight[i, b] <= hi[b]]
             if room:
-                place(i, max(room, key=lambda b: lo[b] - load[b]))
+                place(i, max(room, key=lambda b: (weight[i, b], lo[b] - load[b])))
             elif inst.item_optional[i]:
                 place(i, -1)
-    for a in np.nonzero(load < lo)[0].tolist():
-        for i in by_size:
-            if load[a] >= lo[a]:
-                break
-            if (i, a) not in weight or fixed[i] >= 0 or load[a] + weight[i, a] > hi[a]:
-                continue
-            owner = item_agent[i]
-            if owner < 0 or (owner != a and load[owner] - weight[i, owner] >= lo[owner]):
-                place(i, a)
+    for i in by_size:
+        if item_agent[i] >= 0 or fixed[i] >= 0:
+            continue
+        room = [b for b in agents_of[i] if load[b] + weight[i, b] <= hi[b]]
+        if room:
+            place(i, max(room, key=lambda b: (weight[i, b], hi[b] - load[b])))
+    for whole_only in (True, False):
+        for a in np.nonzero(load < lo)[0].tolist():
+            for i in by_size:
+                if load[a] >= lo[a]:
+                    break
+                if (i, a) not in weight or fixed[i] >= 0 or load[a] + weight[i, a] > hi[a] \
+                        or (whole_only and weight[i, a] < full[i]):
+                    continue
+                owner = item_agent[i]
+                if owner < 0 or (owner != a and load[owner] - weight[i, owner] >= lo[owner]):
+                    place(i, a)
     return item_agent

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.files import as_if_created_normally
+
 FUNCTION_SETS: dict[str, tuple[str, str, str]] = {
     "classic": ("hunting", "farming", "service"),
     "stages": ("lead", "negotiation", "contract"),
@@ -153,6 +155,7 @@ def write_company(out_dir: Path, reps: pd.DataFrame, accounts: pd.DataFrame) -> 
 def _write_temp(out_dir: Path, name: str, frame: pd.DataFrame) -> str:
     """Write frame as CSV to a fresh temporary file next to `name` and return its path."""
     fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+    as_if_created_normally(Path(temp))
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             _csv_ready(frame).to_csv(handle, index=False, lineterminator="\n")

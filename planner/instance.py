@@ -438,37 +438,50 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
         pair_weight=np.rint(weight[pa, pi]).astype(np.int64),
         item_optional=np.full(n_items, allow), terms=terms, agent_target=target,
         item_account=item_account.astype(np.int64),
-        hint_agent=_hint_agents(lines, item_codes, n_items, agents, exists, quotas))
+        hint_agent=_hint_agents(lines, item_codes, n_items, agents,
+                                exists & np.isclose(weight, item_hours[None, :]), quotas))
     return inst, Items(np.asarray(line_idx), item_codes, agents, q)
 
 
 def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agents: np.ndarray,
                  exists: np.ndarray, quotas: np.ndarray | None) -> np.ndarray:
-    """Each item's hint: without quotas, the agent who owns most of its hours today; with
-    quotas, biggest items first, the owner if they have quota left in the item's class, else
-    the agent with the most quota left."""
+    """Each item's hint among the agents fully qualified for it (`exists`). Without quotas: the
+    agent who owns most of its hours today. With stage 1's quotas (agents x classes): first
+    every item stays with its current owner while the owner's total quota lasts (continuity),
+    then the rest go, biggest first, to the agent with the most quota left in the item's
+    class."""
     agent_of_rep = {int(r): a for a, r in enumerate(agents.tolist())}
     info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
                          "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
     per_item = info.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"))
     owner = (info.sort_values("h", ascending=False).drop_duplicates("item")
-             .set_index("item")["owner"].reindex(per_item.index))
+             .set_index("item")["owner"].reindex(per_item.index).to_numpy())
+    hours, cls = per_item["h"].to_numpy(), per_item["cls"].to_numpy()
     hint = np.full(n_items, -1, dtype=np.int64)
-    left = None if quotas is None else quotas.astype(float).copy()
-    for item in per_item.sort_values("h", ascending=False).index.tolist():
-        a = agent_of_rep.get(int(owner[item]))
-        if left is None:
+    order = np.argsort(-hours, kind="stable")
+    if quotas is None:
+        for item in order.tolist():
+            a = agent_of_rep.get(int(owner[item]))
             if a is not None and exists[a, item]:
                 hint[item] = a
+        return hint
+    left = quotas.astype(float).copy()
+    total_left = left.sum(axis=1)
+    for item in order.tolist():
+        a = agent_of_rep.get(int(owner[item]))
+        if a is not None and exists[a, item] and total_left[a] >= hours[item]:
+            hint[item] = a
+            total_left[a] -= hours[item]
+            left[a, cls[item]] -= hours[item]
+    for item in order.tolist():
+        if hint[item] >= 0:
             continue
-        k = int(per_item.at[item, "cls"])
-        if a is None or not exists[a, item] or left[a, k] <= 0:
-            candidates = np.nonzero(exists[:, item] & (left[:, k] > 0))[0]
-            if not len(candidates):
-                continue
-            a = int(candidates[np.argmax(left[candidates, k])])
-        hint[item] = a
-        left[a, k] -= per_item.at[item, "h"]
+        candidates = np.nonzero(exists[:, item] & (left[:, cls[item]] > 0))[0]
+        if len(candidates):
+            a = int(candidates[np.argmax(left[candidates, cls[item]])])
+            hint[item] = a
+            left[a, cls[item]] -= hours[item]
+            total_left[a] -= hours[item]
     return hint
 
 

@@ -19,6 +19,7 @@ from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, KPIS_FILE, M
                                TEAMS_COLUMNS)
 from planner.data import Company
 from planner.errors import UsageError
+from planner.files import as_if_created_normally
 from planner.kpis import compute_kpis, kept_owner, rep_columns, team_columns, unmet_by_cell
 from planner.scenario import Scenario
 
@@ -106,6 +107,7 @@ def write_plan(plan: Plan, out_dir: Path, force: bool = False) -> Path:
     check_output_dir(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    as_if_created_normally(tmp)
     try:
         for name, frame in (("teams", plan.teams), ("reps", plan.reps),
                             ("assignments", plan.assignments), ("hiring", plan.hiring)):
