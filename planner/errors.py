@@ -48,7 +48,8 @@ class PlannerError(Exception):
             problems = [Problem(problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
-        self.problems: list[Problem] = list(problems)
+        self.problems: list[Problem] = [p if isinstance(p, Problem) else Problem(str(p))
+                                        for p in problems]
         super().__init__(self._text())
 
     def _text(self) -> str:

@@ -67,8 +67,37 @@ def precheck(p: Problemset) -> None:
                                 f"for {cell['segment']} accounts in {cell['region']} has no rep "
                                 "qualified for it")
             relax += [RELAXATIONS["demand"], RELAXATIONS["min_proficiency"]]
+    if not rules.allow_unmet and not problems:
+        problems += _indivisible_items(p)
+        if problems:
+            relax += [RELAXATIONS["demand"], RELAXATIONS["min_proficiency"],
+                      RELAXATIONS["band_max"]]
     if problems:
         raise InfeasibleError(problems, dict.fromkeys(relax))
+
+
+def _indivisible_items(p: Problemset, limit: int = 5) -> list[str]:
+    """With all demand to be met, an item (an account's lines of one function in one team) needs
+    one rep qualified for all its products who can carry all its hours."""
+    lines = p.lines
+    items = lines.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"),
+                                      account=("account_id", "first"),
+                                      function=("function", "first"),
+                                      products=("productset", "first"))
+    most = np.maximum(p.rep_hi, p.mgr_hi)
+    out = []
+    for row in items.itertuples():
+        able = np.nonzero(p.qualified[:, row.cls])[0]
+        if not len(able):
+            out.append(f"account {row.account} needs one rep for its {row.function} work on "
+                       f"{row.products}, and no rep is qualified for all of it")
+        elif row.h > most[able].max():
+            out.append(f"account {row.account} needs one rep for its {_h(p, row.h)} of "
+                       f"{row.function} work, more than any qualified rep can carry within the "
+                       f"{p.scenario.rules.utilization.max:.0%} band ({_h(p, most[able].max())})")
+        if len(out) >= limit:
+            break
+    return out
 
 
 def explain(p: Problemset, settings: SolveSettings) -> InfeasibleError:

@@ -487,6 +487,8 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
 
 def line_reps(items: Items, item_agent: np.ndarray) -> np.ndarray:
     """Rep of every line of the instance (-1 where unmet: no agent, or one not qualified)."""
+    if not len(items.agents):
+        return np.full(len(items.lines), -1, dtype=np.int64)
     agent = item_agent[items.line_item]
     pos = np.arange(len(items.lines))
     ok = (agent >= 0) & items.qualified[np.maximum(agent, 0), pos]

@@ -175,21 +175,25 @@ def _rescue(p: Problemset, team: int, start: float, time_limit: float,
     """A team's lines could not be split among its reps within the band: try the joint model
     on small instances, else explain which team and why."""
     inst, _ = joint_instance(p)
+    rules = p.scenario.rules
+    band = f"between {rules.utilization.min:.0%} and {rules.utilization.max:.0%} of capacity"
+    relax = ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)"]
     if len(inst.alloc.pair_item) <= JOINT_MAX_PAIRS:
         left = max(5.0, time_limit - (time.monotonic() - start))
         try:
             return _solve_joint(p, model_settings("joint model", left), start)
         except InfeasibleError:
-            pass
-    rules = p.scenario.rules
+            raise InfeasibleError(
+                [f"no division of the accounts among the reps puts every rep {band}: each "
+                 "account's work of one function goes to one rep, who must be qualified for its "
+                 "products (checked exactly on this company with the joint model)"],
+                relax + ["lower rules.min_proficiency"]) from None
     name = p.org.teams[team].team_id
     raise InfeasibleError(
         [f"the accounts of team {name!r} cannot be divided among the reps the team design gave "
-         f"it so that each rep lands between {rules.utilization.min:.0%} and "
-         f"{rules.utilization.max:.0%} of capacity (accounts are indivisible, one rep per "
-         "account and function)"],
-        ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)",
-         "raise the time limit so that stage 1 can find another team design"])
+         f"it so that each rep lands {band} (accounts are indivisible, one rep per account and "
+         "function)"],
+        relax + ["raise the time limit so that stage 1 can find another team design"])
 
 
 def _solve_joint(p: Problemset, settings: SolveSettings, start: float) -> tuple[Decision, SolveReport]:
