@@ -204,10 +204,16 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         item_agent[pair_item[chosen]] = pair_agent[chosen]
         return item_agent
 
-    out = solve_levels(model, terms, settings, capture)
+    def evaluate(item_agent: np.ndarray) -> dict[str, int]:
+        return {n: evaluate_allocation_term(inst, t, item_agent) for n, t in inst.terms.items()}
+
+    out = solve_levels(model, terms, settings, capture, evaluate)
     if out.solution is None and out.status == "UNKNOWN" and start is not None \
             and allocation_is_feasible(inst, start):
-        return AllocSolution("FEASIBLE", None, None, start, {}, out.seconds)
+        values = evaluate(start)
+        first = (settings.levels or (tuple(values),))[0]
+        return AllocSolution("FEASIBLE", sum(values.get(n, 0) for n in first), None, start,
+                             values, out.seconds)
     item_agent = out.solution if out.solution is not None else np.full(inst.n_items, -1)
     return AllocSolution(out.status, out.objective, out.bound, item_agent, out.term_values,
                          out.seconds, out.level_bounds)

@@ -92,9 +92,14 @@ def run(model: cp_model.CpModel, settings: SolveSettings, time_limit: float,
 
 
 def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT],
-                 settings: SolveSettings, capture: Callable[[cp_model.CpSolver], T]) -> Outcome:
+                 settings: SolveSettings, capture: Callable[[cp_model.CpSolver], T],
+                 evaluate: Callable[[T], dict[str, int]] | None = None) -> Outcome:
     """Minimise the terms by levels (see SolveSettings.levels); between levels each is held
-    within `tolerance` of its value and the solution found is the next level's hint."""
+    within `tolerance` of its value and the solution found is the next level's hint.
+
+    `evaluate` recomputes each term's value from a captured solution: after a level is held
+    at "<= value", auxiliary variables (deviations, served pairs) of terms outside the current
+    objective may sit above their true value, so term values are read from the plan itself."""
     start = time.monotonic()
     names = [n for n in terms]
     levels = settings.levels or (tuple(names),)
@@ -131,6 +136,8 @@ def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT]
             break
     if captured is None:
         return Outcome("UNKNOWN", None, None, None, {}, time.monotonic() - start, ())
+    if evaluate is not None:
+        values = evaluate(captured)
     if len(levels) == 1 and levels[0]:
         first_obj = sum(values[n] for n in levels[0])
     optimal = all(s == cp_model.OPTIMAL for s in statuses) and len(statuses) == len(levels)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.sat.python import cp_model
 
-from models.allocation import add_assignment, term_expr
+from models.allocation import add_assignment, evaluate_allocation_term, term_expr
 from models.cpsat import solve_levels
 from models.instances import JointInstance, JointSolution, SolveSettings
 from models.org_design import RuleSwitches, add_band, add_deviation, add_team_structure
@@ -28,7 +28,7 @@ def solve_joint(inst: JointInstance, settings: SolveSettings) -> JointSolution:
     needs_dev = any(t.deviation is not None and np.any(t.deviation) for t in org.terms.values())
     devs = add_deviation(model, org, v.load, team.is_manager) if needs_dev else None
     terms = {}
-    for name in set(org.terms) | set(alloc.terms):
+    for name in sorted(set(org.terms) | set(alloc.terms)):
         parts = []
         if name in alloc.terms:
             parts.append(term_expr(alloc.terms[name], alloc, v, None))
@@ -51,7 +51,27 @@ def solve_joint(inst: JointInstance, settings: SolveSettings) -> JointSolution:
         item_agent[alloc.pair_item[chosen]] = alloc.pair_agent[chosen]
         return rep_team, is_mgr, hired, item_agent
 
-    out = solve_levels(model, terms, settings, capture)
+    def evaluate(solution: tuple) -> dict[str, int]:
+        """Term values from the plan: allocation costs, deviations at the rep's own target
+        (lower for managers), missing managers."""
+        _, is_mgr, hired, item_agent = solution
+        chosen = item_agent[alloc.pair_item] == alloc.pair_agent
+        load = np.bincount(alloc.pair_agent[chosen], weights=alloc.pair_weight[chosen],
+                           minlength=org.n_reps)
+        target = np.where(is_mgr, org.mgr_target, org.rep_target)
+        values = {}
+        for name in terms:
+            value = evaluate_allocation_term(alloc, alloc.terms[name], item_agent) \
+                if name in alloc.terms else 0
+            o = org.terms.get(name)
+            if o is not None and o.deviation is not None:
+                value += int(np.rint((o.deviation * np.abs(load - target)).sum()))
+            if o is not None and o.missing_manager:
+                value += int(o.missing_manager) * int(hired.sum())
+            values[name] = value
+        return values
+
+    out = solve_levels(model, terms, settings, capture, evaluate)
     if out.solution is None:
         empty = np.zeros(0, dtype=np.int64)
         return JointSolution(out.status, None, None, empty, empty.astype(bool), empty, empty, {},

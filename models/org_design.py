@@ -264,10 +264,13 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
         short = sum(solver.value(v) for v in built.shorts) if built.shorts else 0
         return rep_team, is_mgr, hired, hours, unmet, int(short)
 
-    out = solve_levels(built.model, built.terms, settings, capture)
+    def evaluate(solution: tuple) -> dict[str, int]:
+        return evaluate_org_terms(inst, *solution[:5])
+
+    out = solve_levels(built.model, built.terms, settings, capture, evaluate)
     if out.solution is None and built.start is not None and out.status == "UNKNOWN" \
             and built.shorts is not None:
-        return _warm_start_solution(inst, built.start, out.seconds)
+        return _warm_start_solution(inst, built.start, out.seconds, settings)
     if out.solution is None:
         empty = np.zeros(0, dtype=np.int64)
         return OrgSolution(out.status, None, None, empty, empty.astype(bool), empty, empty, empty,
@@ -277,14 +280,43 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
                        out.term_values, out.seconds, out.level_bounds, short)
 
 
-def _warm_start_solution(inst: OrgDesignInstance, start, seconds: float) -> OrgSolution:
+def evaluate_org_terms(inst: OrgDesignInstance, rep_team: np.ndarray, is_manager: np.ndarray,
+                       hired: np.ndarray, hours: np.ndarray, unmet: np.ndarray) -> dict[str, int]:
+    """Each objective term's value for a stage-1 solution, counted from the plan itself."""
+    load = np.bincount(inst.pair_rep, weights=hours, minlength=inst.n_reps)
+    target = np.where(is_manager, inst.mgr_target, inst.rep_target)
+    least = np.where(is_manager, inst.mgr_lo, inst.rep_lo)
+    values = {}
+    for name, term in inst.terms.items():
+        value = int(term.constant)
+        if term.pair is not None:
+            value += int((term.pair * hours).sum())
+        if term.unmet is not None:
+            value += int((term.unmet * unmet).sum())
+        if term.rep_team is not None:
+            value += int(term.rep_team[np.arange(inst.n_reps), rep_team].sum())
+        if term.deviation is not None:
+            value += int(np.rint((term.deviation * np.abs(load - target)).sum()))
+        if term.shortfall is not None:
+            value += int(np.rint((term.shortfall * np.maximum(least - load, 0)).sum()))
+        value += int(term.missing_manager) * int(hired.sum())
+        values[name] = value
+    return values
+
+
+def _warm_start_solution(inst: OrgDesignInstance, start, seconds: float,
+                         settings: SolveSettings) -> OrgSolution:
     """The warm start as stage 1's answer when CP-SAT ran out of time before reading it (it is
     a complete solution of the soft-band model); its bound is unknown."""
     load = np.bincount(inst.pair_rep, weights=start.hours, minlength=inst.n_reps)
     least = np.where(start.is_manager, inst.mgr_lo, inst.rep_lo)
     short = int(np.maximum(least - load, 0).sum())
-    return OrgSolution("FEASIBLE", int(start.cost), None, start.rep_team, start.is_manager,
-                       start.hired, start.hours, start.unmet, {}, seconds, (), short)
+    values = evaluate_org_terms(inst, start.rep_team, start.is_manager, start.hired, start.hours,
+                                start.unmet)
+    first = (settings.levels or (tuple(values),))[0]
+    return OrgSolution("FEASIBLE", sum(values.get(n, 0) for n in first), None, start.rep_team,
+                       start.is_manager, start.hired, start.hours, start.unmet, values, seconds,
+                       (), short)
 
 
 def explain_infeasibility(inst: OrgDesignInstance,

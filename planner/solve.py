@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from models.allocation import evaluate_allocation_term, solve_allocation
+from models.allocation import solve_allocation
 from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
 from models.org_design import solve_org_design
@@ -148,26 +148,15 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
             raise NoPlanError(f"no allocation was found for team {p.org.teams[team].team_id!r} "
                               "within the time limit; raise the time limit (--time-limit)")
         line_rep[idx] = line_reps(items, sol.item_agent)
-        objective = sol.objective if sol.objective is not None else \
-            _allocation_objective(inst, sol.item_agent)
-        totals["objective"] += objective
+        totals["objective"] += sol.objective
         # every objective term is >= 0, so a negative (not yet improved) bound is 0
         totals["bound"] += max(0, sol.bound or 0)
         totals["seconds"] += sol.seconds
-        for k, v in (sol.term_values or _allocation_terms(inst, sol.item_agent)).items():
+        for k, v in sol.term_values.items():
             totals["terms"][k] = totals["terms"].get(k, 0) + v
         if sol.status != "OPTIMAL":
             totals["status"] = "FEASIBLE"
     return line_rep, totals, None
-
-
-def _allocation_terms(inst, item_agent: np.ndarray) -> dict[str, int]:
-    return {name: evaluate_allocation_term(inst, term, item_agent)
-            for name, term in inst.terms.items()}
-
-
-def _allocation_objective(inst, item_agent: np.ndarray) -> int:
-    return sum(_allocation_terms(inst, item_agent).values())
 
 
 def _rescue(p: Problemset, team: int, start: float, time_limit: float,

@@ -1,0 +1,318 @@
+"""Unit tests of stage 2 (models.allocation) and its hint repair (models.warm_start), on tiny
+generalized-assignment instances whose optimum is computed by hand in the comment above each
+test. Every returned plan is also checked with `allocation_is_feasible`, and each term the
+solver reports is recomputed by `evaluate_allocation_term`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from models.allocation import allocation_is_feasible, evaluate_allocation_term, solve_allocation
+from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
+from models.warm_start import repair_allocation
+
+SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
+
+
+def i64(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def make_alloc(lo, hi, pairs, n_items, terms, optional=None, **kwargs) -> AllocationInstance:
+    """pairs: (item, agent, weight) triples, in the order of the pair-indexed arrays."""
+    return AllocationInstance(
+        agent_lo=i64(lo), agent_hi=i64(hi),
+        pair_item=i64([i for i, _, _ in pairs]), pair_agent=i64([a for _, a, _ in pairs]),
+        pair_weight=i64([w for _, _, w in pairs]),
+        item_optional=np.asarray([False] * n_items if optional is None else optional, dtype=bool),
+        terms=terms, **kwargs)
+
+
+def agent_loads(inst: AllocationInstance, item_agent: np.ndarray) -> np.ndarray:
+    chosen = item_agent[inst.pair_item] == inst.pair_agent
+    return np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
+                       minlength=inst.n_agents).astype(np.int64)
+
+
+def solve(inst: AllocationInstance, settings: SolveSettings = SETTINGS):
+    """Solve and check the plan: feasible, and every term as the solver counts it."""
+    sol = solve_allocation(inst, settings)
+    if sol.status in ("OPTIMAL", "FEASIBLE"):
+        assert allocation_is_feasible(inst, sol.item_agent)
+        for name, term in inst.terms.items():
+            assert sol.term_values[name] == evaluate_allocation_term(inst, term, sol.item_agent)
+        assert sol.objective == sum(sol.term_values.values())
+    return sol
+
+
+# Textbook GAP: 3 items, 2 agents, capacity 5 each (no minimum).
+#   weight (agent 0, agent 1): item 0 (3, 2), item 1 (4, 3), item 2 (2, 4)
+#   cost   (agent 0, agent 1): item 0 (1, 4), item 1 (2, 3), item 2 (5, 1)
+# The 8 assignments (agent of items 0, 1, 2 -> loads, cost):
+#   000 (9, 0) x   001 (7, 4) x   010 (5, 3) 1+3+5 = 9   011 (3, 7) x
+#   100 (6, 2) x   101 (4, 6) x   110 (2, 5) 4+3+5 = 12  111 (0, 9) x
+# The cheapest ignoring capacities (001, cost 4) is infeasible; optimum 9 with 010 (unique).
+GAP_PAIRS = [(0, 0, 3), (0, 1, 2), (1, 0, 4), (1, 1, 3), (2, 0, 2), (2, 1, 4)]
+GAP_COST = AllocTerm(pair=i64([1, 4, 2, 3, 5, 1]))
+
+
+def gap(hi=(5, 5), **kwargs) -> AllocationInstance:
+    return make_alloc([0, 0], list(hi), GAP_PAIRS, 3, {"cost": GAP_COST}, **kwargs)
+
+
+def test_textbook_gap_optimum():
+    sol = solve(gap())
+    assert sol.status == "OPTIMAL"
+    assert sol.objective == 9
+    assert sol.bound == 9
+    assert sol.item_agent.tolist() == [0, 1, 0]
+    assert agent_loads(gap(), sol.item_agent).tolist() == [5, 3]
+
+
+# Capacity 4 each: from the table above every assignment overloads an agent (010 loads 5 on
+# agent 0, 110 loads 5 on agent 1): INFEASIBLE.
+def test_gap_infeasible():
+    sol = solve_allocation(gap(hi=(4, 4)), SETTINGS)
+    assert sol.status == "INFEASIBLE"
+    assert sol.objective is None
+    assert sol.item_agent.tolist() == [-1, -1, -1]
+
+
+# Item 0 pinned to agent 1: of the feasible assignments (010, 110) only 110 remains: 12.
+def test_fixed_agent_pin_is_honoured():
+    sol = solve(gap(fixed_agent=i64([1, -1, -1])))
+    assert sol.objective == 12
+    assert sol.item_agent.tolist() == [1, 1, 0]
+
+
+# Item 2 pinned to agent 1: 001, 011, 101 and 111 all overload an agent: INFEASIBLE.
+def test_fixed_agent_pin_can_make_it_infeasible():
+    assert solve_allocation(gap(fixed_agent=i64([-1, -1, 1])), SETTINGS).status == "INFEASIBLE"
+
+
+# A constant in a term is added once: 9 + 3.
+def test_term_constant():
+    inst = make_alloc([0, 0], [5, 5], GAP_PAIRS, 3,
+                      {"cost": GAP_COST, "fixed": AllocTerm(constant=3)})
+    sol = solve(inst)
+    assert sol.objective == 12
+    assert sol.term_values == {"cost": 9, "fixed": 3}
+
+
+def test_allocation_is_feasible_cases():
+    inst = gap()
+    assert allocation_is_feasible(inst, i64([0, 1, 0]))       # loads (5, 3)
+    assert allocation_is_feasible(inst, i64([1, 1, 0]))       # loads (2, 5)
+    assert not allocation_is_feasible(inst, i64([0, 0, 1]))   # agent 0 at 7 > 5
+    assert not allocation_is_feasible(inst, i64([0, 1, -1]))  # mandatory item 2 unassigned
+    pinned = gap(fixed_agent=i64([1, -1, -1]))
+    assert allocation_is_feasible(pinned, i64([1, 1, 0]))
+    assert not allocation_is_feasible(pinned, i64([0, 1, 0]))  # breaks the pin
+    # a pair that does not exist: item 1 may only go to agent 1 here
+    sparse = make_alloc([0, 0], [9, 9], [(0, 0, 1), (1, 1, 1)], 2, {})
+    assert allocation_is_feasible(sparse, i64([0, 1]))
+    assert not allocation_is_feasible(sparse, i64([0, 0]))
+    # an agent below its minimum; an optional item left out is fine
+    low = make_alloc([2], [9], [(0, 0, 1), (1, 0, 1)], 2, {}, optional=[False, True])
+    assert allocation_is_feasible(low, i64([0, 0]))
+    assert not allocation_is_feasible(low, i64([0, -1]))
+    roomy = replace(low, agent_lo=i64([0]))
+    assert allocation_is_feasible(roomy, i64([0, -1]))
+
+
+# 1 agent, capacity 5; two optional items of weight 3 and 4 (only one fits); leaving an item
+# out costs `unassigned`. Costs [10, 6]: keep item 0, drop item 1 -> 6. Costs [2, 6]: keep
+# item 1, drop item 0 -> 2.
+@pytest.mark.parametrize("costs, objective, item_agent", [([10, 6], 6, [0, -1]),
+                                                          ([2, 6], 2, [-1, 0])])
+def test_optional_items_with_unassigned_cost(costs, objective, item_agent):
+    inst = make_alloc([0], [5], [(0, 0, 3), (1, 0, 4)], 2,
+                      {"unmet": AllocTerm(unassigned=i64(costs))}, optional=[True, True])
+    sol = solve(inst)
+    assert sol.objective == objective
+    assert sol.item_agent.tolist() == item_agent
+
+
+# 2 mandatory items of weight 1, agent 0 costs 1 per item, agent 1 costs 5, capacity 2 each.
+# Agent 1's minimum 0: both to agent 0 -> 2. Minimum 1: agent 1 must take one -> 1 + 5 = 6.
+@pytest.mark.parametrize("lo1, objective", [(0, 2), (1, 6)])
+def test_agent_band_minimum_forces_assignment(lo1, objective):
+    inst = make_alloc([0, lo1], [2, 2], [(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 5, 1, 5]))})
+    sol = solve(inst)
+    assert sol.objective == objective
+    assert agent_loads(inst, sol.item_agent).tolist() == ([2, 0] if lo1 == 0 else [1, 1])
+
+
+# 1 optional item of weight 1, serving it costs 5, leaving it out costs nothing: left out (0).
+# With the agent's minimum at 1 it must be served: 5.
+@pytest.mark.parametrize("lo, objective, item_agent", [(0, 0, [-1]), (1, 5, [0])])
+def test_agent_band_minimum_takes_an_optional_item(lo, objective, item_agent):
+    inst = make_alloc([lo], [3], [(0, 0, 1)], 1,
+                      {"cost": AllocTerm(pair=i64([5]), unassigned=i64([0]))}, optional=[True])
+    sol = solve(inst)
+    assert sol.objective == objective
+    assert sol.item_agent.tolist() == item_agent
+
+
+# An agent with no possible item and a minimum of 1 cannot reach its band: INFEASIBLE.
+def test_agent_without_pairs_below_its_minimum_is_infeasible():
+    inst = make_alloc([0, 1], [5, 5], [(0, 0, 1)], 1, {})
+    assert solve_allocation(inst, SETTINGS).status == "INFEASIBLE"
+
+
+# 2 agents with targets [4, 6], capacity 10; items of weight 2, 3, 5 (either agent), 1 per unit
+# off target. Agent 0's load s, agent 1's 10 - s: |s - 4| + |4 - s| = 2 |s - 4|; the subset
+# sums are 0, 2, 3, 5, 5, 7, 8, 10, so s = 3 or 5 and the optimum is 2.
+def test_deviation_term_optimum():
+    pairs = [(i, a, w) for i, w in enumerate([2, 3, 5]) for a in range(2)]
+    inst = make_alloc([0, 0], [10, 10], pairs, 3, {"balance": AllocTerm(deviation=i64([1, 1]))},
+                      agent_target=i64([4, 6]))
+    sol = solve(inst)
+    assert sol.status == "OPTIMAL"
+    assert sol.objective == 2
+    assert agent_loads(inst, sol.item_agent)[0] in (3, 5)
+
+
+# Travel is paid once per distinct (account, agent). Items 0, 1 belong to account 0, item 2 to
+# account 1; weight 1; travel (account x agent) [[4, 5], [3, 1]].
+# Capacity [3, 3]: account 0 to agent 0 (4, once for both items), account 1 to agent 1 (1): 5.
+# (Counted per item it would be 4 + 4 + 1 = 9.)
+# Capacity [1, 3]: agent 0 takes at most one item. Splitting account 0: 4 + 5 (+ 1 for item 2
+# on agent 1) = 10; account 0 on agent 1 (5, once) and item 2 on agent 1 (1): 6, or item 2 on
+# agent 0 (3): 8. Optimum 6, everything on agent 1.
+@pytest.mark.parametrize("hi, objective, item_agent", [([3, 3], 5, [0, 0, 1]),
+                                                        ([1, 3], 6, [1, 1, 1])])
+def test_travel_counted_once_per_account_and_agent(hi, objective, item_agent):
+    pairs = [(i, a, 1) for i in range(3) for a in range(2)]
+    inst = make_alloc([0, 0], hi, pairs, 3, {"travel": AllocTerm(travel=i64([[4, 5], [3, 1]]))},
+                      item_account=i64([0, 0, 1]))
+    sol = solve(inst)
+    assert sol.objective == objective
+    assert sol.item_agent.tolist() == item_agent
+    assert evaluate_allocation_term(inst, inst.terms["travel"], i64([0, 0, 1])) == 5
+    assert evaluate_allocation_term(inst, inst.terms["travel"], i64([0, 1, 1])) == 10
+
+
+# Every kind of term in one instance: each is recomputed by evaluate_allocation_term in
+# `solve`. 2 agents, capacity 6, targets [3, 3]; items 0, 1 (account 0, weight 2) and item 2
+# (account 1, weight 3, optional, 20 if left out); pair costs 1 on agent 0 and 2 on agent 1;
+# travel [[1, 1], [1, 1]]; deviation 1 per unit.
+# Serving everything costs at least 3 (pairs) + 2 (travel: two accounts) and the loads sum to
+# 7 against targets summing to 6 (deviation >= 1); loads (4, 3) with items 0, 1 on agent 0
+# and item 2 on agent 1: pairs 1 + 1 + 2 = 4, travel 2, deviation 1 -> 7. Item 2 on agent 0
+# instead: loads (7 > 6) no; items 0 and 2 on agent 0, item 1 on agent 1: loads (5, 2): pairs
+# 4, travel 3, deviation 3 -> 10. Dropping item 2 costs 20. Optimum 7.
+def test_evaluate_allocation_term_matches_the_solver():
+    pairs = [(0, 0, 2), (0, 1, 2), (1, 0, 2), (1, 1, 2), (2, 0, 3), (2, 1, 3)]
+    terms = {"fit": AllocTerm(pair=i64([1, 2, 1, 2, 1, 2])),
+             "unmet": AllocTerm(unassigned=i64([0, 0, 20])),
+             "balance": AllocTerm(deviation=i64([1, 1])),
+             "travel": AllocTerm(travel=i64([[1, 1], [1, 1]]), constant=0)}
+    inst = make_alloc([0, 0], [6, 6], pairs, 3, terms, optional=[False, False, True],
+                      agent_target=i64([3, 3]), item_account=i64([0, 0, 1]))
+    sol = solve(inst)
+    assert sol.objective == 7
+    assert sol.term_values == {"fit": 4, "unmet": 0, "balance": 1, "travel": 2}
+    assert sol.item_agent.tolist() == [0, 0, 1]
+    # and on a plan the solver did not choose
+    other = i64([0, 1, -1])
+    # fit 1 + 2, item 2 left out 20, loads (2, 2) one off each target, account 0 on both agents
+    assert [evaluate_allocation_term(inst, t, other) for t in terms.values()] == [3, 20, 2, 2]
+
+
+# Hint repair: 2 agents with band [4, 4], 4 items of weight 2 (either agent), hint all on
+# agent 0 (load 8). The repair hands items to agent 1 until both are at 4; the solver, started
+# from it, proves the optimum 0 (no costs).
+def test_infeasible_hint_is_repaired_into_the_band():
+    pairs = [(i, a, 2) for i in range(4) for a in range(2)]
+    inst = make_alloc([4, 4], [4, 4], pairs, 4, {"fit": AllocTerm(pair=i64([0] * 8))},
+                      hint_agent=i64([0, 0, 0, 0]))
+    assert not allocation_is_feasible(inst, inst.hint_agent)
+    repaired = repair_allocation(inst)
+    assert allocation_is_feasible(inst, repaired)
+    assert agent_loads(inst, repaired).tolist() == [4, 4]
+    sol = solve(inst)
+    assert sol.status == "OPTIMAL" and sol.objective == 0
+
+
+# A hint on a pair that does not exist (item 1 only goes to agent 1) and a missing mandatory
+# item (-1) are repaired too: agent 0 [0, 1], agent 1 [1, 2], weights 1.
+def test_hint_on_impossible_pair_is_repaired():
+    pairs = [(0, 0, 1), (1, 1, 1), (2, 0, 1), (2, 1, 1)]
+    inst = make_alloc([1, 1], [1, 2], pairs, 3, {"fit": AllocTerm(pair=i64([0, 0, 0, 0]))},
+                      hint_agent=i64([0, 0, -1]))
+    repaired = repair_allocation(inst)
+    assert allocation_is_feasible(inst, repaired)
+    assert repaired[:2].tolist() == [0, 1]
+
+
+# GAP with the hint at its optimum: the solver keeps 9.
+def test_gap_with_hint():
+    sol = solve(gap(hint_agent=i64([0, 1, 0])))
+    assert sol.status == "OPTIMAL" and sol.objective == 9
+
+
+# Lexicographic over allocation terms: the GAP's `cost` first, then `second`, which charges 10
+# for item 0 on agent 0. The feasible plans (see the GAP table) are 010 (cost 9, second 10) and
+# 110 (cost 12, second 0).
+# Tolerance 0: cost held at 9 -> 010, second 10. Tolerance 0.34: cost may reach
+# 9 + floor(0.34 * 9) = 12 -> 110, second 0. Either way the reported objective is the first
+# level's optimum, 9. Weighted (one level): 010 = 19, 110 = 12 -> 12.
+@pytest.mark.parametrize("tolerance, plan, values", [(0.0, [0, 1, 0], {"cost": 9, "second": 10}),
+                                                     (0.34, [1, 1, 0], {"cost": 12, "second": 0})])
+def test_allocation_lexicographic_levels(tolerance, plan, values):
+    terms = {"cost": GAP_COST, "second": AllocTerm(pair=i64([10, 0, 0, 0, 0, 0]))}
+    inst = make_alloc([0, 0], [5, 5], GAP_PAIRS, 3, terms)
+    lex = solve_allocation(inst, SolveSettings(time_limit=5.0, workers=1, seed=0, tolerance=tolerance,
+                                               levels=(("cost",), ("second",))))
+    assert lex.status == "OPTIMAL"
+    assert lex.objective == 9
+    assert lex.item_agent.tolist() == plan
+    assert lex.term_values == values
+    assert lex.level_bounds == (9, values["second"])
+    weighted = solve(inst)
+    assert weighted.objective == 12
+    assert weighted.item_agent.tolist() == [1, 1, 0]
+
+
+# Term values after a lexicographic solve must be those of the returned plan. Items 0, 1 of
+# account 0 and item 2 of account 1, weight 1, capacity 3; travel (account x agent)
+# [[1, 2], [3, 3]]; cost per (item, agent): item 0 (0, 0), item 1 (3, 3), item 2 (0, 1).
+# Level 1, travel: account 0 on agent 0 (1) and account 1 on either (3): 4. Tolerance 1.0 lets
+# travel reach 8. Level 2, cost: item 1 always costs 3, the others 0 -> 3, reached by several
+# plans, e.g. [1, 1, 0] whose travel is 2 + 3 = 5. Whatever plan is returned, the reported
+# travel must equal evaluate_allocation_term on it. It does not: the "serves" literal of an
+# (account, agent) pair is only forced on by its items (z -> served), never off, so in level 2
+# it may sit at 1 for an agent that serves nothing of the account (here: reported 6, plan 5).
+# The same holds for the deviation variables (dev >= |load - target| only).
+def test_lexicographic_term_values_are_those_of_the_plan():
+    pairs = [(i, a, 1) for i in range(3) for a in range(2)]
+    terms = {"travel": AllocTerm(travel=i64([[1, 2], [3, 3]])),
+             "cost": AllocTerm(pair=i64([0, 0, 3, 3, 0, 1]))}
+    inst = make_alloc([0, 0], [3, 3], pairs, 3, terms, item_account=i64([0, 0, 1]))
+    sol = solve_allocation(inst, SolveSettings(time_limit=5.0, workers=1, seed=0, tolerance=1.0,
+                                               levels=(("travel",), ("cost",))))
+    assert sol.objective == 4
+    assert sol.term_values["cost"] == 3
+    assert sol.term_values["travel"] == evaluate_allocation_term(inst, terms["travel"],
+                                                                 sol.item_agent)
+
+
+def test_progress_events():
+    events: list[Progress] = []
+    settings = SolveSettings(time_limit=5.0, workers=1, seed=0, progress=events.append,
+                             stage="alloc")
+    sol = solve(gap(), settings)
+    assert sol.objective == 9
+    assert events and all(e.stage == "alloc" for e in events)
+    elapsed = [e.elapsed for e in events]
+    assert elapsed == sorted(elapsed)
+    for e in events:
+        if e.objective is not None and e.bound is not None:
+            assert e.objective >= e.bound
+    assert any(e.objective == 9 for e in events)
