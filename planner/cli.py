@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from planner.errors import EXIT_OK, EXIT_VERIFY, PlannerError, UsageError
+from planner.errors import (EXIT_OK, EXIT_USAGE, PlannerError, Problem, UsageError,
+                            VerificationError)
 
 EXIT_INTERRUPTED = 130
 
@@ -63,9 +64,9 @@ class SolveProgressBar:
         self.bar.close()
 
 
-def _fail(err: PlannerError) -> None:
+def _report(err: PlannerError) -> int:
     click.echo(f"error: {err}" if "\n" not in str(err) else f"error:\n{err}", err=True)
-    sys.exit(err.exit_code)
+    return err.exit_code
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -175,10 +176,7 @@ def verify(scenario: Path, plan_dir: Path) -> None:
     from planner.verify import verify_plan_dir
     violations = verify_plan_dir(load_scenario(scenario), plan_dir)
     if violations:
-        click.echo(f"{len(violations)} violation(s):", err=True)
-        for v in violations:
-            click.echo(f"- {v}", err=True)
-        sys.exit(EXIT_VERIFY)
+        raise VerificationError([Problem(str(v)) for v in violations])
     click.echo(f"the plan in {plan_dir} holds every rule of {scenario.name} and its KPIs match")
 
 
@@ -213,19 +211,20 @@ def _check_out(out_dir: Path, force: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     try:
-        cli.main(args=argv, prog_name="planner", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="planner", standalone_mode=False)
     except PlannerError as err:
-        _fail(err)
-    except click.exceptions.Abort:
+        return _report(err)
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("interrupted; nothing was written", err=True)
         return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("interrupted; nothing was written", err=True)
-        return EXIT_INTERRUPTED
+    except click.UsageError as err:
+        hint = f"\n{err.ctx.get_usage()}" if err.ctx is not None else ""
+        click.echo(f"error: {err.format_message()}{hint}", err=True)
+        return EXIT_USAGE
     except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    return EXIT_OK
+        click.echo(f"error: {err.format_message()}", err=True)
+        return EXIT_USAGE
+    return result if isinstance(result, int) else EXIT_OK
 
 
 if __name__ == "__main__":

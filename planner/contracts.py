@@ -3,8 +3,6 @@ written by the plan writer and checked by the verifier from this one place."""
 
 from __future__ import annotations
 
-from planner.data import DIMENSIONS
-
 PLAN_FILES = {"teams": "teams.csv", "reps": "reps.csv", "assignments": "assignments.csv",
               "hiring": "hiring.csv"}
 KPIS_FILE = "kpis.json"
@@ -16,8 +14,10 @@ MANAGER_HIRING = "manager"
 #: teams.csv manager_rep_id holds several managers joined by this
 MANAGER_SEPARATOR = ";"
 
-TEAMS_COLUMNS = ("team_id", *DIMENSIONS, "manager_rep_id", "headcount", "demand_hours",
-                 "capacity_hours")
+#: the dimension columns of teams.csv, in the contract's order
+TEAM_DIMENSION_COLUMNS = ("region", "segment", "product", "channel", "function")
+TEAMS_COLUMNS = ("team_id", *TEAM_DIMENSION_COLUMNS, "manager_rep_id", "headcount",
+                 "demand_hours", "capacity_hours")
 #: extra teams.csv column: the management unit a team belongs to (rules.manager_level)
 TEAMS_EXTRA_COLUMNS = ("management_unit",)
 REP_COLUMNS = ("rep_id", "team_id", "role", "assigned_hours", "capacity_hours", "utilization",

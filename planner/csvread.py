@@ -20,6 +20,8 @@ from planner.errors import InputError, Problem
 #: Above this a file is refused before it is parsed, so memory stays bounded.
 MAX_FILE_BYTES = 1_000_000_000
 ROW_COLUMN = "__row__"
+#: frame.attrs key holding the file's separator (";" files use a decimal comma: 37,5)
+SEPARATOR_ATTR = "separator"
 _SEPARATORS = (",", ";", "\t")
 
 
@@ -29,21 +31,39 @@ def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
     text = decode_file(path, label)
     header = text.split("\n", 1)[0]
     sep = max(_SEPARATORS, key=header.count) if any(s in header for s in _SEPARATORS) else ","
+    names = next(csv.reader([header], delimiter=sep))
+    _check_header(names, label)
+    _check_row_lengths(text, sep, len(names), label)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, engine="python",
-                            quoting=csv.QUOTE_MINIMAL)
+                            quoting=csv.QUOTE_MINIMAL, index_col=False)
     except (pd.errors.ParserError, csv.Error, ValueError) as err:
         raise InputError(Problem(f"the file is not a readable CSV table ({_short(err)})",
                                  file=label)) from None
-    _check_header(next(csv.reader([header], delimiter=sep)), label)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.fillna("").apply(lambda col: col.str.strip())
     frame[ROW_COLUMN] = frame.index + 2
     frame = frame[(frame.drop(columns=ROW_COLUMN) != "").any(axis=1)].reset_index(drop=True)
     if frame.empty:
         raise InputError(Problem("the file has a header but no data rows", file=label))
+    frame.attrs[SEPARATOR_ATTR] = sep
     return frame
+
+
+def _check_row_lengths(text: str, sep: str, width: int, label: str) -> None:
+    """A row with more cells than the header usually holds an unquoted separator inside a
+    value (Acme, Inc.): name the row and say how to fix it."""
+    problems = []
+    for row, cells in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+        if row > 1 and len(cells) > width and any(c.strip() for c in cells[width:]):
+            shown = "a comma" if sep == "," else ("a semicolon" if sep == ";" else "a tab")
+            problems.append(Problem(
+                f"this row has {len(cells)} cells but the header has {width}; a value that "
+                f"contains {shown} must be put in double quotes, e.g. \"Acme{sep} Inc.\"",
+                file=label, row=row))
+    if problems:
+        raise InputError(problems)
 
 
 def decode_file(path: Path, label: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.csvread import ROW_COLUMN, read_table
+from planner.csvread import ROW_COLUMN, SEPARATOR_ATTR, read_table
 from planner.errors import InputError, Problem, did_you_mean
 
 DIMENSIONS = ("function", "region", "segment", "product", "channel")
@@ -173,9 +173,12 @@ def _functions(raw: pd.DataFrame, label: str) -> tuple[str, ...]:
     functions = tuple(c[len(HOURS_PREFIX):].strip() for c in raw.columns
                       if c.startswith(HOURS_PREFIX))
     if not functions:
-        near = did_you_mean("hours:", [c for c in raw.columns if "hour" in c.lower()])
+        look_alike = [c for c in raw.columns if c.lower().startswith("hours") and len(c) > 6]
+        hint = (f" (did you mean {'hours:' + look_alike[0][6:].strip()!r} for "
+                f"{look_alike[0]!r}?)" if look_alike else "")
         raise InputError(Problem("there is no hours column: add one `hours:<function>` column per "
-                                 f"function, e.g. hours:hunting{near}", file=label, row=1))
+                                 f"function, e.g. hours:hunting{hint}", file=label, row=1,
+                                 column=look_alike[0] if look_alike else None))
     if any(not f for f in functions):
         raise InputError(Problem("an hours column has no function name after 'hours:'",
                                  file=label, row=1))
@@ -223,9 +226,12 @@ def _owners(raw: pd.DataFrame, reps: pd.DataFrame, label: str, problems: list[Pr
     index = pd.Series(np.arange(len(reps)), index=reps["rep_id"])
     owner = index.reindex(raw["current_owner"]).to_numpy()
     unknown = np.isnan(owner) & (raw["current_owner"] != "").to_numpy()
+    by_name = dict(zip(reps["name"], reps["rep_id"]))
     for r, v in zip(raw.loc[unknown, ROW_COLUMN], raw.loc[unknown, "current_owner"]):
-        problems.append(Problem(f"current_owner {v!r} is not a rep_id in reps.csv"
-                                f"{did_you_mean(v, reps['rep_id'])}", label, int(r), "current_owner"))
+        hint = (f" (it is the name of rep {by_name[v]}: use the rep_id {by_name[v]!r})"
+                if v in by_name else did_you_mean(v, reps["rep_id"]))
+        problems.append(Problem(f"current_owner {v!r} is not a rep_id in reps.csv{hint}", label,
+                                int(r), "current_owner"))
     return np.nan_to_num(owner, nan=-1).astype(np.int64)
 
 
@@ -272,8 +278,12 @@ def _parse_travel(raw: pd.DataFrame, reps: pd.DataFrame, accounts: pd.DataFrame,
     for r, v in zip(raw.loc[np.isnan(acc), ROW_COLUMN], raw.loc[np.isnan(acc), "account_id"]):
         problems.append(Problem(f"account {v!r} is not in accounts.csv", label, int(r), "account_id"))
     dup = raw.duplicated(["rep_id", "account_id"])
-    for r in raw.loc[dup, ROW_COLUMN]:
-        problems.append(Problem("this rep x account pair is on an earlier row too", label, int(r)))
+    first = raw.drop_duplicates(["rep_id", "account_id"]).set_index(["rep_id", "account_id"])
+    for r, rep, acc in zip(raw.loc[dup, ROW_COLUMN], raw.loc[dup, "rep_id"],
+                           raw.loc[dup, "account_id"]):
+        problems.append(Problem(f"the pair {rep!r} x {acc!r} is on an earlier row too (row "
+                                f"{first.at[(rep, acc), ROW_COLUMN]}); give each pair one row",
+                                label, int(r), "account_id"))
     _raise(problems)
     return pd.DataFrame({"rep": rep.astype(np.int64), "account": acc.astype(np.int64), "cost": cost})
 
@@ -319,7 +329,7 @@ def _numbers(raw: pd.DataFrame, col: str, label: str, problems: list[Problem], *
              integer: bool = False, blank: float | None = None) -> np.ndarray:
     """The column as floats; wrong cells become problems. Blank cells are `blank` if given
     (else an error)."""
-    values = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(_numeric_text(raw, col), errors="coerce").to_numpy(dtype=float)
     is_blank = (raw[col] == "").to_numpy()
     for r, v in zip(raw.loc[np.isnan(values) & ~is_blank, ROW_COLUMN],
                     raw.loc[np.isnan(values) & ~is_blank, col]):
@@ -343,6 +353,19 @@ def _numbers(raw: pd.DataFrame, col: str, label: str, problems: list[Problem], *
             problems.append(Problem(f"{v!r} is not allowed here: it must be {rule}",
                                     label, int(r), col))
     return values
+
+
+_THOUSANDS = r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"
+_DECIMAL_COMMA = r"^-?\d*,\d+$"
+
+
+def _numeric_text(raw: pd.DataFrame, col: str) -> pd.Series:
+    """Numbers as written by spreadsheets: "1,600" (a quoted thousands separator) in comma
+    files, "37,5" (a decimal comma) in semicolon files, as European Excel writes them."""
+    text = raw[col]
+    if raw.attrs.get(SEPARATOR_ATTR) == ";":
+        return text.where(~text.str.match(_DECIMAL_COMMA), text.str.replace(",", ".", regex=False))
+    return text.where(~text.str.match(_THOUSANDS), text.str.replace(",", "", regex=False))
 
 
 def _range_text(low, high, low_open: bool, integer: bool) -> str:

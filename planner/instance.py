@@ -117,7 +117,9 @@ def prepare(company: Company, scenario: Scenario) -> Problemset:
                   rep_target=bands[4], mgr_target=bands[5], qualified=qualified, rule_bits=bits,
                   fit=fit)
     norms = _norms(Problemset(obj_scale=1.0, norms={}, **fields))
-    return Problemset(obj_scale=_objective_scale(weights, levels), norms=norms, **fields)
+    p = Problemset(obj_scale=_objective_scale(weights, levels), norms=norms, **fields)
+    coverage_requirements(p)  # a rule naming data that does not exist fails here, up front
+    return p
 
 
 def _index_lines(lines: pd.DataFrame, line_team: np.ndarray, scale: int) -> pd.DataFrame:

@@ -145,7 +145,8 @@ def _parse_tree(node: Mapping, where: str, path: str) -> OrgSpec:
         dim, sep, val = str(key).partition("=")
         if not sep or not dim.strip() or not val.strip():
             raise ScenarioError(Problem(f"branch {key!r} must be written dimension=value, e.g. "
-                                        "segment=key_account", file=where, column=f"{path}.branches"))
+                                        "segment=key_account", file=where,
+                                        column=f"{path}.branches.{key}"))
         _check_dimension(dim.strip(), where, f"{path}.branches")
         sub = sub if sub is not None else {}
         if not isinstance(sub, Mapping):

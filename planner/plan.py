@@ -68,6 +68,7 @@ def build_plan(company: Company, scenario: Scenario, teams: pd.DataFrame, rep_te
     teams_out = _teams_table(teams, reps, assignments)
     hiring = _hiring_table(company, assignments, hired_managers)
     kpis = {"scenario": scenario.name, "org_model": scenario.org_model, **solver}
+    # a baseline may name its own organisation (today's teams are not the scenario's org model)
     kpis.update(compute_kpis(company, scenario, teams_out, reps, assignments))
     return Plan(scenario, teams_out, reps, assignments[list(ASSIGNMENTS_COLUMNS)], hiring, kpis)
 
@@ -111,7 +112,7 @@ def write_plan(plan: Plan, out_dir: Path, force: bool = False) -> Path:
     try:
         for name, frame in (("teams", plan.teams), ("reps", plan.reps),
                             ("assignments", plan.assignments), ("hiring", plan.hiring)):
-            frame.to_csv(tmp / PLAN_FILES[name], index=False, encoding="utf-8")
+            _csv_ready(frame).to_csv(tmp / PLAN_FILES[name], index=False, encoding="utf-8")
         (tmp / KPIS_FILE).write_text(json.dumps(_json_ready(plan.kpis), indent=2,
                                                 ensure_ascii=False), encoding="utf-8")
         _replace_dir(tmp, out_dir)
@@ -119,6 +120,15 @@ def write_plan(plan: Plan, out_dir: Path, force: bool = False) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Booleans as true/false, as in the input files."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == bool:
+            out[col] = np.where(out[col], "true", "false")
+    return out
 
 
 def check_output_dir(out_dir: Path, force: bool) -> None:

@@ -17,6 +17,9 @@ from planner.plan import Plan, build_plan
 from planner.scenario import Scenario, load_scenario
 from planner.solve import ProgressFn, solve_problem
 
+#: How today's organisation is labelled: its teams are the reps' current_team, not an org model.
+CURRENT_ORG_MODEL = "today's teams (current_team)"
+
 
 def load_data(scenario: Scenario) -> Company:
     return load_company(scenario.reps_path, scenario.accounts_path, scenario.travel_path)
@@ -55,8 +58,10 @@ def baseline(scenario: Scenario | str | Path, strategy: str = "current",
         owner_team = np.where(line_rep >= 0, rep_team[np.maximum(line_rep, 0)], "")
         decision = Decision(np.zeros(company.n_reps, dtype=np.int64), none,
                             np.zeros(0, dtype=np.int64), line_rep)
+        solver = {**_baseline_solver(p, decision, "current organisation"),
+                  "org_model": CURRENT_ORG_MODEL}
         return build_plan(company, scenario, teams, rep_team, none, owner_team, line_rep, {},
-                          _baseline_solver(p, decision, "current organisation"))
+                          solver)
     rep_team, line_rep = round_robin(p)
     decision = Decision(rep_team, none, np.zeros(p.org.n_teams, dtype=np.int64), line_rep)
     return _org_plan(p, decision, _baseline_solver(p, decision, "round-robin"))

@@ -8,7 +8,7 @@ file, the line and the key path, and the nearest valid key where one is close.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -101,7 +101,7 @@ class Rules(_Strict):
 class Objective(_Strict):
     """Weights (a weighted sum) or priorities (lexicographic, each held within `tolerance`)."""
 
-    weights: dict[str, float] | None = None
+    weights: dict[str, Annotated[float, Field(ge=0)]] | None = None
     priorities: tuple[str, ...] | None = None
     tolerance: float = Field(0.01, ge=0)
 
@@ -114,8 +114,6 @@ class Objective(_Strict):
                 raise ValueError(f"unknown objective term {term!r}"
                                  f"{did_you_mean(term, OBJECTIVE_TERMS)}; terms: "
                                  f"{', '.join(OBJECTIVE_TERMS)}")
-        if any(w < 0 for w in (self.weights or {}).values()):
-            raise ValueError("weights must not be negative")
         if self.priorities is not None and len(set(self.priorities)) != len(self.priorities):
             raise ValueError("a term appears twice in priorities")
         return self
@@ -222,7 +220,11 @@ def load_scenario(path: str | Path) -> Scenario:
         parsed = _ScenarioFile.model_validate(raw)
     except ValidationError as err:
         raise ScenarioError(_problems(err, _ScenarioFile, label, root)) from None
-    org_name, spec = parse_org_model(parsed.org_model, label)
+    try:
+        org_name, spec = parse_org_model(parsed.org_model, label)
+    except ScenarioError as err:
+        raise ScenarioError([Problem(p.message, p.file, p.row or _line(root, _key_path(p.column)),
+                                     p.column) for p in err.problems]) from None
     base = path.parent
     files = {k: (base / v).resolve() if v else None
              for k, v in parsed.data.model_dump().items()}
@@ -286,6 +288,10 @@ def _problems(err: ValidationError, model: type[BaseModel], label: str, root,
                 message += f"; keys here: {', '.join(choices)}"
         elif e["type"] == "missing":
             message = "this key is required"
+        elif "weights" in loc[:-1] and e["type"] == "greater_than_equal":
+            message = f"the weight of {loc[-1]} is {e['input']!r}; weights must not be negative"
+        elif e["type"] in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            message = f"{loc[-1]} = {e['input']!r} is not allowed: {e['msg'].lower()}"
         else:
             message = e["msg"].removeprefix("Value error, ")
         problems.append(Problem(message, file=label, row=_line(root, loc) if root else None,
@@ -301,6 +307,11 @@ def _fields_at(model: type[BaseModel], loc: tuple[str, ...]) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
+
+
+def _key_path(column: str | None) -> tuple[str, ...]:
+    """A dotted key path as its parts, to find its line in the YAML."""
+    return tuple(column.split(".")) if column else ()
 
 
 def _line(root, loc: tuple[str, ...]) -> int | None:

@@ -1,0 +1,646 @@
+"""Bad input to the loaders (reps.csv, accounts.csv, travel.csv) and to scenario files.
+
+Every case asserts the exception type, the file, the spreadsheet row (header = row 1; for YAML
+the line) and the column or key path of the Problem, and a key phrase of the message: the words
+a sales-operations user needs to fix the file. Files in the encodings and layouts that Excel and
+CRMs write load with the right values, and no input file is ever modified.
+
+Some cases pin messages that go beyond naming the cell: a hint at the likely cause (a rep's
+name in current_owner, an unquoted comma, a decimal comma, hours_hunting for hours:hunting).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from planner.data import load_company
+from planner.errors import (MAX_LISTED_PROBLEMS, InputError, PlannerError, Problem,
+                            ScenarioError)
+from planner.instance import prepare
+from planner.orgmodel import org_for
+from planner.run import solve
+from planner.scenario import load_scenario
+from tests.helpers import write_scenario, write_text
+
+# Spreadsheet rows: header 1, R1 2, R2 3, R3 4, R4 5.
+REPS = """\
+rep_id,name,home_region,level,capacity_hours,can_manage,current_team,function:hunting,function:farming,product:ERP,product:CRM
+R1,Ann,East,5,40,true,East,5,4,4,4
+R2,Bob,West,4,40,false,West,4,4,4,4
+R3,Cy,East,3,40,false,East,3,4,4,4
+R4,Di,West,2,40,false,West,3,4,3,3
+"""
+# Spreadsheet rows: header 1, A1 2 ... A6 7. 125 h of demand, 160 h of capacity.
+ACCOUNTS = """\
+account_id,account_name,region,segment,channel,product,potential,current_owner,hours:hunting,hours:farming
+A1,Acme,East,smb,direct,ERP,100,R1,10,10
+A2,Bolt,West,smb,direct,ERP,80,R2,10,15
+A3,Cog,East,smb,direct,CRM,40,R3,0,20
+A4,Dyn,West,smb,direct,CRM,20,R4,5,15
+A5,Eon,East,smb,direct,ERP,30,,10,10
+A6,Fax,West,smb,direct,CRM,60,R2,10,10
+"""
+# Spreadsheet rows: header 1, then 2, 3, 4, 5.
+TRAVEL = """\
+rep_id,account_id,cost
+R1,A1,5
+R9,A2,3
+R2,A99,4
+R1,A1,6
+"""
+BAND = {"utilization": {"min": 0.5, "max": 1.2}}  # the tiny company fits this band
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()  # a Problem field the test does not pin
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _text(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def set_cell(text: str, row: int, column: str, value: str) -> str:
+    """The CSV text with one cell changed; `row` is the spreadsheet row (header = 1)."""
+    rows = _rows(text)
+    rows[row - 1][rows[0].index(column)] = value
+    return _text(rows)
+
+
+def rename_column(text: str, old: str, new: str) -> str:
+    rows = _rows(text)
+    rows[0][rows[0].index(old)] = new
+    return _text(rows)
+
+
+def add_column(text: str, name: str, values: list[str]) -> str:
+    rows = _rows(text)
+    rows[0].append(name)
+    for row, value in zip(rows[1:], values, strict=True):
+        row.append(value)
+    return _text(rows)
+
+
+def load(folder: Path, reps: str = REPS, accounts: str = ACCOUNTS, travel: str | None = None):
+    write_text(folder, "reps.csv", reps)
+    write_text(folder, "accounts.csv", accounts)
+    travel_path = write_text(folder, "travel.csv", travel) if travel is not None else None
+    return load_company(folder / "reps.csv", folder / "accounts.csv", travel_path)
+
+
+def load_bytes(folder: Path, reps: bytes, accounts: bytes):
+    (folder / "reps.csv").write_bytes(reps)
+    (folder / "accounts.csv").write_bytes(accounts)
+    return load_company(folder / "reps.csv", folder / "accounts.csv")
+
+
+def input_error(folder: Path, **files) -> InputError:
+    with pytest.raises(InputError) as caught:
+        load(folder, **files)
+    return caught.value
+
+
+def assert_problem(err: PlannerError, file: str, row, column, phrase: str) -> Problem:
+    """One of err's problems is at (file, row, column) and its message holds `phrase`."""
+    def at(p: Problem) -> bool:
+        return (p.file == file and (row is ANY or p.row == row)
+                and (column is ANY or p.column == column))
+    here = [p for p in err.problems if at(p)]
+    assert here, f"no problem at {file}, row {row}, column {column!r}: {err.problems}"
+    match = [p for p in here if phrase in p.message]
+    assert match, f"no message with {phrase!r} at {file}, row {row}: {[p.message for p in here]}"
+    assert str(match[0]) in str(err)  # what the user reads names the place too
+    return match[0]
+
+
+# --- reps.csv and accounts.csv: columns ---------------------------------------------------------
+
+@pytest.mark.parametrize("file, column, typo", [
+    ("reps.csv", "capacity_hours", "capacity_hour"),
+    ("reps.csv", "can_manage", "can_manag"),
+    ("accounts.csv", "potential", "potentail"),
+    ("accounts.csv", "region", "regoin"),
+])
+def test_missing_required_column_suggests_the_nearest_header(tmp_path, file, column, typo):
+    files = {"reps": REPS, "accounts": ACCOUNTS}
+    key = file.removesuffix(".csv")
+    files[key] = rename_column(files[key], column, typo)
+    err = input_error(tmp_path, **files)
+    assert_problem(err, file, 1, column, f"required column is missing (did you mean {typo!r}?)")
+
+
+def test_missing_required_column_without_lookalike_has_no_suggestion(tmp_path):
+    rows = [r[:5] + r[6:] for r in _rows(ACCOUNTS)]  # drop the product column
+    err = input_error(tmp_path, accounts=_text(rows))
+    p = assert_problem(err, "accounts.csv", 1, "product", "required column is missing")
+    assert "did you mean" not in p.message
+
+
+def test_column_twice_in_header(tmp_path):
+    err = input_error(tmp_path, reps=rename_column(REPS, "current_team", "level"))
+    assert_problem(err, "reps.csv", 1, "level", "appears twice in the header")
+
+
+def test_no_hours_column(tmp_path):
+    accounts = rename_column(rename_column(ACCOUNTS, "hours:hunting", "hunting"),
+                             "hours:farming", "farming")
+    err = input_error(tmp_path, accounts=accounts)
+    assert_problem(err, "accounts.csv", 1, None, "there is no hours column")
+    assert "hours:<function>" in str(err)
+
+
+def test_no_hours_column_suggests_the_colon_spelling(tmp_path):
+    accounts = rename_column(rename_column(ACCOUNTS, "hours:hunting", "hours_hunting"),
+                             "hours:farming", "hours_farming")
+    err = input_error(tmp_path, accounts=accounts)
+    assert_problem(err, "accounts.csv", 1, ANY, "did you mean 'hours:hunting'")
+
+
+def test_hours_column_without_function_name(tmp_path):
+    err = input_error(tmp_path, accounts=rename_column(ACCOUNTS, "hours:farming", "hours:"))
+    assert_problem(err, "accounts.csv", 1, None, "no function name after 'hours:'")
+
+
+def test_proficiency_column_without_value(tmp_path):
+    err = input_error(tmp_path, reps=rename_column(REPS, "product:CRM", "product:"))
+    assert_problem(err, "reps.csv", 1, "product:", "<dimension>:<value>")
+
+
+# --- reps.csv and accounts.csv: cells -------------------------------------------------------------
+
+def test_duplicate_rep_id(tmp_path):
+    err = input_error(tmp_path, reps=REPS + "R2,Bobby,West,4,40,false,West,4,4,4,4\n")
+    assert_problem(err, "reps.csv", 6, "rep_id", "rep_id 'R2' is used twice (first on row 3)")
+
+
+def test_duplicate_account_product_row(tmp_path):
+    err = input_error(tmp_path, accounts=ACCOUNTS + "A1,Acme,East,smb,direct,ERP,5,R1,1,1\n")
+    assert_problem(err, "accounts.csv", 8, "product",
+                   "account 'A1' has product 'ERP' on an earlier row too")
+
+
+@pytest.mark.parametrize("file, row, column, value, phrase", [
+    ("accounts.csv", 4, "hours:farming", "-20", "'-20' is not allowed here: it must be a number "
+                                                "of at least 0"),
+    ("accounts.csv", 4, "hours:farming", "twenty", "'twenty' is not a number"),
+    ("accounts.csv", 4, "hours:farming", "", "this cell is empty; it needs a number"),
+    ("accounts.csv", 4, "potential", "-40", "'-40' is not allowed here: it must be a number "
+                                            "of at least 0"),
+    ("reps.csv", 4, "capacity_hours", "0", "'0' is not allowed here: it must be a number above 0"),
+    ("reps.csv", 4, "capacity_hours", "40 h", "'40 h' is not a number"),
+    ("reps.csv", 4, "level", "0", "it must be a whole number from 1 to 5"),
+    ("reps.csv", 4, "level", "6", "it must be a whole number from 1 to 5"),
+    ("reps.csv", 4, "level", "2.5", "'2.5' is not allowed here: it must be a whole number from 1 "
+                                    "to 5"),
+    ("reps.csv", 3, "can_manage", "maybe", "'maybe' is not true or false"),
+    ("reps.csv", 2, "function:hunting", "7", "it must be a number from 0 to 5"),
+    ("reps.csv", 2, "name", "", "this cell is empty; it needs a value"),
+    ("accounts.csv", 5, "region", "", "this cell is empty; it needs a value"),
+])
+def test_bad_cell_names_file_row_and_column(tmp_path, file, row, column, value, phrase):
+    files = {"reps": REPS, "accounts": ACCOUNTS}
+    key = file.removesuffix(".csv")
+    files[key] = set_cell(files[key], row, column, value)
+    err = input_error(tmp_path, **files)
+    assert len(err.problems) == 1
+    assert_problem(err, file, row, column, phrase)
+
+
+def test_current_owner_not_on_the_roster_suggests_a_rep(tmp_path):
+    err = input_error(tmp_path, accounts=set_cell(ACCOUNTS, 4, "current_owner", "R33"))
+    assert_problem(err, "accounts.csv", 4, "current_owner",
+                   "current_owner 'R33' is not a rep_id in reps.csv (did you mean 'R3'?)")
+
+
+def test_current_owner_given_as_a_rep_name_points_to_the_rep_id(tmp_path):
+    err = input_error(tmp_path, accounts=set_cell(ACCOUNTS, 4, "current_owner", "Cy"))
+    assert_problem(err, "accounts.csv", 4, "current_owner", "'R3'")
+
+
+def test_conflicting_attributes_of_one_account(tmp_path):
+    err = input_error(tmp_path, accounts=ACCOUNTS + "A1,Acme,West,smb,direct,CRM,5,R1,1,1\n")
+    assert_problem(err, "accounts.csv", 8, "region",
+                   "account 'A1' has region 'West' here but 'East' on its first row")
+
+
+def test_preferred_function_that_is_no_function(tmp_path):
+    reps = add_column(REPS, "preferred_function", ["huntin", "", "farming", ""])
+    err = input_error(tmp_path, reps=reps)
+    assert_problem(err, "reps.csv", 2, "preferred_function",
+                   "'huntin' is not a function of accounts.csv")
+    assert "(did you mean 'hunting'?)" in str(err)
+
+
+def test_lat_without_lon_column(tmp_path):
+    err = input_error(tmp_path, reps=add_column(REPS, "lat", ["31.2", "23.1", "31.3", "23.2"]))
+    assert_problem(err, "reps.csv", 1, "lon", "lat and lon come together")
+
+
+def test_lat_without_lon_in_one_row(tmp_path):
+    accounts = add_column(add_column(ACCOUNTS, "lat", ["31.2", "23.1", "", "", "", ""]),
+                          "lon", ["", "113.3", "", "", "", ""])
+    err = input_error(tmp_path, accounts=accounts)
+    assert_problem(err, "accounts.csv", 2, "lat", "give both lat and lon, or neither")
+
+
+@pytest.mark.parametrize("row", [2, 4], ids=["first-data-row", "later-row"])
+def test_unquoted_comma_in_a_value_names_the_row(tmp_path, row):
+    rows = _rows(ACCOUNTS)
+    lines = ACCOUNTS.splitlines(keepends=True)
+    name = rows[row - 1][1]
+    lines[row - 1] = lines[row - 1].replace(f",{name},", f",{name}, Inc.,")
+    err = input_error(tmp_path, accounts="".join(lines))
+    assert_problem(err, "accounts.csv", row, ANY, "quote")
+
+
+def test_blank_rows_keep_spreadsheet_numbering(tmp_path):
+    lines = set_cell(ACCOUNTS, 6, "potential", "lots").splitlines(keepends=True)
+    accounts = "".join(lines[:3] + ["\n", ",,,,,,,,,\n"] + lines[3:])  # two blank rows before A3
+    err = input_error(tmp_path, accounts=accounts)
+    assert_problem(err, "accounts.csv", 8, "potential", "'lots' is not a number")
+
+
+# --- whole files ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("file", ["reps.csv", "accounts.csv"])
+def test_empty_file(tmp_path, file):
+    files = {"reps": REPS, "accounts": ACCOUNTS, file.removesuffix(".csv"): ""}
+    err = input_error(tmp_path, **files)
+    assert_problem(err, file, None, None, "the file is empty")
+
+
+@pytest.mark.parametrize("file", ["reps.csv", "accounts.csv"])
+def test_header_only(tmp_path, file):
+    files = {"reps": REPS, "accounts": ACCOUNTS}
+    key = file.removesuffix(".csv")
+    files[key] = files[key].splitlines()[0] + "\n"
+    err = input_error(tmp_path, **files)
+    assert_problem(err, file, None, None, "the file has a header but no data rows")
+
+
+BINARY = {
+    "nul-bytes": REPS.encode()[:60] + b"\x00\x00" + REPS.encode()[60:],
+    "random": random.Random(0).randbytes(2000),
+    "random-without-nul": random.Random(0).randbytes(2000).replace(b"\x00", b""),
+    "xlsx-renamed": b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)),
+    "not-utf8-nor-gbk": b"rep_id,name\nR1,\xff\xfe\xfd\xff\n",
+}
+
+
+@pytest.mark.parametrize("content", list(BINARY.values()), ids=list(BINARY))
+def test_binary_file_is_an_input_error(tmp_path, content):
+    with pytest.raises(InputError) as caught:
+        load_bytes(tmp_path, content, ACCOUNTS.encode())
+    assert_problem(caught.value, "reps.csv", None, None, "save it as CSV (UTF-8)")
+
+
+def test_several_problems_are_reported_together(tmp_path):
+    reps = set_cell(set_cell(REPS, 4, "capacity_hours", "abc"), 5, "level", "9")
+    err = input_error(tmp_path, reps=reps)
+    assert len(err.problems) == 2
+    assert_problem(err, "reps.csv", 4, "capacity_hours", "'abc' is not a number")
+    assert_problem(err, "reps.csv", 5, "level", "'9' is not allowed here")
+    assert str(err).count("\n- ") == 1 and str(err).startswith("- ")
+
+
+def test_many_problems_are_capped_with_a_count(tmp_path):
+    rows = _rows(REPS)
+    extra = [[f"X{i}", "X", "East", "9", "40", "false", "", "1", "1", "1", "1"] for i in range(30)]
+    err = input_error(tmp_path, reps=_text(rows + extra))
+    assert len(err.problems) == 30
+    assert f"... and {30 - MAX_LISTED_PROBLEMS} more problems" in str(err)
+
+
+# --- encodings and layouts that load --------------------------------------------------------------
+
+REPS_CN = """\
+rep_id,name,home_region,level,capacity_hours,can_manage,current_team,function:hunting,function:farming,product:云财务,product:CRM
+R1,王芳,华东,5,40,是,华东一部,5,4,4,4
+R2,李强,华南,4,40,否,华南一部,4,4,4,4
+R3,张伟,华东,3,40,否,华东一部,3,4,4,4
+R4,刘洋,华南,2,37.5,否,华南一部,3,4,3,3
+"""
+ACCOUNTS_CN = """\
+account_id,account_name,region,segment,channel,product,potential,current_owner,hours:hunting,hours:farming
+A1,阿里巴巴,华东,smb,direct,云财务,100,R1,10,10
+A2,腾讯,华南,smb,direct,云财务,80,R2,10,15
+A3,美的,华南,smb,direct,CRM,40,R3,0,20
+"""
+
+
+def test_gbk_files_load_with_chinese_names(tmp_path):
+    c = load_bytes(tmp_path, REPS_CN.encode("gbk"), ACCOUNTS_CN.encode("gbk"))
+    assert c.reps["name"].tolist() == ["王芳", "李强", "张伟", "刘洋"]
+    assert c.reps["can_manage"].tolist() == [True, False, False, False]
+    assert c.reps["capacity_hours"].tolist() == [40, 40, 40, 37.5]
+    assert c.accounts["account_name"].tolist() == ["阿里巴巴", "腾讯", "美的"]
+    assert c.values("region") == ["华东", "华南"]
+    assert c.values("product") == ["CRM", "云财务"]
+    assert c.proficiency("product", "云财务").tolist() == [4, 4, 4, 3]
+    assert c.lines["hours"].sum() == 65
+
+
+def _assert_tiny_company(c) -> None:
+    assert c.reps["rep_id"].tolist() == ["R1", "R2", "R3", "R4"]
+    assert c.reps["capacity_hours"].tolist() == [40.0] * 4
+    assert c.reps["level"].tolist() == [5, 4, 3, 2]
+    assert c.functions == ("hunting", "farming")
+    assert c.accounts["account_id"].tolist() == ["A1", "A2", "A3", "A4", "A5", "A6"]
+    assert c.lines["hours"].sum() == 125
+    assert c.rows["owner"].tolist() == [0, 1, 2, 3, -1, 1]
+    assert c.proficiency("function", "hunting").tolist() == [5, 4, 3, 3]
+
+
+LAYOUTS = {
+    "utf8-bom": lambda t: codecs.BOM_UTF8 + t.encode("utf-8"),
+    "utf16-bom-tabs": lambda t: t.replace(",", "\t").encode("utf-16"),  # Excel "Unicode text"
+    "utf16-bom-commas": lambda t: t.encode("utf-16"),
+    "semicolons": lambda t: t.replace(",", ";").encode("utf-8"),
+    "tabs": lambda t: t.replace(",", "\t").encode("utf-8"),
+    "windows-line-endings": lambda t: t.replace("\n", "\r\n").encode("utf-8"),
+    "bom-semicolons-crlf": lambda t: codecs.BOM_UTF8 + t.replace(",", ";").replace(
+        "\n", "\r\n").encode("utf-8"),
+}
+
+
+@pytest.mark.parametrize("encode", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_layouts_load_with_the_same_values(tmp_path, encode):
+    c = load_bytes(tmp_path, encode(REPS), encode(ACCOUNTS))
+    _assert_tiny_company(c)
+    assert "rep_id" in c.reps.columns and "\ufeff" not in "".join(c.reps.columns)
+
+
+def test_decimal_comma_in_a_semicolon_file(tmp_path):
+    reps = REPS.replace(",", ";").replace("R4;Di;West;2;40;", "R4;Di;West;2;37,5;")
+    try:
+        c = load_bytes(tmp_path, reps.encode(), ACCOUNTS.replace(",", ";").encode())
+    except InputError as err:
+        assert_problem(err, "reps.csv", 5, "capacity_hours", "37.5")
+    else:
+        assert c.reps["capacity_hours"].tolist() == [40, 40, 40, 37.5]
+
+
+# --- travel.csv -----------------------------------------------------------------------------------
+
+def test_travel_unknown_rep_unknown_account_and_duplicate_pair(tmp_path):
+    err = input_error(tmp_path, travel=TRAVEL)
+    assert len(err.problems) == 3
+    assert_problem(err, "travel.csv", 3, "rep_id", "rep 'R9' is not in reps.csv")
+    assert_problem(err, "travel.csv", 4, "account_id", "account 'A99' is not in accounts.csv")
+    assert_problem(err, "travel.csv", 5, ANY, "on an earlier row too")
+
+
+def test_travel_duplicate_pair_names_the_pair_and_first_row(tmp_path):
+    err = input_error(tmp_path, travel="rep_id,account_id,cost\nR1,A1,5\nR2,A2,3\nR1,A1,6\n")
+    p = assert_problem(err, "travel.csv", 4, "account_id", "row 2")
+    assert "'R1'" in p.message and "'A1'" in p.message
+
+
+def test_travel_bad_cost(tmp_path):
+    err = input_error(tmp_path, travel="rep_id,account_id,cost\nR1,A1,-5\nR2,A2,far\n")
+    assert_problem(err, "travel.csv", 2, "cost", "it must be a number of at least 0")
+    assert_problem(err, "travel.csv", 3, "cost", "'far' is not a number")
+
+
+def test_travel_missing_column(tmp_path):
+    err = input_error(tmp_path, travel="rep_id,account_id,costs\nR1,A1,5\n")
+    assert_problem(err, "travel.csv", 1, "cost", "required column is missing (did you mean "
+                                                 "'costs'?)")
+
+
+# --- scenario files ---------------------------------------------------------------------------------
+
+HEAD = "name: t\ndata: {reps: reps.csv, accounts: accounts.csv}\n"  # lines 1-2
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """A folder with the tiny company and a valid scenario.yaml."""
+    write_scenario(tmp_path, REPS, ACCOUNTS, org_model="by-region", rules=BAND)
+    return tmp_path
+
+
+def scenario_error(folder: Path, text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write_text(folder, "s.yaml", text))
+    return caught.value
+
+
+def org_error(folder: Path, text: str) -> ScenarioError:
+    """The error raised when the scenario's org model meets the data (org_for)."""
+    scenario = load_scenario(write_text(folder, "s.yaml", text))
+    company = load_company(scenario.reps_path, scenario.accounts_path)
+    with pytest.raises(ScenarioError) as caught:
+        org_for(company, scenario)
+    return caught.value
+
+
+def test_valid_scenario_loads(folder):
+    scenario = load_scenario(folder / "scenario.yaml")
+    assert scenario.org_model == "by-region" and scenario.rules.utilization.min == 0.5
+    assert scenario.reps_path == (folder / "reps.csv").resolve()
+
+
+@pytest.mark.parametrize("text, line", [
+    (HEAD + "org_model: by-region\nrules:\n  min_proficiency: 2\n   allow_unmet: true\n", 6),
+    (HEAD + "org_model: by-region\nrules:\n\tmin_proficiency: 2\n", 5),
+], ids=["indentation", "tab"])
+def test_malformed_yaml_names_the_line(folder, text, line):
+    err = scenario_error(folder, text)
+    assert_problem(err, "s.yaml", line, None, "this is not valid YAML")
+    assert f"s.yaml, line {line}:" in str(err)
+
+
+@pytest.mark.parametrize("text", ["- by-region\n- by-function\n", "", "just words\n"],
+                         ids=["list", "empty", "scalar"])
+def test_scenario_that_is_not_a_mapping(folder, text):
+    err = scenario_error(folder, text)
+    assert_problem(err, "s.yaml", None, None, "a scenario file is a YAML mapping with keys name, "
+                                              "data, org_model")
+
+
+@pytest.mark.parametrize("text, line, key, phrase", [
+    (HEAD + "org_model: by-region\nrule:\n  allow_unmet: true\n", 4, "rule",
+     "unknown key 'rule' (did you mean 'rules'?)"),
+    (HEAD + "org_model: by-region\nrules:\n  allow_unmt: true\n", 5, "rules.allow_unmt",
+     "unknown key 'allow_unmt' (did you mean 'allow_unmet'?)"),
+    (HEAD + "org_model: by-region\nrules:\n  utilization: {minimum: 0.5}\n", 5,
+     "rules.utilization.minimum", "unknown key 'minimum' (did you mean 'min'?)"),
+    (HEAD + "org_model: by-region\nsolver: {time_limt: 5}\n", 4, "solver.time_limt",
+     "unknown key 'time_limt' (did you mean 'time_limit'?)"),
+], ids=["top-level", "rules", "utilization", "solver"])
+def test_unknown_key_suggests_the_nearest(folder, text, line, key, phrase):
+    assert_problem(scenario_error(folder, text), "s.yaml", line, key, phrase)
+
+
+def test_missing_required_key(folder):
+    err = scenario_error(folder, "name: t\ndata: {reps: reps.csv}\norg_model: by-region\n")
+    assert_problem(err, "s.yaml", 2, "data.accounts", "this key is required")
+
+
+@pytest.mark.parametrize("text, line, key, phrase", [
+    (HEAD + "org_model: by-region\nrules:\n  utilization: {min: 1.2, max: 0.9}\n", 5,
+     "rules.utilization", "min (1.2) is above max (0.9)"),
+    (HEAD + "org_model: by-region\nobjective:\n  weights: {unmet: 1000, balanse: 1}\n", 4,
+     "objective", "unknown objective term 'balanse' (did you mean 'balance'?)"),
+    (HEAD + "org_model: by-region\nobjective:\n  priorities: [unmet, contiunity]\n", 4,
+     "objective", "unknown objective term 'contiunity' (did you mean 'continuity'?)"),
+    (HEAD + "org_model: by-region\nobjective:\n  weights: {unmet: 1000}\n  priorities: [unmet]\n",
+     4, "objective", "give either weights or priorities, not both"),
+    (HEAD + "org_model: by-region\nrules:\n  coverage:\n    - {where: {regoin: East}}\n", 6,
+     "rules.coverage.0", "unknown dimension 'regoin' (did you mean 'region'?)"),
+    (HEAD + "org_model: by-region\nsolver: {time_limit: 0}\n", 4, "solver.time_limit",
+     "greater than 0"),
+], ids=["utilization-min-above-max", "unknown-weight-term", "unknown-priority-term",
+        "weights-and-priorities", "coverage-dimension", "time-limit"])
+def test_bad_value(folder, text, line, key, phrase):
+    assert_problem(scenario_error(folder, text), "s.yaml", line, key, phrase)
+
+
+NEGATIVE_WEIGHT = HEAD + "org_model: by-region\nobjective:\n  weights: {unmet: 1000, balance: -1}\n"
+
+
+def test_negative_weight(folder):
+    assert_problem(scenario_error(folder, NEGATIVE_WEIGHT), "s.yaml", ANY, ANY,
+                   "weights must not be negative")
+
+
+def test_negative_weight_names_the_term(folder):
+    err = scenario_error(folder, NEGATIVE_WEIGHT)
+    assert_problem(err, "s.yaml", 5, "objective.weights.balance", "balance")
+
+
+ORG_MODEL_ERRORS = {
+    "unknown-preset": (HEAD + "org_model: by-regoin\n", 3, "org_model",
+                       "unknown org-model preset 'by-regoin' (did you mean 'by-region'?)"),
+    "unknown-dimension": (HEAD + "org_model:\n  levels: [regoin]\n", 4, "org_model.levels",
+                          "unknown dimension 'regoin' (did you mean 'region'?)"),
+    "branch-without-equals": (HEAD + "org_model:\n  levels: [segment]\n  branches:\n"
+                                     "    smb: {levels: [region]}\n", 6, "org_model.branches.smb",
+                              "branch 'smb' must be written dimension=value"),
+}
+
+
+@pytest.mark.parametrize("text, line, key, phrase", list(ORG_MODEL_ERRORS.values()),
+                         ids=list(ORG_MODEL_ERRORS))
+def test_bad_org_model(folder, text, line, key, phrase):
+    assert_problem(scenario_error(folder, text), "s.yaml", ANY, key, phrase)
+
+
+@pytest.mark.parametrize("text, line, key, phrase", list(ORG_MODEL_ERRORS.values()),
+                         ids=list(ORG_MODEL_ERRORS))
+def test_bad_org_model_names_the_line(folder, text, line, key, phrase):
+    assert_problem(scenario_error(folder, text), "s.yaml", line, key, phrase)
+
+
+def test_branch_on_a_value_no_data_has(folder):
+    err = org_error(folder, HEAD + "org_model:\n  levels: [segment]\n  branches:\n"
+                                   "    segment=smbb: {levels: [region]}\n")
+    assert_problem(err, "s.yaml", ANY, "org_model",
+                   "branch segment=smbb: no demand line has segment 'smbb' (did you mean 'smb'?)")
+
+
+def test_branch_that_never_applies(folder):
+    err = org_error(folder, HEAD + "org_model:\n  levels: [region]\n  branches:\n"
+                                   "    segment=smb: {levels: [product]}\n")
+    assert_problem(err, "s.yaml", ANY, "org_model", "'segment' is not split on above it")
+
+
+def test_manager_level_the_tree_never_splits_on(folder):
+    err = org_error(folder, HEAD + "org_model: by-region\nrules:\n  manager_level: function\n")
+    assert_problem(err, "s.yaml", ANY, "rules.manager_level",
+                   "manager_level 'function': the org model never splits on it")
+
+
+def test_manager_level_typo_suggests_a_dimension(folder):
+    err = org_error(folder, HEAD + "org_model: by-region\nrules:\n  manager_level: regoin\n")
+    assert_problem(err, "s.yaml", ANY, "rules.manager_level", "(did you mean 'region'?)")
+
+
+def test_data_file_that_does_not_exist(folder):
+    err = scenario_error(folder, "name: t\ndata:\n  reps: reps.csv\n  accounts: acounts.csv\n"
+                                 "org_model: by-region\n")
+    p = assert_problem(err, "s.yaml", 4, "data.accounts", "does not exist")
+    assert "acounts.csv" in p.message
+
+
+def test_scenario_file_that_does_not_exist(tmp_path):
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(tmp_path / "nope.yaml")
+    assert_problem(caught.value, str(tmp_path / "nope.yaml"), None, None,
+                   "the scenario file does not exist")
+
+
+COVERAGE_ERRORS = {
+    "region-no-data-has": ({"where": {"region": "Eats"}}, "rules.coverage.0.where.region",
+                           "no demand line has region 'Eats' (did you mean 'East'?)"),
+    "skill-column-reps-lack": ({"where": {"region": "East"}, "skill": "language:cantonese",
+                                "min_proficiency": 3}, "rules.coverage.0.skill",
+                               "reps.csv has no column 'language:cantonese'"),
+}
+
+
+def _coverage_scenario(folder: Path, rule: dict):
+    path = write_scenario(folder, REPS, ACCOUNTS, org_model="by-region",
+                          rules={**BAND, "coverage": [rule]}, file="coverage.yaml")
+    scenario = load_scenario(path)
+    return scenario, load_company(scenario.reps_path, scenario.accounts_path)
+
+
+@pytest.mark.parametrize("rule, key, phrase", list(COVERAGE_ERRORS.values()),
+                         ids=list(COVERAGE_ERRORS))
+def test_coverage_rule_on_absent_data_raised_by_prepare(tmp_path, rule, key, phrase):
+    scenario, company = _coverage_scenario(tmp_path, rule)
+    with pytest.raises(ScenarioError) as caught:
+        prepare(company, scenario)
+    assert_problem(caught.value, "coverage.yaml", ANY, key, phrase)
+
+
+@pytest.mark.parametrize("rule, key, phrase", list(COVERAGE_ERRORS.values()),
+                         ids=list(COVERAGE_ERRORS))
+def test_coverage_rule_on_absent_data_stops_the_solve(tmp_path, rule, key, phrase):
+    scenario, company = _coverage_scenario(tmp_path, rule)
+    with pytest.raises(ScenarioError) as caught:
+        solve(scenario, company)
+    assert_problem(caught.value, "coverage.yaml", ANY, key, phrase)
+
+
+# --- inputs are only read -----------------------------------------------------------------------
+
+def test_input_files_are_never_modified(tmp_path):
+    travel = "rep_id,account_id,cost\nR1,A1,5\nR2,A2,3\n"
+    path = write_scenario(tmp_path / "in", REPS, ACCOUNTS, org_model="by-region", rules=BAND,
+                          travel_csv=travel, solver={"time_limit": 5})
+    inputs = sorted((tmp_path / "in").iterdir())
+    old = 1_600_000_000 * 10**9
+    for p in inputs:
+        os.utime(p, ns=(old, old))
+
+    def snapshot():
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in inputs}
+
+    before = snapshot()
+    scenario = load_scenario(path)
+    company = load_company(scenario.reps_path, scenario.accounts_path, scenario.travel_path)
+    assert snapshot() == before
+    solve(scenario, company).to_csv(tmp_path / "plan")
+    assert snapshot() == before
+    assert sorted((tmp_path / "in").iterdir()) == inputs
