@@ -100,15 +100,27 @@ def _indivisible_items(p: Problemset, limit: int = 5) -> list[str]:
     return out
 
 
-def explain(p: Problemset, settings: SolveSettings) -> InfeasibleError:
-    """The conflicting rules of an infeasible stage 1, found with assumption literals."""
+def explain(p: Problemset, settings: SolveSettings) -> InfeasibleError | None:
+    """The conflicting rules, found with assumption literals on stage 1 (hours divisible);
+    None when stage 1 alone finds no conflict (then it lies in the accounts' indivisibility)."""
     inst = org_design_instance(p, explain=True)
     core, relaxing = explain_infeasibility(inst, settings)
     if not core:
-        return InfeasibleError(["the rules conflict, but the conflict could not be narrowed "
-                                "down within the time limit"], RELAXATIONS.values())
+        return None
     problems = [describe(p, key) for key in sorted(core)]
     return InfeasibleError(problems, [RELAXATIONS[f] for f in relaxing if f in RELAXATIONS])
+
+
+def indivisible(p: Problemset) -> InfeasibleError:
+    """The conflict the joint model proved when no rule family conflicts on divisible hours."""
+    rules = p.scenario.rules
+    return InfeasibleError(
+        [f"no division of the accounts among the reps puts every rep between "
+         f"{rules.utilization.min:.0%} and {rules.utilization.max:.0%} of capacity: each "
+         "account's work of one function goes to one rep, who must be qualified for its "
+         "products (checked exactly on this company with the joint model)"],
+        ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)",
+         RELAXATIONS["min_proficiency"]])
 
 
 def describe(p: Problemset, key: str) -> str:

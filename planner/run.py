@@ -28,7 +28,7 @@ def load_data(scenario: Scenario) -> Company:
 def solve(scenario: Scenario | str | Path, company: Company | None = None,
           progress: ProgressFn | None = None, stop: threading.Event | None = None,
           time_limit: float | None = None, seed: int | None = None,
-          workers: int | None = None, method: str = "two-stage") -> Plan:
+          workers: int | None = None, method: str = "auto") -> Plan:
     """Solve a scenario into a plan; InfeasibleError explains conflicting rules."""
     scenario = _scenario(scenario)
     company = company or load_data(scenario)

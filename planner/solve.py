@@ -21,14 +21,18 @@ from models.allocation import solve_allocation
 from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
 from models.org_design import solve_org_design
-from planner.errors import InfeasibleError, NoPlanError
-from planner.explain import explain, precheck
+from planner.errors import InfeasibleError, NoPlanError, UsageError
+from planner.explain import RELAXATIONS, explain, indivisible, precheck
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
                               line_reps, org_design_instance)
 from planner.objective import Decision
 
 STAGE1_SHARE = 0.5
 JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
+#: With method "auto", companies whose joint model has at most this many rep x account pairs
+#: are solved exactly in one model; larger ones in two stages.
+JOINT_AUTO_PAIRS = 2_000
+METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
 
 
@@ -60,9 +64,15 @@ ProgressFn = Callable[[SolveProgress], None]
 
 
 def solve_problem(p: Problemset, progress: ProgressFn | None = None,
-                  stop: threading.Event | None = None, method: str = "two-stage",
+                  stop: threading.Event | None = None, method: str = "auto",
                   **overrides) -> tuple[Decision, SolveReport]:
-    """Solve; InfeasibleError explains conflicting rules, NoPlanError says no plan was found."""
+    """Solve; InfeasibleError explains conflicting rules, NoPlanError says no plan was found.
+
+    method: "two-stage" (org design, then account allocation per team), "joint" (one exact
+    model, small companies only) or "auto" (joint when the company is small enough, else two
+    stages)."""
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     settings = p.scenario.solver.model_copy(update={k: v for k, v in overrides.items()
                                                     if v is not None})
     start = time.monotonic()
@@ -80,6 +90,11 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                              tolerance=p.scenario.objective.tolerance, progress=relay,
                              stop=stop, stage=stage, linearization_level=2)
 
+    if method == "auto" and _joint_pairs(p) <= JOINT_AUTO_PAIRS:
+        try:
+            return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
+        except NoPlanError:
+            pass  # the two stages, with their warm starts, will find one
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
@@ -87,8 +102,9 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                           model_settings("stage 1: teams", settings.time_limit * STAGE1_SHARE,
                                          levels=stage1_levels))
     if s1.status == "INFEASIBLE":
-        raise explain(p, SolveSettings(time_limit=max(10.0, settings.time_limit / 2),
-                                       seed=settings.seed))
+        raise explain(p, _explain_settings(settings)) or InfeasibleError(
+            ["the rules conflict, but the conflict could not be narrowed down within the time "
+             "limit"], RELAXATIONS.values())
     if s1.objective is None:
         raise NoPlanError(f"no team design was found within {settings.time_limit * STAGE1_SHARE:.0f}"
                           " s (stage 1); raise the time limit (--time-limit)")
@@ -111,6 +127,20 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                              "teams": p.org.n_teams},
                      term_values=term_values)
     return decision, report
+
+
+def _explain_settings(settings) -> SolveSettings:
+    return SolveSettings(time_limit=max(10.0, settings.time_limit / 2), seed=settings.seed)
+
+
+def _joint_pairs(p: Problemset) -> int:
+    """Rep x item pairs of the joint model: items times the reps qualified for some of their
+    lines (what the joint model's assignment variables number)."""
+    item_cells = p.lines[["item", "cell"]].drop_duplicates()
+    any_qualified = np.zeros((p.n_reps, p.lines["item"].max() + 1 if len(p.lines) else 0), bool)
+    for cell, items in item_cells.groupby("cell")["item"]:
+        any_qualified[:, items.to_numpy()] |= p.cell_qualified[:, [cell]]
+    return int(any_qualified.sum())
 
 
 def _missing_manager_value(p: Problemset, hired: np.ndarray) -> int:
@@ -163,34 +193,24 @@ def _rescue(p: Problemset, team: int, start: float, time_limit: float,
             model_settings) -> tuple[Decision, SolveReport]:
     """A team's lines could not be split among its reps within the band: try the joint model
     on small instances, else explain which team and why."""
-    inst, _ = joint_instance(p)
-    rules = p.scenario.rules
-    band = f"between {rules.utilization.min:.0%} and {rules.utilization.max:.0%} of capacity"
-    relax = ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)"]
-    if len(inst.alloc.pair_item) <= JOINT_MAX_PAIRS:
+    if _joint_pairs(p) <= JOINT_MAX_PAIRS:
         left = max(5.0, time_limit - (time.monotonic() - start))
-        try:
-            return _solve_joint(p, model_settings("joint model", left), start)
-        except InfeasibleError:
-            raise InfeasibleError(
-                [f"no division of the accounts among the reps puts every rep {band}: each "
-                 "account's work of one function goes to one rep, who must be qualified for its "
-                 "products (checked exactly on this company with the joint model)"],
-                relax + ["lower rules.min_proficiency"]) from None
-    name = p.org.teams[team].team_id
+        return _solve_joint(p, model_settings("joint model", left), start)
+    rules = p.scenario.rules
     raise InfeasibleError(
-        [f"the accounts of team {name!r} cannot be divided among the reps the team design gave "
-         f"it so that each rep lands {band} (accounts are indivisible, one rep per account and "
-         "function)"],
-        relax + ["raise the time limit so that stage 1 can find another team design"])
+        [f"the accounts of team {p.org.teams[team].team_id!r} cannot be divided among the reps "
+         f"the team design gave it so that each rep lands between {rules.utilization.min:.0%} "
+         f"and {rules.utilization.max:.0%} of capacity (accounts are indivisible, one rep per "
+         "account and function)"],
+        ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)",
+         "raise the time limit so that stage 1 can find another team design"])
 
 
 def _solve_joint(p: Problemset, settings: SolveSettings, start: float) -> tuple[Decision, SolveReport]:
     inst, items = joint_instance(p)
     sol = solve_joint(inst, settings)
     if sol.status == "INFEASIBLE":
-        raise explain(p, SolveSettings(time_limit=max(10.0, settings.time_limit / 2),
-                                       seed=settings.seed))
+        raise explain(p, _explain_settings(settings)) or indivisible(p)
     if sol.objective is None:
         raise NoPlanError("the joint model found no plan within the time limit")
     decision = Decision(sol.rep_team, sol.is_manager, sol.hired_managers,

@@ -47,7 +47,8 @@ def companies_and_scenarios(draw) -> dict:
         None, {"weights": {"unmet": 1000, "balance": 10, "continuity": 5, "travel": 1}},
         {"priorities": ["unmet", "continuity", "balance"], "tolerance": 0.05}]))
     return {"reps": reps, "accounts": accounts, "rules": rules, "objective": objective,
-            "org_model": draw(st.sampled_from(PRESET_NAMES))}
+            "org_model": draw(st.sampled_from(PRESET_NAMES)),
+            "method": draw(st.sampled_from(["auto", "two-stage"]))}
 
 
 def _write(folder: Path, case: dict) -> Path:
@@ -69,7 +70,7 @@ def test_every_returned_plan_verifies(case, tmp_path_factory):
     folder = tmp_path_factory.mktemp("random")
     scenario = _write(folder, case)
     try:
-        plan = solve(scenario)
+        plan = solve(scenario, method=case["method"])
     except InfeasibleError as err:
         event("infeasible: " + (err.problems[0].message[:60] if err.problems else "?"))
         assert err.problems and "cannot be satisfied" in str(err)
