@@ -1,6 +1,6 @@
 """Stage 1, org design: every rep into one team, managers per management unit, and the hours
-each rep gives to each demand class of the team (divisible, so this stage is a relaxation of
-the whole problem and its bound is a bound on any plan).
+each rep gives to each demand class of the team. Hours are divisible here; accounts are not
+until stage 2.
 
 The team-structure and band pieces are shared with the joint model. With `rules` literals
 (see `explain_infeasibility`), every rule family can be switched off to find which rules

@@ -191,7 +191,10 @@ def presets() -> None:
 def summary(kpis: dict) -> str:
     """A few lines a sales leader reads first."""
     gap = kpis.get("gap")
+    allocation_gap = (kpis.get("stage2") or {}).get("gap")
     status = kpis["status"] + (f" (gap {gap:.1%})" if gap else "")
+    if gap is None and allocation_gap:
+        status += f" (allocation gap {allocation_gap:.1%} within the chosen teams)"
     return "\n".join([
         f"{kpis['scenario']} [{kpis['org_model']}]: {status}, {kpis['solve_seconds']:.1f} s",
         f"  {kpis['teams']} teams, {kpis['reps']} reps, {kpis['managers']} managers",

@@ -16,7 +16,8 @@ from planner.plan import read_kpis
 from planner.run import baseline, load_data, solve
 from planner.scenario import Scenario, load_scenario
 
-TABLE_COLUMNS = ("name", "kind", "org_model", "status", "gap", "solve_seconds", "objective",
+TABLE_COLUMNS = ("name", "kind", "org_model", "status", "gap", "allocation_gap", "solve_seconds",
+                 "objective",
                  "teams", "reps", "managers", "utilization_min", "utilization_max",
                  "utilization_std", "utilization_in_band_pct", "fit_mean", "coverage_pct",
                  "unmet_hours", "continuity_potential_pct", "continuity_accounts_pct",
@@ -88,7 +89,9 @@ def scenario_fingerprint(sc: Scenario, path: Path, time_limit: float | None) -> 
 
 
 def _row(name: str, kind: str, kpis: dict) -> dict:
-    return {"name": name, "kind": kind, **{k: kpis.get(k) for k in TABLE_COLUMNS[2:]}}
+    values = {k: kpis.get(k) for k in TABLE_COLUMNS[2:]}
+    values["allocation_gap"] = (kpis.get("stage2") or {}).get("gap")
+    return {"name": name, "kind": kind, **values}
 
 
 def format_table(table: pd.DataFrame) -> str:

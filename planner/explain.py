@@ -10,6 +10,7 @@ from models.instances import SolveSettings
 from models.org_design import explain_infeasibility
 from planner.errors import InfeasibleError
 from planner.instance import Problemset, org_design_instance
+from planner.skills import MIN_PROFICIENCY_BIT, SENIORITY_BIT
 
 RELAXATIONS = {
     "band_min": "lower rules.utilization.min (fewer hours required of each rep)",
@@ -59,45 +60,63 @@ def precheck(p: Problemset) -> None:
                             f"{rules.utilization.max:.0%} band")
             relax += [RELAXATIONS["demand"], RELAXATIONS["band_max"]]
         orphan = ~p.cell_qualified.any(axis=0)
-        if orphan.any():
-            for c in np.nonzero(orphan)[0][:5]:
-                cell = p.cells.iloc[int(c)]
-                hours = p.lines.loc[p.lines["cell"] == c, "h"].sum()
-                problems.append(f"{_h(p, hours)} of {cell['function']} work on {cell['product']} "
-                                f"for {cell['segment']} accounts in {cell['region']} has no rep "
-                                "qualified for it")
-            relax += [RELAXATIONS["demand"], RELAXATIONS["min_proficiency"]]
+        for c in np.nonzero(orphan)[0][:5]:
+            cell = p.cells.iloc[int(c)]
+            hours = p.lines.loc[p.lines["cell"] == c, "h"].sum()
+            why, fixes = _why_nobody_qualifies(p, int(c))
+            problems.append(f"{_h(p, hours)} of {cell['function']} work on {cell['product']} "
+                            f"for {cell['segment']} accounts in {cell['region']} has no rep "
+                            f"qualified for it ({why})")
+            relax += [RELAXATIONS["demand"], *fixes]
     if not rules.allow_unmet and not problems:
-        problems += _indivisible_items(p)
-        if problems:
-            relax += [RELAXATIONS["demand"], RELAXATIONS["min_proficiency"],
-                      RELAXATIONS["band_max"]]
+        items, fixes = _indivisible_items(p)
+        problems += items
+        relax += [RELAXATIONS["demand"], *fixes]
     if problems:
         raise InfeasibleError(problems, dict.fromkeys(relax))
 
 
-def _indivisible_items(p: Problemset, limit: int = 5) -> list[str]:
+def _why_nobody_qualifies(p: Problemset, cell: int) -> tuple[str, list[str]]:
+    """Which rule keeps every rep off a piece of work, and the relaxations that would help."""
+    bits = p.cell_bits[:, cell]
+    rules = p.scenario.rules
+    seniority_only = np.any(bits == SENIORITY_BIT)
+    proficiency_only = np.any(bits == MIN_PROFICIENCY_BIT)
+    if seniority_only and not proficiency_only:
+        return (f"the reps with the skills are below level {rules.senior_level}",
+                [RELAXATIONS["key_accounts_senior"]])
+    if proficiency_only and not seniority_only:
+        return (f"nobody has proficiency >= {rules.min_proficiency:g} in both its function and "
+                "product", [RELAXATIONS["min_proficiency"]])
+    return ("skills and seniority both fall short",
+            [RELAXATIONS["min_proficiency"], RELAXATIONS["key_accounts_senior"]])
+
+
+def _indivisible_items(p: Problemset, limit: int = 5) -> tuple[list[str], list[str]]:
     """With all demand to be met, an item (an account's lines of one function in one team) needs
-    one rep qualified for all its products who can carry all its hours."""
+    one rep qualified for all its products who can carry all its hours; returns the problems
+    and the relaxations that would help."""
     lines = p.lines
     items = lines.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"),
                                       account=("account_id", "first"),
                                       function=("function", "first"),
                                       products=("productset", "first"))
     most = np.maximum(p.rep_hi, p.mgr_hi)
-    out = []
+    out, fixes = [], []
     for row in items.itertuples():
         able = np.nonzero(p.qualified[:, row.cls])[0]
         if not len(able):
             out.append(f"account {row.account} needs one rep for its {row.function} work on "
                        f"{row.products}, and no rep is qualified for all of it")
+            fixes.append(RELAXATIONS["min_proficiency"])
         elif row.h > most[able].max():
             out.append(f"account {row.account} needs one rep for its {_h(p, row.h)} of "
                        f"{row.function} work, more than any qualified rep can carry within the "
                        f"{p.scenario.rules.utilization.max:.0%} band ({_h(p, most[able].max())})")
+            fixes.append(RELAXATIONS["band_max"])
         if len(out) >= limit:
             break
-    return out
+    return out, fixes
 
 
 def explain(p: Problemset, settings: SolveSettings) -> InfeasibleError | None:
@@ -114,13 +133,16 @@ def explain(p: Problemset, settings: SolveSettings) -> InfeasibleError | None:
 def indivisible(p: Problemset) -> InfeasibleError:
     """The conflict the joint model proved when no rule family conflicts on divisible hours."""
     rules = p.scenario.rules
+    relax = ["widen rules.utilization"]
+    if not rules.allow_unmet:
+        relax.append("allow unmet demand (rules.allow_unmet: true)")
+    if not p.cell_qualified.all():
+        relax.append(RELAXATIONS["min_proficiency"])
     return InfeasibleError(
         [f"no division of the accounts among the reps puts every rep between "
          f"{rules.utilization.min:.0%} and {rules.utilization.max:.0%} of capacity: each "
          "account's work of one function goes to one rep, who must be qualified for its "
-         "products (checked exactly on this company with the joint model)"],
-        ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)",
-         RELAXATIONS["min_proficiency"]])
+         "products (checked exactly on this company with the joint model)"], relax)
 
 
 def describe(p: Problemset, key: str) -> str:
@@ -187,4 +209,8 @@ def _rep_list(p: Problemset, idx: np.ndarray, limit: int = 8) -> str:
 
 
 def _h(p: Problemset, scaled: float) -> str:
-    return f"{scaled / p.hour_scale:,.0f} h"
+    """Hours as the data give them: whole hours when large, up to 4 decimals when small."""
+    hours = scaled / p.hour_scale
+    if abs(hours) >= 100 or hours == int(hours):
+        return f"{hours:,.0f} h"
+    return f"{hours:,.4f}".rstrip("0").rstrip(".") + " h"

@@ -55,6 +55,7 @@ class Problemset:
     classes: pd.DataFrame  # one row per demand class: CLASS columns + h
     cells: pd.DataFrame  # one row per skill cell: CELL columns
     cell_qualified: np.ndarray  # (R, C)
+    cell_bits: np.ndarray  # (R, C) planner.skills bits: which rules make a pair unqualified
     cell_fit: np.ndarray  # (R, C)
     cap: np.ndarray  # scaled capacity per rep
     rep_lo: np.ndarray
@@ -112,7 +113,7 @@ def prepare(company: Company, scenario: Scenario) -> Problemset:
     bands = _bands(cap, scenario, float(lines["h"].sum()) / max(float(cap.sum()), 1.0))
     fields = dict(company=company, scenario=scenario, org=org, skills=skills, hour_scale=scale,
                   weights=weights, levels=levels, lines=lines, classes=classes, cells=cells,
-                  cell_qualified=cell_qualified, cell_fit=cell_fit, cap=cap,
+                  cell_qualified=cell_qualified, cell_bits=cell_bits, cell_fit=cell_fit, cap=cap,
                   rep_lo=bands[0], rep_hi=bands[1], mgr_lo=bands[2], mgr_hi=bands[3],
                   rep_target=bands[4], mgr_target=bands[5], qualified=qualified, rule_bits=bits,
                   fit=fit)
@@ -301,7 +302,7 @@ def _off_preference(p: Problemset, rep: np.ndarray, function: np.ndarray) -> np.
 
 def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray) -> np.ndarray:
     """A lower bound of travel per scaled hour of a class: the cheapest account of the class per
-    hour of that account in the team (keeps stage 1 a relaxation of the whole problem)."""
+    hour of that account in the team (it never overstates the travel a rep's hours cause)."""
     acc_team = p.lines.groupby(["account", "team"], observed=True)["h"].sum().rename("team_h")
     cls_acc = p.lines[["cls", "account", "team"]].drop_duplicates().join(
         acc_team, on=["account", "team"])
