@@ -104,10 +104,13 @@ def generate(n_reps: int, n_accounts: int, seed: int, functions: str, out_dir: P
               help="Seconds (overrides the scenario).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the scenario).")
 @click.option("--workers", type=click.IntRange(min=1), help="Solver threads (overrides).")
+@click.option("--method", type=click.Choice(["auto", "two-stage", "joint"]), default="auto",
+              show_default=True, help="auto: one exact model for small companies, two stages "
+                                      "(teams, then accounts) for larger ones.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def solve(scenario: Path, out_dir: Path, time_limit: float | None, seed: int | None,
-          workers: int | None, force: bool, quiet: bool) -> None:
+          workers: int | None, method: str, force: bool, quiet: bool) -> None:
     """Solve SCENARIO and write the plan files into OUT."""
     from planner.run import solve as run_solve
     from planner.scenario import load_scenario
@@ -115,7 +118,8 @@ def solve(scenario: Path, out_dir: Path, time_limit: float | None, seed: int | N
     _check_out(out_dir, force)
     bar = SolveProgressBar(time_limit or sc.solver.time_limit, enabled=not quiet)
     try:
-        plan = run_solve(sc, progress=bar, time_limit=time_limit, seed=seed, workers=workers)
+        plan = run_solve(sc, progress=bar, time_limit=time_limit, seed=seed, workers=workers,
+                         method=method)
     finally:
         bar.close()
     plan.to_csv(out_dir, force=force)
@@ -148,11 +152,12 @@ def baseline(scenario: Path, strategy: str, out_dir: Path, force: bool) -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
               help="Seconds per scenario (overrides the scenarios).")
 @click.option("--resolve", is_flag=True, help="Solve again even where a stored plan is current.")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (one row each).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def compare(scenarios: tuple[Path, ...], out_file: Path | None, runs_dir: Path,
-            time_limit: float | None, resolve: bool, quiet: bool) -> None:
+            time_limit: float | None, resolve: bool, markdown: bool, quiet: bool) -> None:
     """Solve (or reuse) each scenario and print one KPI table, today's organisation first."""
-    from planner.compare import compare_scenarios, format_table
+    from planner.compare import compare_scenarios, format_table, markdown_table
 
     def progress_for(name: str, limit: float) -> SolveProgressBar:
         click.echo(f"solving {name} ...", err=True)
@@ -160,7 +165,7 @@ def compare(scenarios: tuple[Path, ...], out_file: Path | None, runs_dir: Path,
 
     table = compare_scenarios(list(scenarios), runs_dir, time_limit=time_limit, resolve=resolve,
                               progress_for=progress_for)
-    click.echo(format_table(table))
+    click.echo(markdown_table(table) if markdown else format_table(table))
     if out_file is not None:
         out_file.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out_file, index=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +24,7 @@ TABLE_COLUMNS = ("name", "kind", "org_model", "status", "gap", "allocation_gap",
                  "unmet_hours", "continuity_potential_pct", "continuity_accounts_pct",
                  "reps_moved", "max_span", "travel_total")
 CACHE_VERSION = "1"
+MAX_CELL = 24
 
 
 def compare_scenarios(paths: list[Path], runs_dir: Path, time_limit: float | None = None,
@@ -45,7 +47,8 @@ def compare_scenarios(paths: list[Path], runs_dir: Path, time_limit: float | Non
         data_key = (sc.reps_path, sc.accounts_path, sc.travel_path)
         if (data_key, sc.org_model) not in seen_models:
             seen_models.add((data_key, sc.org_model))
-            rows.append(_row(f"round-robin ({sc.org_model})", "round-robin",
+            label = sc.org_model if sc.org_is_preset else sc.name
+            rows.append(_row(f"round-robin ({label})", "round-robin",
                              baseline(sc, "round-robin", companies[data_key]).kpis))
     for sc, path in zip(scenarios, paths):
         data_key = (sc.reps_path, sc.accounts_path, sc.travel_path)
@@ -94,13 +97,37 @@ def _row(name: str, kind: str, kpis: dict) -> dict:
     return {"name": name, "kind": kind, **values}
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """KPIs as rows, organisations as columns (current first), numbers rounded for reading."""
+def format_table(table: pd.DataFrame, width: int | None = None) -> str:
+    """KPIs as rows, organisations as columns (current first), numbers rounded for reading,
+    wrapped into blocks that fit the terminal."""
     shown = table.set_index("name").drop(columns=["kind"]).T
-    def cell(value):
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return "-"
-        if isinstance(value, float):
-            return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-        return str(value)
-    return shown.map(cell).to_string()
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    return shown.map(_cell).to_string(line_width=width)
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    text = str(value)
+    return text if len(text) <= MAX_CELL else text[:MAX_CELL - 3] + "..."
+
+
+MARKDOWN_COLUMNS = (("name", "organisation"), ("teams", "teams"), ("managers", "managers"),
+                    ("utilization_min", "util. min"), ("utilization_max", "util. max"),
+                    ("utilization_std", "util. std"), ("utilization_in_band_pct", "in band %"),
+                    ("coverage_pct", "coverage %"), ("unmet_hours", "unmet h"),
+                    ("fit_mean", "fit"), ("continuity_potential_pct", "continuity %"),
+                    ("reps_moved", "moved"), ("allocation_gap", "alloc. gap"),
+                    ("solve_seconds", "seconds"))
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table, one organisation per row (for reports)."""
+    head = "| " + " | ".join(label for _, label in MARKDOWN_COLUMNS) + " |"
+    rule = "|" + "---|" * len(MARKDOWN_COLUMNS)
+    rows = ["| " + " | ".join(_cell(row[col]) if col != "name" else str(row[col])
+                              for col, _ in MARKDOWN_COLUMNS) + " |"
+            for _, row in table.iterrows()]
+    return "\n".join([head, rule, *rows])
