@@ -151,6 +151,3 @@ def _hint_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
     model.proto.solution_hint.vars.extend(range(len(values)))
     model.proto.solution_hint.values.extend(values)
 
-
-def status_name(status: int) -> str:
-    return STATUS_NAMES.get(status, "UNKNOWN")

@@ -98,7 +98,6 @@ class OrgDesignInstance:
     max_moved: int | None = None
     fixed_team: np.ndarray | None = None  # (R,) team a rep is pinned to, -1 = free
     hint_team: np.ndarray | None = None  # (R,) today's team, -1 = none
-    hint_hours: np.ndarray | None = None  # (P,)
 
     @property
     def n_reps(self) -> int:

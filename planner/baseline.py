@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.contracts import MANAGEMENT_UNIT
 from planner.data import DIMENSIONS, Company
 from planner.instance import Problemset
 from planner.orgmodel import Org
@@ -26,7 +27,7 @@ def current_organisation(company: Company) -> tuple[pd.DataFrame, np.ndarray, np
     rep_team = company.reps["current_team"].replace("", NO_TEAM).to_numpy().astype(object)
     names = list(dict.fromkeys(rep_team.tolist()))
     teams = pd.DataFrame({"team_id": names, **{d: "" for d in DIMENSIONS},
-                          "management_unit": names})
+                          MANAGEMENT_UNIT: names})
     return teams, rep_team, company.lines["owner"].to_numpy().astype(np.int64)
 
 

@@ -19,14 +19,14 @@ TEAM_DIMENSION_COLUMNS = ("region", "segment", "product", "channel", "function")
 TEAMS_COLUMNS = ("team_id", *TEAM_DIMENSION_COLUMNS, "manager_rep_id", "headcount",
                  "demand_hours", "capacity_hours")
 #: extra teams.csv column: the management unit a team belongs to (rules.manager_level)
-TEAMS_EXTRA_COLUMNS = ("management_unit",)
+MANAGEMENT_UNIT = "management_unit"
 REP_COLUMNS = ("rep_id", "team_id", "role", "assigned_hours", "capacity_hours", "utilization",
                "fit", "moved")
 ASSIGNMENTS_COLUMNS = ("account_id", "product", "function", "hours", "team_id", "rep_id",
                        "kept_owner")
 LINE_KEY = ("account_id", "product", "function")
 HIRING_COLUMNS = ("team_id", "function", "product", "unmet_hours", "suggested_hires")
-#: extra hiring.csv columns: full-time equivalents and the management unit of manager rows
+#: extra hiring.csv column: the unmet hours in full-time equivalents of a median rep
 HIRING_EXTRA_COLUMNS = ("fte",)
 
 #: The KPI keys of kpis.json, in the order of DESIGN.md.

@@ -9,7 +9,7 @@ import numpy as np
 from models.instances import SolveSettings
 from models.org_design import explain_infeasibility
 from planner.errors import InfeasibleError
-from planner.instance import Problemset, org_design_instance
+from planner.instance import Problemset, coverage_requirements, org_design_instance
 from planner.skills import MIN_PROFICIENCY_BIT, SENIORITY_BIT
 
 RELAXATIONS = {
@@ -172,7 +172,7 @@ def describe(p: Problemset, key: str) -> str:
     if family == "coverage":
         i, team = (int(x) for x in rest.split(":"))
         rule = rules.coverage[i]
-        inst_cov = next(c for c in org_design_instance_coverage(p) if c.key == key)
+        inst_cov = next(c for c in coverage_requirements(p) if c.key == key)
         return f"coverage rule {i + 1} ({rule.describe()}) applies to team " \
                f"{p.org.teams[team].team_id!r}; {len(inst_cov.eligible)} reps in the company " \
                "have that profile"
@@ -182,11 +182,6 @@ def describe(p: Problemset, key: str) -> str:
     if family == "pin":
         return f"rep {p.company.reps['rep_id'].iat[int(rest)]} is pinned to a team"
     return key
-
-
-def org_design_instance_coverage(p: Problemset):
-    from planner.instance import coverage_requirements
-    return coverage_requirements(p)
 
 
 def _describe_demand(p: Problemset, team: int) -> str:

@@ -82,9 +82,6 @@ class Problemset:
         return np.rint(np.asarray(quantity, dtype=float) * (weight * self.obj_scale / norm)
                        ).astype(np.int64)
 
-    def to_hours(self, scaled) -> np.ndarray:
-        return np.asarray(scaled, dtype=float) / self.hour_scale
-
     @property
     def missing_manager_hours(self) -> float:
         """Scaled hours a missing manager counts as (in the unmet term)."""
@@ -245,7 +242,7 @@ def org_design_instance(p: Problemset, explain: bool = False, joint: bool = Fals
         coverage=coverage_requirements(p),
         moved=(2 * owned["hours"] < owned["hours"].sum(axis=1, keepdims=True)),
         max_moved=rules.max_reps_moved,
-        hint_team=hint_team, hint_hours=_hint_hours(p, pair_rep, pair_class, hint_team))
+        hint_team=hint_team)
 
 
 def _owned_by_rep_team(p: Problemset) -> dict[str, np.ndarray]:
@@ -315,14 +312,6 @@ def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray
         per_hour = cost.reshape(len(reps), len(accounts)) / group["team_h"].to_numpy()[None, :]
         out[mask] = per_hour.min(axis=1)
     return out
-
-
-def _hint_hours(p: Problemset, pair_rep, pair_class, hint_team) -> np.ndarray:
-    own = p.lines[p.lines["owned"]]
-    matrix = np.zeros((p.n_reps, len(p.classes)))
-    np.add.at(matrix, (own["owner"].to_numpy(), own["cls"].to_numpy()), own["h"].to_numpy())
-    same_team = p.classes["team"].to_numpy()[pair_class] == hint_team[pair_rep]
-    return np.where(same_team, matrix[pair_rep, pair_class], 0).astype(np.int64)
 
 
 def coverage_requirements(p: Problemset) -> tuple[Coverage, ...]:

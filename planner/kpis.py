@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.contracts import (INTEGER_KPIS, KPI_KEYS, LINE_KEY, MANAGER, MEMBER,  # noqa: F401
+from planner.contracts import (LINE_KEY, MANAGEMENT_UNIT, MANAGER, MEMBER,
                                REP_COLUMNS)
 from planner.data import DIMENSIONS, Company
 from planner.scenario import Rules, Scenario
@@ -213,9 +213,9 @@ def team_columns(teams: pd.DataFrame, reps: pd.DataFrame,
 def management_units(teams: pd.DataFrame) -> np.ndarray:
     """Each teams row's management unit: the management_unit column, else the team itself."""
     team_ids = ids(teams["team_id"])
-    if "management_unit" not in teams.columns:
+    if MANAGEMENT_UNIT not in teams.columns:
         return team_ids
-    unit = ids(teams["management_unit"])
+    unit = ids(teams[MANAGEMENT_UNIT])
     return np.where(unit == "", team_ids, unit)
 
 

@@ -27,12 +27,6 @@ class OrgSpec:
     levels: tuple[str, ...] = ()
     branches: tuple[tuple[str, str, "OrgSpec"], ...] = ()
 
-    def branch(self, dimension: str, value: str) -> "OrgSpec | None":
-        for dim, val, spec in self.branches:
-            if dim == dimension and val == value:
-                return spec
-        return None
-
     def describe(self) -> str:
         """A one-line text of the tree, e.g. 'segment [key_account: product; smb: region x function]'."""
         head = " x ".join(self.levels) or "one team"
@@ -96,9 +90,6 @@ class Org:
     @property
     def n_teams(self) -> int:
         return len(self.teams)
-
-    def team_index(self) -> dict[str, int]:
-        return {t.team_id: i for i, t in enumerate(self.teams)}
 
     def teams_frame(self) -> pd.DataFrame:
         """team_id and one column per dimension (the value split on, or empty where pooled)."""

@@ -8,13 +8,14 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, KPIS_FILE, MANAGER,
+from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, HIRING_EXTRA_COLUMNS,
+                               KPIS_FILE, MANAGER,
                                MANAGER_HIRING, MANAGER_SEPARATOR, MEMBER, PLAN_FILES,
                                TEAMS_COLUMNS)
 from planner.data import Company
@@ -37,7 +38,6 @@ class Plan:
     assignments: pd.DataFrame
     hiring: pd.DataFrame
     kpis: dict
-    extras: dict = field(default_factory=dict)
 
     def to_csv(self, out_dir: str | Path, force: bool = False) -> Path:
         """Write the plan's files into out_dir (see write_plan)."""
@@ -97,7 +97,7 @@ def _hiring_table(company: Company, assignments: pd.DataFrame,
                               "unmet_hours": 0.0, "fte": float(n), "suggested_hires": int(n)}
                              for team, n in hired_managers.items() if n > 0])
     out = pd.concat([cells, managers], ignore_index=True) if len(managers) else cells
-    return out[list(HIRING_COLUMNS) + ["fte"]]
+    return out[list(HIRING_COLUMNS) + list(HIRING_EXTRA_COLUMNS)]
 
 
 def write_plan(plan: Plan, out_dir: Path, force: bool = False) -> Path:

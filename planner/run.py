@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.baseline import STRATEGIES, current_organisation, round_robin
+from planner.contracts import MANAGEMENT_UNIT
 from planner.data import Company, load_company
 from planner.errors import UsageError
 from planner.instance import Problemset, prepare
@@ -70,7 +71,7 @@ def baseline(scenario: Scenario | str | Path, strategy: str = "current",
 def _org_plan(p: Problemset, d: Decision, solver: dict) -> Plan:
     """A plan whose teams are the scenario's org model."""
     teams = p.org.teams_frame()
-    teams["management_unit"] = np.asarray(p.org.units, dtype=object)[p.org.unit_of_team]
+    teams[MANAGEMENT_UNIT] = np.asarray(p.org.units, dtype=object)[p.org.unit_of_team]
     team_ids = teams["team_id"].to_numpy()
     first_team_of_unit = {}
     for t, u in enumerate(p.org.unit_of_team.tolist()):

@@ -54,8 +54,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, INTEGER_KPIS, KPI_KEYS,
-                               KPIS_FILE, KPIS_JSON_KEYS, MANAGER, MANAGER_HIRING,
+from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, INTEGER_KPIS, KPIS_FILE,
+                               KPIS_JSON_KEYS, MANAGEMENT_UNIT, MANAGER, MANAGER_HIRING,
                                MANAGER_SEPARATOR, MEMBER, PLAN_FILES, REP_COLUMNS, STATUSES,
                                TEAMS_COLUMNS)
 from planner.data import DIMENSIONS, Company, load_company
@@ -320,13 +320,13 @@ def _check_teams(p: _Plan) -> Iterator[Finding]:
 def _team_values(p: _Plan) -> Iterator[str]:
     teams = p.tables.teams
     expected = p.org.teams_frame()
-    expected["management_unit"] = [p.org.units[u] for u in p.org.unit_of_team]
+    expected[MANAGEMENT_UNIT] = [p.org.units[u] for u in p.org.unit_of_team]
     row = lookup(ids(teams["team_id"]), ids(expected["team_id"]))
     got = {c: ids(teams[c]) for c in DIMENSIONS}
-    got["management_unit"] = management_units(teams)
+    got[MANAGEMENT_UNIT] = management_units(teams)
     for t in np.flatnonzero(row >= 0):
         team = expected["team_id"].iloc[t]
-        for column in (*DIMENSIONS, "management_unit"):
+        for column in (*DIMENSIONS, MANAGEMENT_UNIT):
             have, want = got[column][row[t]], expected[column].iloc[t]
             if have != want:
                 yield (f"team {team!r} has {column} {have!r} in teams.csv but the org model "
