@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 from models.cpsat import new_solver, solve_levels
 from models.warm_start import improve_org
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
-                              OrgSolution, SolveSettings)
+                              OrgSolution, Progress, SolveSettings)
 
 
 #: Share of stage 1's time spent on the local-search warm start before CP-SAT takes over.
@@ -151,7 +151,8 @@ class _Stage1:
     start: object = None  # the warm start (models.warm_start.OrgStart), if one was built
 
 
-def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float = 0.0) -> _Stage1:
+def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float = 0.0,
+           settings: SolveSettings | None = None) -> _Stage1:
     model = cp_model.CpModel()
     rules = RuleSwitches(model, enabled=explain)
     team = add_team_structure(model, inst, rules)
@@ -194,7 +195,7 @@ def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float =
              for name, term in inst.terms.items()}
     start = None
     if not explain:
-        start = _add_hints(model, inst, team, y, unmet, devs, shorts, warm_seconds)
+        start = _add_hints(model, inst, team, y, unmet, devs, shorts, warm_seconds, settings)
     return _Stage1(model, team, y, unmet, terms, rules, shorts, start)
 
 
@@ -217,10 +218,18 @@ def _term_expr(term, y, unmet, team: TeamVars, devs, shorts):
 
 
 def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars, y: list,
-               unmet: list, devs: list | None, shorts: list | None, warm_seconds: float):
+               unmet: list, devs: list | None, shorts: list | None, warm_seconds: float,
+               settings: SolveSettings | None = None):
     """A complete warm-start plan as the hint, so the search starts from a whole solution;
     returns the warm start."""
-    start = improve_org(inst, warm_seconds)
+    report = None
+    if settings is not None and settings.progress is not None:
+        began = time.monotonic()
+
+        def report(cost: int) -> None:
+            settings.progress(Progress(f"{settings.stage} (local search)",
+                                       time.monotonic() - began, cost, None))
+    start = improve_org(inst, warm_seconds, report)
     for r, t in enumerate(start.rep_team.tolist()):
         for tt in range(inst.n_teams):
             model.add_hint(team.x[r][tt], tt == t)
@@ -248,7 +257,7 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
 def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:
     """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays."""
     started = time.monotonic()
-    built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE)
+    built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE, settings=settings)
     settings = replace(settings, time_limit=max(0.5, settings.time_limit
                                                 - (time.monotonic() - started)))
 

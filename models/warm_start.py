@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -170,12 +171,18 @@ def _sum_terms(inst: OrgDesignInstance, part: str, size: int) -> np.ndarray:
     return total
 
 
-def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0) -> OrgStart:
+def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
+                report: Callable[[int], None] | None = None) -> OrgStart:
     """Local search over rep -> team from today's teams (moves, then swaps); see the module
-    docstring."""
+    docstring. `report` receives the total cost after the start and after each pass."""
     search = _Search(inst, time.monotonic() + time_budget)
+    if report is not None:
+        report(search.total())
     while not search.out_of_time():
-        if not (search.move_pass() or search.swap_pass()):
+        improved = search.move_pass() or search.swap_pass()
+        if report is not None:
+            report(search.total())
+        if not improved:
             break
     return _start_from(inst, search.oracle, search.team, search.results)
 
@@ -192,6 +199,9 @@ class _Search:
         self.moved_now = _moved_count(inst, self.team)
         self.results = {t: self.oracle.evaluate(t, self.members(t)) for t in range(inst.n_teams)}
         self.ranked: dict[int, list[int]] = {}
+
+    def total(self) -> int:
+        return sum(r.cost for r in self.results.values())
 
     def out_of_time(self) -> bool:
         return time.monotonic() >= self.deadline

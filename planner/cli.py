@@ -22,8 +22,8 @@ EXIT_INTERRUPTED = 130
 
 class SolveProgressBar:
     """Solve progress on stderr: on a terminal a bar over the time limit with the stage, best
-    objective and bound, ticking by itself while the solver is quiet; elsewhere (logs, CI) one
-    line per stage and at most one every LOG_EVERY seconds."""
+    objective and bound; elsewhere (logs, CI) a line when the stage changes and a heartbeat
+    line every LOG_EVERY seconds. Both keep ticking while the solver is quiet."""
 
     LOG_EVERY = 5.0
 
@@ -31,37 +31,50 @@ class SolveProgressBar:
         self.enabled = enabled
         self.interactive = enabled and sys.stderr.isatty()
         self.start = time.monotonic()
-        self.stage, self.postfix, self.last_line = "", "", 0.0
+        self.stage, self.postfix, self.last_line = "starting", "", 0.0
+        self._lock = threading.Lock()
         self._done = threading.Event()
         self.bar = tqdm(total=round(time_limit, 1), unit="s", disable=not self.interactive,
                         leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s {postfix}",
                         file=sys.stderr, dynamic_ncols=True)
         self._ticker = threading.Thread(target=self._tick, daemon=True)
-        if self.interactive:
+        if enabled:
             self._ticker.start()
 
     def __call__(self, event) -> None:
         objective = "-" if event.objective is None else f"{event.objective:.4g}"
         bound = "-" if event.bound is None else f"{event.bound:.4g}"
-        self.postfix = f"objective {objective}, bound {bound}"
-        if self.interactive:
-            self.bar.set_description_str(event.stage, refresh=False)
-        elif self.enabled and (event.stage != self.stage
-                               or event.elapsed - self.last_line >= self.LOG_EVERY):
-            self.last_line = event.elapsed
-            click.echo(f"  {event.elapsed:5.1f}s  {event.stage}: {self.postfix}", err=True)
-        self.stage = event.stage
+        with self._lock:
+            new_phase = _phase(event.stage) != _phase(self.stage)
+            self.stage, self.postfix = event.stage, f"objective {objective}, bound {bound}"
+            if self.interactive:
+                self.bar.set_description_str(event.stage, refresh=False)
+            elif self.enabled and new_phase:
+                self._line()
+
+    def _line(self) -> None:
+        self.last_line = time.monotonic() - self.start
+        click.echo(f"  {self.last_line:5.1f}s  {self.stage}: {self.postfix}", err=True)
 
     def _tick(self) -> None:
         while not self._done.wait(0.5):
-            self.bar.n = min(self.bar.total, round(time.monotonic() - self.start, 1))
-            self.bar.set_postfix_str(self.postfix, refresh=True)
+            with self._lock:
+                if self.interactive:
+                    self.bar.n = min(self.bar.total, round(time.monotonic() - self.start, 1))
+                    self.bar.set_postfix_str(self.postfix, refresh=True)
+                elif time.monotonic() - self.start - self.last_line >= self.LOG_EVERY:
+                    self._line()
 
     def close(self) -> None:
         self._done.set()
         if self._ticker.is_alive():
             self._ticker.join()
         self.bar.close()
+
+
+def _phase(stage: str) -> str:
+    """'stage 2: team 3/15 (East / hunting)' -> 'stage 2'."""
+    return stage.split(":")[0]
 
 
 def _report(err: PlannerError) -> int:

@@ -85,9 +85,11 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                        levels=p.levels) -> SolveSettings:
         def relay(ev: Progress) -> None:
             if progress is not None:
+                # every objective term is >= 0: a bound below 0 is not yet a bound
+                bound = None if ev.bound is None else max(ev.bound, 0)
                 progress(SolveProgress(ev.stage, time.monotonic() - start, settings.time_limit,
                                        _norm(p, ev.objective, offsets[0]),
-                                       _norm(p, ev.bound, offsets[1])))
+                                       _norm(p, bound, offsets[1])))
         return SolveSettings(time_limit=budget, workers=settings.workers, seed=settings.seed,
                              relative_gap_limit=settings.relative_gap_limit, levels=levels,
                              tolerance=p.scenario.objective.tolerance, progress=relay,
@@ -174,7 +176,10 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                                           quotas=quotas[agents])
         label = f"stage 2: team {n + 1}/{p.org.n_teams} ({p.org.teams[team].team_id})"
         offsets = (totals["objective"], totals["bound"])
-        sol = solve_allocation(inst, model_settings(label, budget, offsets))
+        team_settings = model_settings(label, budget, offsets)
+        if team_settings.progress is not None:  # say which team is being worked on
+            team_settings.progress(Progress(label, 0.0, None, None))
+        sol = solve_allocation(inst, team_settings)
         if sol.status == "UNKNOWN":
             sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets))
         if sol.status == "INFEASIBLE":
