@@ -93,25 +93,29 @@ def run(model: cp_model.CpModel, settings: SolveSettings, time_limit: float,
 
 def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT],
                  settings: SolveSettings, capture: Callable[[cp_model.CpSolver], T],
-                 evaluate: Callable[[T], dict[str, int]] | None = None) -> Outcome:
+                 evaluate: Callable[[T], dict[str, int]] | None = None,
+                 start: float | None = None) -> Outcome:
     """Minimise the terms by levels (see SolveSettings.levels); between levels each is held
     within `tolerance` of its value and the solution found is the next level's hint.
 
     `evaluate` recomputes each term's value from a captured solution: after a level is held
     at "<= value", auxiliary variables (deviations, served pairs) of terms outside the current
-    objective may sit above their true value, so term values are read from the plan itself."""
-    start = time.monotonic()
+    objective may sit above their true value, so term values are read from the plan itself.
+    Progress times count from `start` (default: now), so that work done before the solve (a
+    warm start) is on the same clock."""
+    start = time.monotonic() if start is None else start
     names = [n for n in terms]
     levels = settings.levels or (tuple(names),)
     levels = [tuple(n for n in lvl if n in terms) for lvl in levels]
     levels = [lvl for lvl in levels if lvl] or [()]
+    clock = time.monotonic()
     captured, statuses, first_obj, first_bound = None, [], None, None
     values: dict[str, int] = {}
     level_bounds: list[int] = []
     for i, level in enumerate(levels):
         expr = sum((terms[n] for n in level), 0)
         model.minimize(expr)
-        remaining = settings.time_limit - (time.monotonic() - start)
+        remaining = settings.time_limit - (time.monotonic() - clock)
         budget = remaining / (len(levels) - i)
         if captured is not None and budget <= 0.05:
             break

@@ -152,7 +152,7 @@ class _Stage1:
 
 
 def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float = 0.0,
-           settings: SolveSettings | None = None) -> _Stage1:
+           settings: SolveSettings | None = None, started: float | None = None) -> _Stage1:
     model = cp_model.CpModel()
     rules = RuleSwitches(model, enabled=explain)
     team = add_team_structure(model, inst, rules)
@@ -195,7 +195,8 @@ def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float =
              for name, term in inst.terms.items()}
     start = None
     if not explain:
-        start = _add_hints(model, inst, team, y, unmet, devs, shorts, warm_seconds, settings)
+        start = _add_hints(model, inst, team, y, unmet, devs, shorts, warm_seconds, settings,
+                           started)
     return _Stage1(model, team, y, unmet, terms, rules, shorts, start)
 
 
@@ -219,12 +220,12 @@ def _term_expr(term, y, unmet, team: TeamVars, devs, shorts):
 
 def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars, y: list,
                unmet: list, devs: list | None, shorts: list | None, warm_seconds: float,
-               settings: SolveSettings | None = None):
+               settings: SolveSettings | None = None, started: float | None = None):
     """A complete warm-start plan as the hint, so the search starts from a whole solution;
     returns the warm start."""
     report = None
     if settings is not None and settings.progress is not None:
-        began = time.monotonic()
+        began = time.monotonic() if started is None else started
 
         def report(cost: int) -> None:
             settings.progress(Progress(f"{settings.stage} (local search)",
@@ -257,7 +258,8 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
 def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:
     """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays."""
     started = time.monotonic()
-    built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE, settings=settings)
+    built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE, settings=settings,
+                   started=started)
     settings = replace(settings, time_limit=max(0.5, settings.time_limit
                                                 - (time.monotonic() - started)))
 
@@ -276,7 +278,7 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
     def evaluate(solution: tuple) -> dict[str, int]:
         return evaluate_org_terms(inst, *solution[:5])
 
-    out = solve_levels(built.model, built.terms, settings, capture, evaluate)
+    out = solve_levels(built.model, built.terms, settings, capture, evaluate, start=started)
     if out.solution is None and built.start is not None and out.status == "UNKNOWN" \
             and built.shorts is not None:
         return _warm_start_solution(inst, built.start, out.seconds, settings)
