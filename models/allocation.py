@@ -16,6 +16,7 @@ from ortools.sat.python import cp_model
 
 from models.cpsat import solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
+from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.warm_start import repair_allocation
 
 
@@ -184,6 +185,11 @@ def build_allocation(inst: AllocationInstance) -> tuple[cp_model.CpModel, AllocV
         target = inst.agent_target if inst.agent_target is not None else np.zeros(inst.n_agents)
         devs = add_deviations(model, v.load, target, inst.agent_hi)
     terms = {name: term_expr(t, inst, v, devs) for name, t in inst.terms.items()}
+    z = {(int(i), int(a)): var for i, a, var in zip(inst.pair_item, inst.pair_agent, v.z)}
+    custom = apply_extensions(Handles(model, z=z, item_account=inst.item_account),
+                              inst.extensions)
+    if custom is not None:
+        terms[CUSTOM_TERM] = custom
     return model, v, terms, devs
 
 
@@ -209,7 +215,7 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
 
     out = solve_levels(model, terms, settings, capture, evaluate)
     if out.solution is None and out.status == "UNKNOWN" and start is not None \
-            and allocation_is_feasible(inst, start):
+            and not inst.extensions and allocation_is_feasible(inst, start):
         values = evaluate(start)
         first = (settings.levels or (tuple(values),))[0]
         return AllocSolution("FEASIBLE", sum(values.get(n, 0) for n in first), None, start,

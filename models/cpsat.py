@@ -11,6 +11,7 @@ from typing import Any, Callable, TypeVar
 
 from ortools.sat.python import cp_model
 
+from models.extensions import CUSTOM_TERM
 from models.instances import Progress, SolveSettings
 
 T = TypeVar("T")
@@ -108,6 +109,8 @@ def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT]
     levels = settings.levels or (tuple(names),)
     levels = [tuple(n for n in lvl if n in terms) for lvl in levels]
     levels = [lvl for lvl in levels if lvl] or [()]
+    if CUSTOM_TERM in terms and not any(CUSTOM_TERM in lvl for lvl in levels):
+        levels[0] = levels[0] + (CUSTOM_TERM,)  # custom terms weigh with the first priority
     clock = time.monotonic()
     captured, statuses, first_obj, first_bound = None, [], None, None
     values: dict[str, int] = {}
@@ -141,7 +144,7 @@ def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT]
     if captured is None:
         return Outcome("UNKNOWN", None, None, None, {}, time.monotonic() - start, ())
     if evaluate is not None:
-        values = evaluate(captured)
+        values = {**values, **evaluate(captured)}  # terms it cannot count keep the solver's
     if len(levels) == 1 and levels[0]:
         first_obj = sum(values[n] for n in levels[0])
     optimal = all(s == cp_model.OPTIMAL for s in statuses) and len(statuses) == len(levels)

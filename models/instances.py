@@ -98,6 +98,7 @@ class OrgDesignInstance:
     max_moved: int | None = None
     fixed_team: np.ndarray | None = None  # (R,) team a rep is pinned to, -1 = free
     hint_team: np.ndarray | None = None  # (R,) today's team, -1 = none
+    extensions: tuple = ()  # models.extensions.Extension: constraints/terms from outside
 
     @property
     def n_reps(self) -> int:
@@ -154,6 +155,7 @@ class AllocationInstance:
     item_account: np.ndarray | None = None  # (I,) for travel terms
     fixed_agent: np.ndarray | None = None  # (I,) agent an item is pinned to, -1 = free
     hint_agent: np.ndarray | None = None  # (I,) -1 = no hint
+    extensions: tuple = ()  # models.extensions.Extension: constraints/terms from outside
 
     @property
     def n_agents(self) -> int:

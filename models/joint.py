@@ -12,6 +12,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from models.allocation import add_assignment, evaluate_allocation_term, term_expr
+from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.cpsat import solve_levels
 from models.instances import JointInstance, JointSolution, SolveSettings
 from models.org_design import RuleSwitches, add_band, add_deviation, add_team_structure
@@ -38,6 +39,11 @@ def solve_joint(inst: JointInstance, settings: SolveSettings) -> JointSolution:
         if o is not None and o.missing_manager:
             parts += [int(o.missing_manager) * h for h in team.hired if not isinstance(h, int)]
         terms[name] = cp_model.LinearExpr.sum(parts)
+    z = {(int(i), int(a)): var for i, a, var in zip(alloc.pair_item, alloc.pair_agent, v.z)}
+    custom = apply_extensions(Handles(model, x=team.x, z=z, item_account=alloc.item_account),
+                              org.extensions + alloc.extensions)
+    if custom is not None:
+        terms[CUSTOM_TERM] = custom
 
     def capture(solver: cp_model.CpSolver) -> tuple:
         rep_team = np.array([next(t for t in range(org.n_teams) if solver.boolean_value(
@@ -60,7 +66,7 @@ def solve_joint(inst: JointInstance, settings: SolveSettings) -> JointSolution:
                            minlength=org.n_reps)
         target = np.where(is_mgr, org.mgr_target, org.rep_target)
         values = {}
-        for name in terms:
+        for name in (n for n in terms if n != CUSTOM_TERM):  # the solver counts custom terms
             value = evaluate_allocation_term(alloc, alloc.terms[name], item_agent) \
                 if name in alloc.terms else 0
             o = org.terms.get(name)

@@ -17,6 +17,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from models.cpsat import new_solver, solve_levels
+from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.warm_start import improve_org
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
                               OrgSolution, Progress, SolveSettings)
@@ -193,6 +194,9 @@ def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float =
     devs = add_deviation(model, inst, loads, team.is_manager) if needs_dev else None
     terms = {name: _term_expr(term, y, unmet, team, devs, shorts)
              for name, term in inst.terms.items()}
+    custom = apply_extensions(Handles(model, x=team.x), inst.extensions)
+    if custom is not None:
+        terms[CUSTOM_TERM] = custom
     start = None
     if not explain:
         start = _add_hints(model, inst, team, y, unmet, devs, shorts, warm_seconds, settings,
@@ -230,7 +234,10 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
         def report(cost: int) -> None:
             settings.progress(Progress(f"{settings.stage} (local search)",
                                        time.monotonic() - began, cost, None))
-    start = improve_org(inst, warm_seconds, report)
+    rules = TeamRules(inst, max(1.0, warm_seconds / 4)) if inst.extensions else None
+    start = improve_org(inst, warm_seconds, report, rules)
+    if start is None:
+        return None  # no teams hold the extensions' rules: CP-SAT will have to look itself
     for r, t in enumerate(start.rep_team.tolist()):
         for tt in range(inst.n_teams):
             model.add_hint(team.x[r][tt], tt == t)
@@ -253,6 +260,47 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
         for v, short in zip(shorts, np.maximum(least - load, 0).astype(np.int64).tolist()):
             model.add_hint(v, short)
     return start
+
+
+class TeamRules:
+    """The team rules with the extensions' constraints, on the team assignment alone: the
+    local search's guard for rules it cannot price."""
+
+    def __init__(self, inst: OrgDesignInstance, time_limit: float):
+        self.inst, self.time_limit = inst, time_limit
+        self.model = cp_model.CpModel()
+        self.structure = add_team_structure(self.model, inst, RuleSwitches(self.model))
+        apply_extensions(Handles(self.model, x=self.structure.x), inst.extensions)
+
+    def _solve(self, seconds: float, quick: bool = False) -> cp_model.CpSolver | None:
+        solver = new_solver(SolveSettings(workers=1), seconds)
+        if quick:  # every team is fixed: propagation decides, presolve only costs time
+            solver.parameters.cp_model_presolve = False
+            solver.parameters.symmetry_level = 0
+            solver.parameters.linearization_level = 0
+        ok = solver.solve(self.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        return solver if ok else None
+
+    def holds(self, team: np.ndarray) -> bool:
+        self.model.clear_objective()
+        self.model.clear_assumptions()
+        self.model.add_assumptions([self.structure.x[r][int(t)] for r, t in enumerate(team)])
+        found = self._solve(min(1.0, self.time_limit), quick=True) is not None
+        self.model.clear_assumptions()
+        return found
+
+    def closest(self, team: np.ndarray) -> np.ndarray | None:
+        """The assignment that changes fewest reps' teams and holds the rules."""
+        x = self.structure.x
+        self.model.clear_assumptions()
+        self.model.minimize(sum(1 - x[r][int(t)] for r, t in enumerate(team)))
+        solver = self._solve(self.time_limit)
+        self.model.clear_objective()
+        if solver is None:
+            return None
+        return np.array([next(t for t in range(self.inst.n_teams)
+                              if solver.boolean_value(x[r][t])) for r in range(self.inst.n_reps)],
+                        dtype=np.int64)
 
 
 def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:

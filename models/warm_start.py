@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -171,11 +171,28 @@ def _sum_terms(inst: OrgDesignInstance, part: str, size: int) -> np.ndarray:
     return total
 
 
+class TeamRuleChecker(Protocol):
+    """Rules the local search cannot price (constraints added from outside): `closest`
+    mends an assignment (None if impossible), `holds` says whether one keeps them."""
+
+    def closest(self, team: np.ndarray) -> np.ndarray | None: ...
+
+    def holds(self, team: np.ndarray) -> bool: ...
+
+
 def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
-                report: Callable[[int], None] | None = None) -> OrgStart:
+                report: Callable[[int], None] | None = None,
+                rules: TeamRuleChecker | None = None) -> OrgStart | None:
     """Local search over rep -> team from today's teams (moves, then swaps); see the module
-    docstring. `report` receives the total cost after the start and after each pass."""
-    search = _Search(inst, time.monotonic() + time_budget)
+    docstring. `report` receives the total cost after the start and after each pass. With
+    `rules`, the start is mended to hold them and only moves that keep them are taken; None
+    when no assignment holds them."""
+    search = _Search(inst, time.monotonic() + time_budget, rules)
+    if rules is not None:
+        mended = rules.closest(search.team)
+        if mended is None:
+            return None
+        search.reset(mended)
     if report is not None:
         report(search.total())
     while not search.out_of_time():
@@ -190,15 +207,31 @@ def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
 class _Search:
     """The local search state: current teams, each team's evaluation, moved-rep count."""
 
-    def __init__(self, inst: OrgDesignInstance, deadline: float):
+    def __init__(self, inst: OrgDesignInstance, deadline: float,
+                 rules: TeamRuleChecker | None = None):
         self.inst = inst
         self.deadline = deadline
+        self.rules = rules
         self.oracle = TeamOracle(inst)
-        self.team = _initial_teams(inst, self.oracle)
         self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
-        self.moved_now = _moved_count(inst, self.team)
-        self.results = {t: self.oracle.evaluate(t, self.members(t)) for t in range(inst.n_teams)}
         self.ranked: dict[int, list[int]] = {}
+        self.reset(_initial_teams(inst, self.oracle))
+
+    def reset(self, team: np.ndarray) -> None:
+        self.team = np.asarray(team, dtype=np.int64).copy()
+        self.moved_now = _moved_count(self.inst, self.team)
+        self.results = {t: self.oracle.evaluate(t, self.members(t))
+                        for t in range(self.inst.n_teams)}
+
+    def keeps_rules(self, changes: list[tuple[int, int, int]]) -> bool:
+        """Whether the outside rules still hold after the changes (checked only for moves
+        about to be taken: each check is a small CP-SAT call)."""
+        if self.rules is None:
+            return True
+        team = self.team.copy()
+        for r, _, b in changes:
+            team[r] = b
+        return self.rules.holds(team)
 
     def total(self) -> int:
         return sum(r.cost for r in self.results.values())
@@ -243,8 +276,9 @@ class _Search:
                 gains.append((base + self.results[t].cost - self.oracle.cost(t, with_r), t))
             gains.sort(key=lambda g: -g[0])
             self.ranked[r] = [t for _, t in gains[:3]]
-            if gains and gains[0][0] > 0:
-                t = gains[0][1]
+            t = next((t for gain, t in gains if gain > 0 and self.keeps_rules([(r, old, t)])),
+                     None)
+            if t is not None:
                 self.apply([(r, old, t)], {
                     old: self.oracle.evaluate(old, without),
                     t: self.oracle.evaluate(t, np.append(self.members(t), r))})
@@ -272,10 +306,18 @@ class _Search:
                             - self.oracle.cost(a, new_a) - self.oracle.cost(b, new_b))
                     if gain > 0 and (best is None or gain > best[0]):
                         best = (gain, changes, {a: new_a, b: new_b})
-            if best is not None:
+            if best is not None and self.keeps_rules(best[1]):
                 self.apply(best[1], {t: self.oracle.evaluate(t, m) for t, m in best[2].items()})
                 improved = True
         return improved
+
+
+def start_for_teams(inst: OrgDesignInstance, team: np.ndarray) -> OrgStart:
+    """The best hours (min-cost flows) for a given rep -> team assignment."""
+    oracle = TeamOracle(inst)
+    team = np.asarray(team, dtype=np.int64).copy()
+    results = {t: oracle.evaluate(t, np.nonzero(team == t)[0]) for t in range(inst.n_teams)}
+    return _start_from(inst, oracle, team, results)
 
 
 def _initial_teams(inst: OrgDesignInstance, oracle: TeamOracle) -> np.ndarray:

@@ -114,10 +114,23 @@ def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
-def load_company(reps_path: Path, accounts_path: Path, travel_path: Path | None = None) -> Company:
-    """Read, validate and join the company's files; raise InputError listing every problem."""
+def load_scenario_data(scenario) -> "Company":
+    """The company a scenario (planner.scenario.Scenario) plans for: its files, its edits
+    applied."""
+    return load_company(scenario.reps_path, scenario.accounts_path, scenario.travel_path,
+                        scenario.edits, scenario.base_dir)
+
+
+def load_company(reps_path: Path, accounts_path: Path, travel_path: Path | None = None,
+                 edits: tuple = (), edits_base: Path | None = None) -> Company:
+    """Read, validate and join the company's files; raise InputError listing every problem.
+    `edits` (planner.edits.Edit) change the rows as read, before validation; files are never
+    written."""
     reps_raw = read_table(Path(reps_path), Path(reps_path).name)
     acc_raw = read_table(Path(accounts_path), Path(accounts_path).name)
+    if edits:
+        from planner.edits import apply_edits
+        reps_raw, acc_raw = apply_edits(reps_raw, acc_raw, tuple(edits), edits_base)
     reps, skills = _parse_reps(reps_raw, Path(reps_path).name)
     functions = _functions(acc_raw, Path(accounts_path).name)
     _check_preferred_functions(reps, functions, Path(reps_path).name)

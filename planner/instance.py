@@ -20,6 +20,7 @@ import pandas as pd
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY,
                               AllocationInstance, AllocTerm, Coverage, JointInstance,
                               OrgDesignInstance, OrgTerm)
+from planner.custom import account_extension, team_extension
 from planner.data import DIMENSIONS, Company
 from planner.errors import Problem, ScenarioError, did_you_mean
 from planner.orgmodel import Org, org_for
@@ -64,6 +65,7 @@ class Problemset:
     mgr_hi: np.ndarray
     rep_target: np.ndarray
     mgr_target: np.ndarray
+    pins: "PinPlan"
     qualified: np.ndarray  # (R, K) qualified for every line of the class
     rule_bits: np.ndarray  # (R, K) the rules that make a pair unqualified
     fit: np.ndarray  # (R, K) hours-weighted over the class
@@ -114,10 +116,73 @@ def prepare(company: Company, scenario: Scenario) -> Problemset:
                   rep_lo=bands[0], rep_hi=bands[1], mgr_lo=bands[2], mgr_hi=bands[3],
                   rep_target=bands[4], mgr_target=bands[5], qualified=qualified, rule_bits=bits,
                   fit=fit)
+    fields["pins"] = plan_pins(company, scenario, org, lines, cell_qualified)
     norms = _norms(Problemset(obj_scale=1.0, norms={}, **fields))
     p = Problemset(obj_scale=_objective_scale(weights, levels), norms=norms, **fields)
     coverage_requirements(p)  # a rule naming data that does not exist fails here, up front
     return p
+
+
+@dataclass(frozen=True)
+class PinPlan:
+    """Pins as indices: the team of each pinned rep, the rep and team of each pinned account."""
+
+    fixed_team: np.ndarray  # (R,) -1 = free
+    account_rep: dict[int, int]  # account index -> rep index
+    account_team: dict[int, int]  # account index -> team index where the rep serves it
+
+
+def plan_pins(company: Company, scenario: Scenario, org: Org, lines: pd.DataFrame,
+              cell_qualified: np.ndarray) -> PinPlan:
+    """Check the scenario's pins against the data, the org model and the rep's qualification
+    (ScenarioError names the pin) and turn them into indices. A pinned account's rep sits in
+    the team holding most of the account's work that the rep is qualified for."""
+    pins = scenario.rules.pins
+    rep_index = {r: i for i, r in enumerate(company.reps["rep_id"])}
+    team_index = {t.team_id: i for i, t in enumerate(org.teams)}
+    account_index = {a: i for i, a in enumerate(company.accounts["account_id"])}
+    fixed = np.full(company.n_reps, -1, dtype=np.int64)
+
+    def fail(message: str, key: str) -> None:
+        raise ScenarioError(Problem(message, file=scenario.source, column=f"rules.pins.{key}"))
+
+    for rep, team in pins.reps.items():
+        if rep not in rep_index:
+            fail(f"pinned rep {rep!r} is not in reps.csv{did_you_mean(rep, rep_index)}", "reps")
+        if team not in team_index:
+            fail(f"rep {rep} is pinned to {team!r}, which is not a team of this org model"
+                 f"{did_you_mean(team, team_index)}; teams: {', '.join(team_index)}", "reps")
+        fixed[rep_index[rep]] = team_index[team]
+    account_rep, account_team = {}, {}
+    for account, rep in pins.accounts.items():
+        if account not in account_index:
+            fail(f"pinned account {account!r} is not in accounts.csv"
+                 f"{did_you_mean(account, account_index)}", "accounts")
+        if rep not in rep_index:
+            fail(f"account {account} is pinned to {rep!r}, which is not a rep_id"
+                 f"{did_you_mean(rep, rep_index)}", "accounts")
+        a, r = account_index[account], rep_index[rep]
+        own = lines[lines["account"] == a]
+        if own.empty:
+            fail(f"account {account} is pinned but has no demand", "accounts")
+        hours = own[cell_qualified[r, own["cell"].to_numpy()]].groupby("team")["h"].sum()
+        if hours.empty:
+            rules = scenario.rules
+            fail(f"account {account} is pinned to {rep}, who is qualified for none of its work "
+                 f"(proficiency >= {rules.min_proficiency:g} in function and product"
+                 + (f", level >= {rules.senior_level} for key accounts"
+                    if rules.key_accounts_senior else "") + ")", "accounts")
+        if fixed[r] >= 0:
+            if fixed[r] not in hours.index:
+                fail(f"account {account} is pinned to {rep}, whose pinned team "
+                     f"{org.teams[fixed[r]].team_id!r} holds none of its work that {rep} is "
+                     "qualified for", "accounts")
+            team = int(fixed[r])
+        else:
+            team = int(hours.idxmax())
+            fixed[r] = team
+        account_rep[a], account_team[a] = r, team
+    return PinPlan(fixed, account_rep, account_team)
 
 
 def _index_lines(lines: pd.DataFrame, line_team: np.ndarray, scale: int) -> pd.DataFrame:
@@ -242,6 +307,8 @@ def org_design_instance(p: Problemset, explain: bool = False, joint: bool = Fals
         coverage=coverage_requirements(p),
         moved=(2 * owned["hours"] < owned["hours"].sum(axis=1, keepdims=True)),
         max_moved=rules.max_reps_moved,
+        fixed_team=p.pins.fixed_team if (p.pins.fixed_team >= 0).any() else None,
+        extensions=tuple(team_extension(p, c) for c in p.scenario.custom if c.teams),
         hint_team=hint_team)
 
 
@@ -426,13 +493,44 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     if joint:
         lo, hi = np.zeros_like(lo), np.maximum(p.rep_hi[agents], p.mgr_hi[agents])
     inst = AllocationInstance(
+        fixed_agent=_pinned_agents(p, lines, item_codes, n_items, agents, exists),
         agent_lo=lo, agent_hi=hi, pair_item=pi.astype(np.int64), pair_agent=pa.astype(np.int64),
         pair_weight=np.rint(weight[pa, pi]).astype(np.int64),
         item_optional=np.full(n_items, allow), terms=terms, agent_target=target,
         item_account=item_account.astype(np.int64),
+        extensions=tuple(account_extension(p, c, local_accounts, agents)
+                         for c in p.scenario.custom if c.accounts),
         hint_agent=_hint_agents(lines, item_codes, n_items, agents,
                                 exists & np.isclose(weight, item_hours[None, :]), quotas))
     return inst, Items(np.asarray(line_idx), item_codes, agents, q)
+
+
+def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n_items: int,
+                   agents: np.ndarray, exists: np.ndarray) -> np.ndarray | None:
+    """Items of pinned accounts, in the team the pin chose, go to the pinned rep."""
+    if not p.pins.account_rep:
+        return None
+    agent_of_rep = {int(r): a for a, r in enumerate(agents.tolist())}
+    fixed = np.full(n_items, -1, dtype=np.int64)
+    for code, account, team in zip(item_codes, lines["account"].to_numpy(),
+                                   lines["team"].to_numpy()):
+        rep = p.pins.account_rep.get(int(account))
+        if rep is None or p.pins.account_team[int(account)] != team:
+            continue
+        agent = agent_of_rep.get(rep)
+        if agent is None:
+            continue  # the rep sits elsewhere (only in a joint item list): x decides
+        if not exists[agent, code]:
+            rules = p.scenario.rules
+            raise ScenarioError(Problem(
+                f"account {p.company.accounts['account_id'].iat[int(account)]} is pinned to "
+                f"{p.company.reps['rep_id'].iat[rep]}, who is not qualified for its "
+                f"{lines['function'].to_numpy()[item_codes == code][0]} work there (proficiency "
+                f">= {rules.min_proficiency:g} in function and product"
+                f"{', level >= %d for key accounts' % rules.senior_level if rules.key_accounts_senior else ''})",
+                file=p.scenario.source, column="rules.pins.accounts"))
+        fixed[code] = agent
+    return fixed if (fixed >= 0).any() else None
 
 
 def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agents: np.ndarray,

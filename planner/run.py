@@ -10,7 +10,7 @@ import numpy as np
 
 from planner.baseline import STRATEGIES, current_organisation, round_robin
 from planner.contracts import MANAGEMENT_UNIT
-from planner.data import Company, load_company
+from planner.data import Company, load_scenario_data
 from planner.errors import UsageError
 from planner.instance import Problemset, prepare
 from planner.objective import Decision, evaluate, total
@@ -23,7 +23,8 @@ CURRENT_ORG_MODEL = "today's teams (current_team)"
 
 
 def load_data(scenario: Scenario) -> Company:
-    return load_company(scenario.reps_path, scenario.accounts_path, scenario.travel_path)
+    """The scenario's company, its data edits applied."""
+    return load_scenario_data(scenario)
 
 
 def solve(scenario: Scenario | str | Path, company: Company | None = None,

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.data import DIMENSIONS
+from planner.edits import Edit
 from planner.errors import Problem, ScenarioError, did_you_mean
 from planner.orgmodel import OrgSpec, parse_org_model
 
@@ -71,6 +72,15 @@ class CoverageRule(_Strict):
         return f"{cell}: at least {self.min_reps} rep(s) with {' and '.join(who) or 'any profile'}"
 
 
+class Pins(_Strict):
+    """Decisions a leader fixes before solving: a rep stays in a team; an account keeps a rep
+    (the rep sits in the team holding most of the account's work, and serves its lines
+    there)."""
+
+    reps: dict[str, str] = Field(default_factory=dict)  # rep_id -> team_id
+    accounts: dict[str, str] = Field(default_factory=dict)  # account_id -> rep_id
+
+
 class Rules(_Strict):
     """Hard limits. Defaults are documented in the README."""
 
@@ -85,6 +95,7 @@ class Rules(_Strict):
     allow_unmet: bool = True
     max_reps_moved: int | None = Field(None, ge=0)
     coverage: tuple[CoverageRule, ...] = ()
+    pins: Pins = Pins()
     fit_weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_FIT_WEIGHTS))
 
     @model_validator(mode="after")
@@ -145,6 +156,7 @@ class _ScenarioFile(_Strict):
     description: str | None = None
     data: DataFiles
     org_model: Any
+    edits: tuple[Edit, ...] = ()
     rules: Rules = Rules()
     objective: Objective = Objective()
     solver: SolverSettings = SolverSettings()
@@ -164,9 +176,31 @@ class Scenario(BaseModel):
     org_model: str
     org_spec: OrgSpec
     org_is_preset: bool = True
+    edits: tuple[Edit, ...] = ()
     rules: Rules = Rules()
     objective: Objective = Objective()
     solver: SolverSettings = SolverSettings()
+    custom: tuple[Any, ...] = ()  # planner.custom.Custom: constraints added from code
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths of the scenario (data, edits) start from."""
+        return self.reps_path.parent if self.source_dir is None else self.source_dir
+
+    source_dir: Path | None = None
+
+    def with_edits(self, *edits: Edit | dict) -> "Scenario":
+        """A copy with more data edits (what-ifs, adjustments) after the existing ones."""
+        added = tuple(e if isinstance(e, Edit) else _validated(Edit, e, self.source, "edits")
+                      for e in edits)
+        return self.model_copy(update={"edits": self.edits + added})
+
+    def with_constraints(self, *custom: Any) -> "Scenario":
+        """A copy with custom constraints or objective terms (planner.custom.Custom)."""
+        return self.model_copy(update={"custom": self.custom + tuple(custom)})
+
+    def with_name(self, name: str) -> "Scenario":
+        return self.model_copy(update={"name": name})
 
     def with_rules(self, **changes: Any) -> "Scenario":
         """A copy with some rules changed (validated like the YAML)."""
@@ -235,8 +269,9 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario(name=parsed.name or path.stem, description=parsed.description or "",
                     source=label, reps_path=files["reps"], accounts_path=files["accounts"],
                     travel_path=files["travel"], org_model=org_name, org_spec=spec,
-                    org_is_preset=isinstance(parsed.org_model, str), rules=parsed.rules,
-                    objective=parsed.objective, solver=parsed.solver)
+                    org_is_preset=isinstance(parsed.org_model, str), edits=parsed.edits,
+                    rules=parsed.rules, objective=parsed.objective, solver=parsed.solver,
+                    source_dir=path.parent.resolve())
 
 
 def scenario_to_yaml(scenario: Scenario, relative_to: Path | None = None) -> str:
@@ -258,6 +293,8 @@ def scenario_to_yaml(scenario: Scenario, relative_to: Path | None = None) -> str
            "solver": scenario.solver.model_dump(mode="json")}
     if scenario.description:
         doc["description"] = scenario.description
+    if scenario.edits:
+        doc["edits"] = [e.model_dump(mode="json", exclude_none=True) for e in scenario.edits]
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 

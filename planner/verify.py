@@ -28,6 +28,8 @@ Each violation carries one of these check names (stable strings; the CLI and tes
   managers == ceil(headcount / span); teams.csv manager_rep_id lists exactly each team's managers.
 - ``coverage``: every rules.coverage rule holds in every team with demand in its cell.
 - ``max_reps_moved``: the recomputed number of moved reps is within rules.max_reps_moved.
+- ``pins``: a pinned rep is in their team; a pinned account's lines in its rep's team go to
+  that rep (or stay unmet where the rep is not qualified for them).
 - ``hiring``: hiring.csv unmet_hours per (team_id, function, product) equals the hours of the
   unassigned lines of assignments.csv (rows of 0 may be absent; manager rows are not counted).
 - ``derived``: reps.csv assigned_hours / utilization / fit / moved, assignments.csv kept_owner
@@ -58,7 +60,7 @@ from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, INTEGER_KPIS
                                KPIS_JSON_KEYS, MANAGEMENT_UNIT, MANAGER, MANAGER_HIRING,
                                MANAGER_SEPARATOR, MEMBER, PLAN_FILES, REP_COLUMNS, STATUSES,
                                TEAMS_COLUMNS)
-from planner.data import DIMENSIONS, Company, load_company
+from planner.data import DIMENSIONS, Company, load_scenario_data
 from planner.errors import Problem, VerificationError
 from planner.kpis import (assigned_hours,
                           compute_kpis, ids, in_band, kept_owner, line_index, lookup,
@@ -149,7 +151,7 @@ def _read_json(path: Path, problems: list[Problem]) -> dict:
 
 def verify_plan_dir(scenario: Scenario, plan_dir: Path) -> list[Violation]:
     """Load the scenario's company and the plan in `plan_dir`, and verify it."""
-    company = load_company(scenario.reps_path, scenario.accounts_path, scenario.travel_path)
+    company = load_scenario_data(scenario)
     return verify_tables(company, scenario, read_plan(plan_dir))
 
 
@@ -563,6 +565,32 @@ def _check_max_reps_moved(p: _Plan) -> Iterator[str]:
                "(max_reps_moved)")
 
 
+def _check_pins(p: _Plan) -> Iterator[str]:
+    """A pinned rep is in their team; a pinned account's lines in the pinned rep's team go to
+    that rep (or stay unmet where the rep is not qualified for them)."""
+    pins = p.rules.pins
+    team_of = dict(zip(p.roster, p.rep_team))
+    for rep, team in pins.reps.items():
+        if team_of.get(rep, "") != team:
+            yield f"rep {rep} is pinned to team {team!r} but is in {team_of.get(rep, '')!r}"
+    rows = np.flatnonzero(p.valid)
+    accounts = p.lines["account_id"].to_numpy()[p.line[rows]]
+    for account, rep in pins.accounts.items():
+        team = team_of.get(rep, "")
+        mine = rows[(accounts == account) & (p.a_team[rows] == team)]
+        if not len(mine):
+            yield (f"account {account} is pinned to {rep}, but {rep}'s team {team!r} holds "
+                   "none of its work")
+            continue
+        rep_index = int(np.flatnonzero(p.roster == rep)[0])
+        qualified = p.skills.qualified(np.full(len(mine), rep_index),
+                                       p.lines.iloc[p.line[mine]])
+        wrong = (p.a_rep_id[mine] != rep) & ~((p.a_rep_id[mine] == "") & ~qualified)
+        for k in mine[wrong]:
+            yield (f"account {account} is pinned to {rep}, but its {p.line_label(p.line[k])} "
+                   f"in team {team!r} goes to {p.a_rep_id[k] or 'nobody'}")
+
+
 def _check_hiring(p: _Plan) -> Iterator[Finding]:
     hiring = p.tables.hiring
     rows = np.flatnonzero(ids(hiring["function"]) != MANAGER_HIRING)
@@ -654,6 +682,7 @@ CHECKS: tuple[tuple[str, Callable[[_Plan], Iterator[Finding]]], ...] = (
     ("managers", _check_managers),
     ("coverage", _check_coverage),
     ("max_reps_moved", _check_max_reps_moved),
+    ("pins", _check_pins),
     ("hiring", _check_hiring),
     ("derived", _check_derived),
     ("kpis", _check_kpis),

@@ -375,6 +375,23 @@ def test_max_reps_moved(company, scenario, plan):
          "R2", "limit of 0")
 
 
+def test_pins_that_hold(company, scenario, plan):
+    # R2 is in hunting; A1's hunting lines in R1's team (hunting) go to R1
+    pinned = scenario.with_rules(pins={"reps": {"R2": "hunting"}, "accounts": {"A1": "R1"}})
+    assert verify_tables(company, pinned, plan) == []
+
+
+def test_pins_rep_in_another_team(company, scenario, plan):
+    pinned = scenario.with_rules(pins={"reps": {"R2": "farming"}})
+    only(verify_tables(company, pinned, plan), "pins", "R2", "'farming'")
+
+
+def test_pins_account_served_by_someone_else(company, scenario, plan):
+    # R4 sits in farming, which holds A3's farming line; the plan gives it to R3
+    pinned = scenario.with_rules(pins={"accounts": {"A3": "R4"}})
+    only(verify_tables(company, pinned, plan), "pins", "A3", "R3")
+
+
 def test_hiring(company, scenario, plan):
     hiring = with_cell(plan.hiring, 0, "unmet_hours", 10.0)
     only(verify_tables(company, scenario, replace(plan, hiring=hiring)), "hiring",
@@ -416,6 +433,6 @@ def test_kpis_missing_key(company, scenario, plan):
 def test_every_check_name_is_tested():
     tested = {"files", "reps_once", "lines_once", "teams", "scope", "rep_in_team", "one_face",
               "band", "capacity", "qualification", "unmet", "managers", "coverage",
-              "max_reps_moved", "hiring", "derived", "kpis"}
+              "max_reps_moved", "pins", "hiring", "derived", "kpis"}
     assert set(CHECK_NAMES) == tested
     assert len(CHECK_NAMES) == len(tested)
