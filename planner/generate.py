@@ -86,6 +86,11 @@ OWNED_SHARE_PROSPECT = 0.50
 OWNER_PULL_SIGMA = 0.35
 OWNER_MISFIT_WEIGHT = 0.15
 OWNER_SENIOR_KEY_WEIGHT = 4.0
+#: Today's owners mostly know the products they sell: weight x (floor + share of the
+#: account's products the rep is proficient in) ** power.
+OWNER_PRODUCT_FLOOR = 0.05
+OWNER_PRODUCT_POWER = 3.0
+OWNER_PRODUCT_PROFICIENCY = 2
 CHINESE_NAME_SHARE = 0.12
 
 SURNAMES = (("Wang", "王"), ("Li", "李"), ("Zhang", "张"), ("Liu", "刘"), ("Chen", "陈"),
@@ -126,7 +131,7 @@ def generate_company(n_reps: int, n_accounts: int, seed: int = 0,
     potential = _draw_potential(acc["segment"][rows["account"]], rng)
     skills = _draw_proficiency(reps, hours, acc, rows, rng)
     primary = skills.pop("primary")
-    owner = _draw_owners(acc, reps, primary, rng)
+    owner = _draw_owners(acc, reps, primary, rows, skills["product"], rng)
     reps_frame = _reps_frame(reps, primary, skills, fns, rng)
     accounts_frame = _accounts_frame(acc, rows, hours, potential, owner, reps, fns)
     return reps_frame, accounts_frame
@@ -396,15 +401,19 @@ def _draw_potential(seg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.round(median * np.exp(sigma * rng.standard_normal(len(seg)))).astype(np.int64)
 
 
-def _draw_owners(acc: dict, reps: dict, primary: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+def _draw_owners(acc: dict, reps: dict, primary: np.ndarray, rows: dict,
+                 product_skill: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Today's owner per account (rep index, -1 for none), region-based and unevenly loaded.
 
     Each rep draws accounts in proportion to capacity times a random 'pull', so loads spread
     widely without part-timers drowning. Owners mostly fit the work (first-function reps own
-    prospects, seniors own key accounts), but not always. Reps of the account's region are
-    chosen where the region has any.
+    prospects, seniors own key accounts, reps own accounts whose products they know), but not
+    always. Reps of the account's region are chosen where the region has any.
     """
+    account_products = np.zeros((len(acc["segment"]), product_skill.shape[1]))
+    np.add.at(account_products, (rows["account"], rows["product"]), 1.0)
+    account_products /= np.maximum(account_products.sum(axis=1, keepdims=True), 1.0)
+    knows = (product_skill >= OWNER_PRODUCT_PROFICIENCY).astype(float)
     n = len(acc["segment"])
     owned = rng.random(n) < np.where(acc["prospect"], OWNED_SHARE_PROSPECT, OWNED_SHARE_CUSTOMER)
     pull = rng.lognormal(0.0, OWNER_PULL_SIGMA, len(primary)) * reps["capacity"]
@@ -426,7 +435,9 @@ def _draw_owners(acc: dict, reps: dict, primary: np.ndarray,
                 weight = pull[pool] * np.where(fits, 1.0, OWNER_MISFIT_WEIGHT)
                 if is_key:
                     weight = weight * np.where(senior[pool], OWNER_SENIOR_KEY_WEIGHT, 1.0)
-                owner[take] = rng.choice(pool, size=take.size, p=weight / weight.sum())
+                share = account_products[take] @ knows[pool].T  # accounts x pool
+                probs = weight[None, :] * (OWNER_PRODUCT_FLOOR + share) ** OWNER_PRODUCT_POWER
+                owner[take] = pool[_choice_by_row(probs / probs.sum(axis=1, keepdims=True), rng)]
     return owner
 
 
