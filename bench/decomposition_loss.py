@@ -1,6 +1,7 @@
 """What the two-stage decomposition loses against the joint model on small companies.
 
-Run: python bench/decomposition_loss.py [--instances 12] [--time-limit 20]
+Run: python bench/decomposition_loss.py [--instances 12] [--time-limit 20] [--reps 8]
+     [--accounts 40]
 Prints a Markdown table (one row per instance) and the median and worst loss, where
 loss = (two-stage objective - joint objective) / joint objective, both evaluated with the
 scenario's objective on the plan. Only instances the joint model solves to optimality count.
@@ -23,8 +24,8 @@ from planner.run import solve
 ORG_MODELS = ("by-region", "by-function", "region-x-function", "key-account-hybrid")
 
 
-def instance(folder: Path, seed: int, org_model: str) -> Path:
-    reps, accounts = generate_company(6, 14, seed=seed)
+def instance(folder: Path, seed: int, org_model: str, reps_n: int, accounts_n: int) -> Path:
+    reps, accounts = generate_company(reps_n, accounts_n, seed=seed)
     write_company(folder, reps, accounts)
     doc = {"name": f"seed {seed}", "data": {"reps": "reps.csv", "accounts": "accounts.csv"},
            "org_model": org_model,
@@ -41,15 +42,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=12)
     parser.add_argument("--time-limit", type=float, default=20.0)
+    parser.add_argument("--reps", type=int, default=8)
+    parser.add_argument("--accounts", type=int, default=40)
     args = parser.parse_args()
     rows, losses = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.instances):
             org_model = ORG_MODELS[seed % len(ORG_MODELS)]
-            path = instance(Path(tmp) / str(seed), seed, org_model)
+            path = instance(Path(tmp) / str(seed), seed, org_model, args.reps, args.accounts)
             try:
                 start = time.monotonic()
-                two = solve(path, time_limit=args.time_limit)
+                two = solve(path, time_limit=args.time_limit, method="two-stage")
                 mid = time.monotonic()
                 joint = solve(path, time_limit=args.time_limit, method="joint")
                 end = time.monotonic()

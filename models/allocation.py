@@ -8,8 +8,9 @@ build the joint model's allocation part.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -17,7 +18,13 @@ from ortools.sat.python import cp_model
 from models.cpsat import solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
-from models.warm_start import repair_allocation
+from models.warm_start import improve_allocation, repair_allocation
+
+#: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
+#: earlier when nothing improves; CP-SAT proves small teams optimal, large ones it rarely
+#: improves in seconds).
+LOCAL_SEARCH_SHARE = 0.5
+CAP_STRESS = 1000
 
 
 @dataclass
@@ -130,6 +137,19 @@ def add_deviations(model: cp_model.CpModel, load: list, target: np.ndarray, hi: 
     return devs
 
 
+def _stressing(inst: AllocationInstance, limits: dict[str, int] | None) -> AllocationInstance:
+    """The instance with capped terms weighing much more, so that the local search (which does
+    not know caps) drives them down toward their limits."""
+    if not limits:
+        return inst
+    terms = {name: (replace(term, **{f: getattr(term, f) * CAP_STRESS
+                                     for f in ("pair", "unassigned", "deviation", "travel")
+                                     if getattr(term, f) is not None})
+                    if name in limits else term)
+             for name, term in inst.terms.items()}
+    return replace(inst, terms=terms)
+
+
 def allocation_is_feasible(inst: AllocationInstance, item_agent: np.ndarray) -> bool:
     """Whether an assignment holds every constraint (pairs, mandatory items, pins, bands)."""
     allowed = set(zip(inst.pair_item.tolist(), inst.pair_agent.tolist()))
@@ -197,11 +217,17 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     """Solve stage 2 for one team (or a GAP instance). With a hint, the hint is first repaired
     into the bands; if CP-SAT finds nothing better in time, that repaired start is the answer
     when it holds every constraint."""
+    began = time.monotonic()
     model, v, terms, devs = build_allocation(inst)
     start = None
     if inst.hint_agent is not None:
         start = repair_allocation(inst)
+        if not inst.extensions and allocation_is_feasible(inst, start):
+            start = improve_allocation(_stressing(inst, settings.term_limits), start,
+                                       settings.time_limit * LOCAL_SEARCH_SHARE)
         add_hints(model, inst, v, start, devs)
+        settings = replace(settings, time_limit=max(0.2, settings.time_limit
+                                                    - (time.monotonic() - began)))
     pair_item, pair_agent = inst.pair_item, inst.pair_agent
 
     def capture(solver: cp_model.CpSolver) -> np.ndarray:
@@ -215,7 +241,9 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
 
     out = solve_levels(model, terms, settings, capture, evaluate)
     if out.solution is None and out.status == "UNKNOWN" and start is not None \
-            and not inst.extensions and allocation_is_feasible(inst, start):
+            and not inst.extensions and allocation_is_feasible(inst, start) \
+            and all(evaluate(start).get(n, 0) <= cap
+                    for n, cap in (settings.term_limits or {}).items()):
         values = evaluate(start)
         first = (settings.levels or (tuple(values),))[0]
         return AllocSolution("FEASIBLE", sum(values.get(n, 0) for n in first), None, start,

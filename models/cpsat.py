@@ -56,9 +56,11 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self._settings = settings
         self._start = start
         self.last_objective: int | None = None
+        self.last_improvement = time.monotonic()
 
     def on_solution_callback(self) -> None:
         self.last_objective = int(round(self.objective_value))
+        self.last_improvement = time.monotonic()
         self.report(int(math.floor(self.best_objective_bound + 1e-6)))
         if self._settings.stop is not None and self._settings.stop.is_set():
             self.stop_search()
@@ -78,10 +80,15 @@ def run(model: cp_model.CpModel, settings: SolveSettings, time_limit: float,
     if settings.progress is not None and model.has_objective():
         solver.best_bound_callback = lambda b: reporter.report(int(math.floor(b + 1e-6)))
     done = threading.Event()
-    if settings.stop is not None:
+    if settings.stop is not None or settings.stall_seconds is not None:
         def watch() -> None:
-            while not done.is_set():
-                if settings.stop.wait(0.1):
+            while not done.wait(0.1):
+                cancelled = settings.stop is not None and settings.stop.is_set()
+                stalled = (settings.stall_seconds is not None
+                           and reporter.last_objective is not None
+                           and time.monotonic() - reporter.last_improvement
+                           > settings.stall_seconds)
+                if cancelled or stalled:
                     solver.stop_search()
                     return
         threading.Thread(target=watch, daemon=True).start()
@@ -112,6 +119,9 @@ def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT]
     if CUSTOM_TERM in terms and not any(CUSTOM_TERM in lvl for lvl in levels):
         levels[0] = levels[0] + (CUSTOM_TERM,)  # custom terms weigh with the first priority
     clock = time.monotonic()
+    for name, limit in (settings.term_limits or {}).items():
+        if name in terms:
+            model.add(terms[name] <= int(limit))
     captured, statuses, first_obj, first_bound = None, [], None, None
     values: dict[str, int] = {}
     level_bounds: list[int] = []

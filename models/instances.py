@@ -47,6 +47,10 @@ class SolveSettings:
     #: 2 puts exactly-one and other boolean constraints into the LP (a much stronger bound
     #: for assignment models: without it the allocation bound can stay below zero)
     linearization_level: int = 1
+    #: upper limits on terms (objective units): the epsilon-constraint of a trade-off curve
+    term_limits: dict[str, int] | None = None
+    #: stop when no better solution came for this long (the rest of the time goes elsewhere)
+    stall_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ conflict.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, Or
 
 
 #: Share of stage 1's time spent on the local-search warm start before CP-SAT takes over.
-WARM_START_SHARE = 0.6
+WARM_START_SHARE = 0.75
 
 
 @dataclass
@@ -270,7 +271,23 @@ class TeamRules:
         self.inst, self.time_limit = inst, time_limit
         self.model = cp_model.CpModel()
         self.structure = add_team_structure(self.model, inst, RuleSwitches(self.model))
+        before = len(self.model.proto.constraints)
         apply_extensions(Handles(self.model, x=self.structure.x), inst.extensions)
+        constraints = self.model.proto.constraints
+        self.involved = self._reps_in(constraints[i] for i in range(before, len(constraints)))
+
+    def _reps_in(self, constraints) -> set[int]:
+        """The reps whose team variables the extensions' constraints mention: moving anyone
+        else cannot break them."""
+        rep_of_var = {self.structure.x[r][t].index: r
+                      for r in range(self.inst.n_reps) for t in range(self.inst.n_teams)}
+        mentioned: set[int] = set()
+        for constraint in constraints:
+            _collect_variables(constraint, mentioned)
+        return {rep_of_var[v] for v in mentioned if v in rep_of_var}
+
+    def involves(self, rep: int) -> bool:
+        return rep in self.involved
 
     def _solve(self, seconds: float, quick: bool = False) -> cp_model.CpSolver | None:
         solver = new_solver(SolveSettings(workers=1), seconds)
@@ -303,6 +320,17 @@ class TeamRules:
                         dtype=np.int64)
 
 
+_VARIABLE_FIELDS = re.compile(r"\b(?:vars|literals|enforcement_literal):\s*(-?\d+)")
+
+
+def _collect_variables(constraint, out: set[int]) -> None:
+    """Every variable a constraint proto mentions (a negated literal maps to its variable),
+    read from its text form, which names them the same way for every constraint type."""
+    for token in _VARIABLE_FIELDS.findall(str(constraint)):
+        v = int(token)
+        out.add(v if v >= 0 else -v - 1)
+
+
 def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:
     """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays."""
     started = time.monotonic()
@@ -329,7 +357,9 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
     out = solve_levels(built.model, built.terms, settings, capture, evaluate, start=started)
     if out.solution is None and built.start is not None and out.status == "UNKNOWN" \
             and built.shorts is not None:
-        return _warm_start_solution(inst, built.start, out.seconds, settings)
+        fallback = _warm_start_solution(inst, built.start, out.seconds, settings)
+        if within_limits(fallback.term_values, settings.term_limits):
+            return fallback
     if out.solution is None:
         empty = np.zeros(0, dtype=np.int64)
         return OrgSolution(out.status, None, None, empty, empty.astype(bool), empty, empty, empty,
@@ -361,6 +391,11 @@ def evaluate_org_terms(inst: OrgDesignInstance, rep_team: np.ndarray, is_manager
         value += int(term.missing_manager) * int(hired.sum())
         values[name] = value
     return values
+
+
+def within_limits(values: dict[str, int], limits: dict[str, int] | None) -> bool:
+    """Whether a plan's term values respect the caps on terms."""
+    return all(values.get(name, 0) <= limit for name, limit in (limits or {}).items())
 
 
 def _warm_start_solution(inst: OrgDesignInstance, start, seconds: float,

@@ -179,6 +179,8 @@ class TeamRuleChecker(Protocol):
 
     def holds(self, team: np.ndarray) -> bool: ...
 
+    def involves(self, rep: int) -> bool: ...
+
 
 def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
                 report: Callable[[int], None] | None = None,
@@ -226,7 +228,7 @@ class _Search:
     def keeps_rules(self, changes: list[tuple[int, int, int]]) -> bool:
         """Whether the outside rules still hold after the changes (checked only for moves
         about to be taken: each check is a small CP-SAT call)."""
-        if self.rules is None:
+        if self.rules is None or not any(self.rules.involves(r) for r, _, _ in changes):
             return True
         team = self.team.copy()
         for r, _, b in changes:
@@ -468,3 +470,166 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
                 if owner < 0 or (owner != a and load[owner] - weight[i, owner] >= lo[owner]):
                     place(i, a)
     return item_agent
+
+
+class _Allocation:
+    """A stage-2 assignment with its loads and the cost pieces a move changes, kept up to date
+    so that each candidate move is priced in constant time."""
+
+    def __init__(self, inst: AllocationInstance, item_agent: np.ndarray):
+        self.inst = inst
+        self.item_agent = np.asarray(item_agent, dtype=np.int64).copy()
+        terms = inst.terms.values()
+        n_pairs = len(inst.pair_item)
+        self.pair_cost = sum((t.pair.astype(np.int64) for t in terms if t.pair is not None),
+                             np.zeros(n_pairs, dtype=np.int64))
+        self.none_cost = sum((t.unassigned.astype(np.int64) for t in terms
+                              if t.unassigned is not None), np.zeros(inst.n_items, dtype=np.int64))
+        self.dev_coef = sum((t.deviation.astype(np.int64) for t in terms
+                             if t.deviation is not None), np.zeros(inst.n_agents, dtype=np.int64))
+        travel = [t.travel for t in terms if t.travel is not None]
+        self.travel = sum(travel) if travel and inst.item_account is not None else None
+        self.target = (inst.agent_target if inst.agent_target is not None
+                       else np.zeros(inst.n_agents)).astype(np.int64)
+        self.pair_of: list[dict[int, int]] = [{} for _ in range(inst.n_items)]
+        for p, (i, a) in enumerate(zip(inst.pair_item.tolist(), inst.pair_agent.tolist())):
+            self.pair_of[i][a] = p
+        self.load = np.zeros(inst.n_agents, dtype=np.int64)
+        self.serving: dict[tuple[int, int], int] = {}
+        for i, a in enumerate(self.item_agent.tolist()):
+            if a >= 0:
+                self._add(i, a)
+        self.fixed = inst.fixed_agent if inst.fixed_agent is not None else \
+            np.full(inst.n_items, -1)
+
+    def _add(self, i: int, a: int) -> None:
+        self.load[a] += self.inst.pair_weight[self.pair_of[i][a]]
+        if self.travel is not None:
+            key = (int(self.inst.item_account[i]), a)
+            self.serving[key] = self.serving.get(key, 0) + 1
+
+    def _remove(self, i: int, a: int) -> None:
+        self.load[a] -= self.inst.pair_weight[self.pair_of[i][a]]
+        if self.travel is not None:
+            key = (int(self.inst.item_account[i]), a)
+            self.serving[key] -= 1
+
+    def _dev(self, a: int, load: int) -> int:
+        return int(self.dev_coef[a]) * abs(int(load) - int(self.target[a]))
+
+    def _cost_of(self, i: int, a: int) -> int:
+        return int(self.pair_cost[self.pair_of[i][a]]) if a >= 0 else int(self.none_cost[i])
+
+    def _travel_delta(self, i: int, a: int, b: int) -> int:
+        """Travel change when item i leaves agent a for agent b (a pair costs once)."""
+        if self.travel is None:
+            return 0
+        account = int(self.inst.item_account[i])
+        delta = 0
+        if a >= 0 and self.serving.get((account, a), 0) == 1:
+            delta -= int(self.travel[account, a])
+        if b >= 0 and self.serving.get((account, b), 0) == 0:
+            delta += int(self.travel[account, b])
+        return delta
+
+    def move_delta(self, i: int, b: int) -> int | None:
+        """Cost change of giving item i to agent b (-1: nobody); None when not allowed."""
+        a = int(self.item_agent[i])
+        inst = self.inst
+        if b == a or self.fixed[i] >= 0 or (b < 0 and not inst.item_optional[i]):
+            return None
+        delta = self._cost_of(i, b) - self._cost_of(i, a) + self._travel_delta(i, a, b)
+        if a >= 0:
+            new = self.load[a] - inst.pair_weight[self.pair_of[i][a]]
+            if new < inst.agent_lo[a]:
+                return None
+            delta += self._dev(a, new) - self._dev(a, self.load[a])
+        if b >= 0:
+            new = self.load[b] + inst.pair_weight[self.pair_of[i][b]]
+            if new > inst.agent_hi[b]:
+                return None
+            delta += self._dev(b, new) - self._dev(b, self.load[b])
+        return delta
+
+    def move(self, i: int, b: int) -> None:
+        a = int(self.item_agent[i])
+        if a >= 0:
+            self._remove(i, a)
+        self.item_agent[i] = b
+        if b >= 0:
+            self._add(i, b)
+
+    def swap_delta(self, i: int, j: int) -> int | None:
+        """Cost change of items i and j trading their (different) agents; None if not allowed."""
+        a, b = int(self.item_agent[i]), int(self.item_agent[j])
+        if a == b or a < 0 or b < 0 or self.fixed[i] >= 0 or self.fixed[j] >= 0:
+            return None
+        if b not in self.pair_of[i] or a not in self.pair_of[j]:
+            return None
+        w = self.inst.pair_weight
+        load_a = self.load[a] - w[self.pair_of[i][a]] + w[self.pair_of[j][a]]
+        load_b = self.load[b] - w[self.pair_of[j][b]] + w[self.pair_of[i][b]]
+        inst = self.inst
+        if not (inst.agent_lo[a] <= load_a <= inst.agent_hi[a]
+                and inst.agent_lo[b] <= load_b <= inst.agent_hi[b]):
+            return None
+        delta = (self._cost_of(i, b) + self._cost_of(j, a) - self._cost_of(i, a)
+                 - self._cost_of(j, b))
+        delta += self._dev(a, load_a) - self._dev(a, self.load[a])
+        delta += self._dev(b, load_b) - self._dev(b, self.load[b])
+        if self.travel is not None:
+            self.move(i, b)
+            delta += self._travel_delta(j, b, a)
+            self.move(i, a)
+            delta += self._travel_delta(i, a, b)
+        return delta
+
+
+def improve_allocation(inst: AllocationInstance, item_agent: np.ndarray,
+                       time_budget: float) -> np.ndarray:
+    """Local search on a stage-2 assignment that holds the bands: give items to the agent
+    (or nobody) that lowers the total cost most, then swap pairs of items between agents,
+    while anything improves and time is left. Bands and pins stay as they are."""
+    deadline = time.monotonic() + time_budget
+    state = _Allocation(inst, item_agent)
+    agents_of = [sorted(d) for d in state.pair_of]
+    improved = True
+    while improved and time.monotonic() < deadline:
+        improved = False
+        for i in range(inst.n_items):
+            options = agents_of[i] + ([-1] if inst.item_optional[i] else [])
+            best, best_delta = None, 0
+            for b in options:
+                delta = state.move_delta(i, b)
+                if delta is not None and delta < best_delta:
+                    best, best_delta = b, delta
+            if best is not None:
+                state.move(i, best)
+                improved = True
+        if improved or time.monotonic() >= deadline:
+            continue
+        by_agent: dict[int, list[int]] = {}
+        for i, a in enumerate(state.item_agent.tolist()):
+            if a >= 0:
+                by_agent.setdefault(a, []).append(i)
+        for i in range(inst.n_items):
+            if time.monotonic() >= deadline:
+                break
+            a = int(state.item_agent[i])
+            if a < 0:
+                continue
+            for b in agents_of[i]:
+                if b == a:
+                    continue
+                for j in by_agent.get(b, []):
+                    if state.item_agent[j] != b:
+                        continue
+                    delta = state.swap_delta(i, j)
+                    if delta is not None and delta < 0:
+                        state.move(i, b)
+                        state.move(j, a)
+                        improved = True
+                        break
+                if state.item_agent[i] != a:
+                    break
+    return state.item_agent

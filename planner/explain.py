@@ -44,6 +44,9 @@ def precheck(p: Problemset) -> None:
                         f"{rules.utilization.min:.0%}")
         relax += [RELAXATIONS["band_min"], RELAXATIONS["min_proficiency"],
                   "take those reps off the roster for this plan"]
+    problems += _reps_short_in_every_team(p, idle)
+    if problems:
+        relax += [RELAXATIONS["band_min"], RELAXATIONS["min_proficiency"]]
     least = np.minimum(p.rep_lo, np.where(reps["can_manage"].to_numpy(bool)
                                           & (rules.span_of_control is not None), p.mgr_lo, p.rep_lo))
     demand = float(p.lines["h"].sum())
@@ -74,6 +77,34 @@ def precheck(p: Problemset) -> None:
         relax += [RELAXATIONS["demand"], *fixes]
     if problems:
         raise InfeasibleError(problems, dict.fromkeys(relax))
+
+
+def _reps_short_in_every_team(p: Problemset, skip: np.ndarray, limit: int = 5) -> list[str]:
+    """A rep works in one team: if no team holds enough work the rep is qualified for to reach
+    the band's minimum, no plan exists."""
+    rules = p.scenario.rules
+    if rules.utilization.min <= 0:
+        return []
+    hours = np.zeros((p.n_reps, p.org.n_teams))
+    team_of_line = p.lines["team"].to_numpy()
+    h = p.lines["h"].to_numpy()
+    for cell, idx in p.lines.groupby("cell").indices.items():
+        per_team = np.bincount(team_of_line[idx], weights=h[idx], minlength=p.org.n_teams)
+        hours += p.cell_qualified[:, [cell]] * per_team[None, :]
+    least = p.rep_lo.astype(float)
+    if rules.span_of_control is not None:
+        least = np.where(p.company.reps["can_manage"].to_numpy(bool), p.mgr_lo, least)
+    best = hours.max(axis=1)
+    short = np.nonzero((best < least) & ~skip)[0]
+    out = []
+    for r in short[:limit]:
+        team = p.org.teams[int(hours[r].argmax())].team_id
+        out.append(f"rep {p.company.reps['rep_id'].iat[int(r)]} is qualified for at most "
+                   f"{_h(p, best[r])} of work in any one team (most in {team!r}), below the "
+                   f"{rules.utilization.min:.0%} minimum of {_h(p, least[r])}")
+    if len(short) > limit:
+        out.append(f"... and {len(short) - limit} more reps like them")
+    return out
 
 
 def _why_nobody_qualifies(p: Problemset, cell: int) -> tuple[str, list[str]]:

@@ -266,11 +266,11 @@ def _norms(p: Problemset) -> dict[str, float]:
     norms = {"unmet": demand, "fit": demand, "preferences": demand,
              "balance": float(p.cap.sum()), "continuity": owned_potential}
     if p.weights.get("travel") and p.company.has_travel:
-        norms["travel"] = _travel_norm(p)
+        norms["travel"] = travel_norm(p)
     return {k: v for k, v in norms.items() if v > 0}
 
 
-def _travel_norm(p: Problemset) -> float:
+def travel_norm(p: Problemset) -> float:
     """Today's travel (current owners), or a typical cost per account where nobody owns any."""
     owned = p.lines[p.lines["owned"]].drop_duplicates(["owner", "account"])
     today = float(p.company.travel_cost(owned["owner"], owned["account"]).sum())
@@ -436,9 +436,12 @@ class Items:
 
 def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
                         is_manager: np.ndarray, joint: bool = False,
-                        quotas: np.ndarray | None = None) -> tuple[AllocationInstance, Items]:
+                        quotas: np.ndarray | None = None,
+                        agent_team: np.ndarray | None = None) -> tuple[AllocationInstance, Items]:
     """Items = (account, function, team) groups of the given lines; agents = the given reps.
-    With `joint`, bands and balance are left to the org part. `quotas` (agents x classes,
+    With `joint`, bands and balance are left to the org part. With `agent_team` (the team of
+    each agent), an item goes only to agents of its own team (several teams in one model).
+    `quotas` (agents x classes,
     scaled hours from stage 1) steer the hint: each item goes to a rep with quota left in its
     class, its current owner first."""
     lines = p.lines.iloc[line_idx]
@@ -467,6 +470,10 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
     allow = p.scenario.rules.allow_unmet
     exists = (weight > 0) if allow else np.isclose(weight, item_hours[None, :])
+    if agent_team is not None:
+        item_team = np.zeros(n_items, dtype=np.int64)
+        item_team[item_codes] = lines["team"].to_numpy()
+        exists &= np.asarray(agent_team)[:, None] == item_team[None, :]
     pa, pi = np.nonzero(exists)
     unmet_h = item_hours[pi] - weight[pa, pi]
     terms = {

@@ -22,8 +22,9 @@ class Decision:
     line_rep: np.ndarray  # rep index per line of company.lines, -1 = unmet
 
 
-def evaluate(p: Problemset, d: Decision) -> dict[str, float]:
-    """Each objective term's weighted value for the decision (terms with weight 0 are 0).
+def evaluate(p: Problemset, d: Decision, weighted: bool = True) -> dict[str, float]:
+    """Each objective term's weighted value for the decision (terms with weight 0 are 0), or
+    with `weighted=False` its share (the term before weighting, whatever the weights).
 
     Hours given to a rep who is not qualified for them (possible in a baseline, never in a
     solved plan) count as unmet, as they do in the model."""
@@ -51,8 +52,40 @@ def evaluate(p: Problemset, d: Decision) -> dict[str, float]:
                                            lines["account"].to_numpy()[given]]), axis=0)
         quantities["travel"] = float(p.company.travel_cost(pairs[:, 0], pairs[:, 1]).sum()) \
             if len(pairs) else 0.0
-    return {term: (p.weights.get(term, 0.0) * q / p.norms[term] if term in p.norms else 0.0)
+    def weight(term: str) -> float:
+        return p.weights.get(term, 0.0) if weighted else 1.0
+    return {term: (weight(term) * q / norm if (norm := _norm(p, term)) else 0.0)
             for term, q in quantities.items()}
+
+
+def _norm(p: Problemset, term: str) -> float:
+    """The term's normaliser (the instance keeps only those of weighted terms)."""
+    if term in p.norms:
+        return p.norms[term]
+    if term == "travel" and p.company.has_travel:
+        from planner.instance import travel_norm
+        return travel_norm(p)
+    return {"unmet": float(p.lines["h"].sum()), "fit": float(p.lines["h"].sum()),
+            "preferences": float(p.lines["h"].sum()), "balance": float(p.cap.sum()),
+            "continuity": float(p.lines.loc[p.lines["owned"], "potential"].sum())}.get(term, 0.0)
+
+
+def decision_of(p: Problemset, teams: "pd.Series", roles: "pd.Series",
+                assignments: "pd.DataFrame", hiring: "pd.DataFrame") -> Decision:
+    """The decision a plan's tables describe (rep -> team and role, line -> rep)."""
+    import pandas as pd
+    reps = p.company.reps["rep_id"]
+    team_index = {t.team_id: i for i, t in enumerate(p.org.teams)}
+    rep_team = np.array([team_index.get(teams.get(r, ""), -1) for r in reps], dtype=np.int64)
+    is_manager = np.array([roles.get(r, "") == "manager" for r in reps])
+    key = pd.MultiIndex.from_frame(p.lines[["account_id", "product", "function"]])
+    rep_of = assignments.set_index(["account_id", "product", "function"])["rep_id"]
+    rep_index = {r: i for i, r in enumerate(reps)}
+    line_rep = np.array([rep_index.get(r, -1) for r in rep_of.reindex(key).fillna("")],
+                        dtype=np.int64)
+    managers = hiring[hiring["function"] == "manager"]
+    hired = np.array([int(managers["suggested_hires"].sum())]) if len(managers) else np.zeros(1)
+    return Decision(rep_team, is_manager, hired.astype(np.int64), line_rep)
 
 
 def total(p: Problemset, values: dict[str, float]) -> float:

@@ -30,7 +30,8 @@ from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_
                               line_reps, org_design_instance)
 from planner.objective import Decision
 
-STAGE1_SHARE = 0.5
+STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
+STAGE1_STALL_SHARE = 0.15
 JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
 #: With method "auto", companies whose joint model has at most this many rep x account pairs
 #: are solved exactly in one model; larger ones in two stages.
@@ -68,12 +69,15 @@ ProgressFn = Callable[[SolveProgress], None]
 
 def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                   stop: threading.Event | None = None, method: str = "auto",
+                  limits: dict[str, float] | None = None,
                   **overrides) -> tuple[Decision, SolveReport]:
     """Solve; InfeasibleError explains conflicting rules, NoPlanError says no plan was found.
 
     method: "two-stage" (org design, then account allocation per team), "joint" (one exact
     model, small companies only) or "auto" (joint when the company is small enough, else two
-    stages)."""
+    stages). `limits` caps objective terms (objective units, as reported in objective_terms):
+    the epsilon-constraint of a trade-off curve. With limits, stage 2 allocates all teams in
+    one model, since a cap holds for the whole plan."""
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     settings = p.scenario.solver.model_copy(update={k: v for k, v in overrides.items()
@@ -82,7 +86,7 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     precheck(p)
 
     def model_settings(stage: str, budget: float, offsets: tuple[int, int] = (0, 0),
-                       levels=p.levels) -> SolveSettings:
+                       levels=p.levels, stall: float | None = None) -> SolveSettings:
         def relay(ev: Progress) -> None:
             if progress is not None:
                 # every objective term is >= 0: a bound below 0 is not yet a bound
@@ -93,9 +97,12 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
         return SolveSettings(time_limit=budget, workers=settings.workers, seed=settings.seed,
                              relative_gap_limit=settings.relative_gap_limit, levels=levels,
                              tolerance=p.scenario.objective.tolerance, progress=relay,
-                             stop=stop, stage=stage, linearization_level=2)
+                             stop=stop, stage=stage, linearization_level=2,
+                             term_limits=caps, stall_seconds=stall)
 
-    if method == "auto" and _joint_pairs(p) <= JOINT_AUTO_PAIRS:
+    caps = {name: int(value * p.obj_scale) for name, value in (limits or {}).items()} or None
+
+    if method == "auto" and joint_pairs(p) <= JOINT_AUTO_PAIRS:
         try:
             return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
         except NoPlanError:
@@ -103,9 +110,10 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
+    stage1_budget = settings.time_limit * STAGE1_SHARE
     s1 = solve_org_design(org_design_instance(p),
-                          model_settings("stage 1: teams", settings.time_limit * STAGE1_SHARE,
-                                         levels=stage1_levels))
+                          model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
+                                         stall=max(1.0, stage1_budget * STAGE1_STALL_SHARE)))
     if s1.status == "INFEASIBLE":
         raise explain(p, _explain_settings(settings)) or InfeasibleError(
             ["the rules conflict, but the conflict could not be narrowed down within the time "
@@ -113,7 +121,8 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     if s1.objective is None:
         raise NoPlanError(f"no team design was found within {settings.time_limit * STAGE1_SHARE:.0f}"
                           " s (stage 1); raise the time limit (--time-limit)")
-    line_rep, stage2, failed = _solve_teams(p, s1, start, settings.time_limit, model_settings)
+    solve_stage2 = _solve_all_teams_at_once if caps else _solve_teams
+    line_rep, stage2, failed = solve_stage2(p, s1, start, settings.time_limit, model_settings)
     if failed is not None:
         return _rescue(p, failed, start, settings.time_limit, model_settings)
     decision = Decision(s1.rep_team, s1.is_manager, s1.hired_managers, line_rep)
@@ -140,7 +149,7 @@ def _explain_settings(settings) -> SolveSettings:
     return SolveSettings(time_limit=max(10.0, settings.time_limit / 2), seed=settings.seed)
 
 
-def _joint_pairs(p: Problemset) -> int:
+def joint_pairs(p: Problemset) -> int:
     """Rep x item pairs of the joint model: items times the reps qualified for some of their
     lines (what the joint model's assignment variables number)."""
     item_cells = p.lines[["item", "cell"]].drop_duplicates()
@@ -199,11 +208,34 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     return line_rep, totals, None
 
 
+def _solve_all_teams_at_once(p: Problemset, s1, start: float, time_limit: float,
+                             model_settings) -> tuple[np.ndarray, dict, int | None]:
+    """Stage 2 as one model over every team (each account only to reps of its team), so that
+    caps on objective terms hold for the whole plan."""
+    quotas = np.zeros((p.n_reps, len(p.classes)))
+    np.add.at(quotas, np.nonzero(p.qualified), s1.hours)
+    agents = np.arange(p.n_reps)
+    inst, items = allocation_instance(p, np.arange(len(p.lines)), agents, s1.is_manager,
+                                      quotas=quotas, agent_team=s1.rep_team)
+    left = max(MIN_TEAM_SECONDS, time_limit - (time.monotonic() - start))
+    sol = solve_allocation(inst, model_settings("stage 2: all teams", left))
+    if sol.status == "INFEASIBLE":
+        raise InfeasibleError(["no allocation of the accounts meets the caps on "
+                               f"{', '.join(sorted(model_settings('', 0).term_limits or {}))} "
+                               "for the teams stage 1 designed"],
+                              ["raise the cap", "raise the time limit"])
+    if sol.status == "UNKNOWN":
+        raise NoPlanError("no allocation was found within the time limit; raise the time limit")
+    totals = {"objective": sol.objective, "bound": max(0, sol.bound or 0),
+              "terms": dict(sol.term_values), "status": sol.status, "seconds": sol.seconds}
+    return line_reps(items, sol.item_agent), totals, None
+
+
 def _rescue(p: Problemset, team: int, start: float, time_limit: float,
             model_settings) -> tuple[Decision, SolveReport]:
     """A team's lines could not be split among its reps within the band: try the joint model
     on small instances, else explain which team and why."""
-    if _joint_pairs(p) <= JOINT_MAX_PAIRS:
+    if joint_pairs(p) <= JOINT_MAX_PAIRS:
         left = max(5.0, time_limit - (time.monotonic() - start))
         return _solve_joint(p, model_settings("joint model", left), start)
     rules = p.scenario.rules
