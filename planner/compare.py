@@ -12,8 +12,8 @@ from typing import Callable
 
 import pandas as pd
 
-from planner.errors import InfeasibleError, NoPlanError
-from planner.plan import read_kpis
+from planner.errors import InfeasibleError, NoPlanError, UsageError
+from planner.plan import Plan, read_kpis
 from planner.run import baseline, load_data, solve
 from planner.scenario import Scenario, load_scenario
 
@@ -55,6 +55,30 @@ def compare_scenarios(paths: list[Path], runs_dir: Path, time_limit: float | Non
         rows.append(_row(sc.name, "plan", _solved_kpis(sc, Path(path), runs_dir, time_limit,
                                                         resolve, companies[data_key],
                                                         progress_for)))
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def compare(*items, company=None, round_robin: bool = False,
+            time_limit: float | None = None) -> pd.DataFrame:
+    """One KPI table for plans and scenarios (scenarios are solved), today's organisation
+    first (and CRM round-robin for each org model with `round_robin`): the notebook form of
+    `planner compare`."""
+    if not items:
+        raise UsageError("compare needs at least one plan or scenario")
+    plans = [item if isinstance(item, Plan) else solve(item, company, time_limit=time_limit)
+             for item in items]
+    first = plans[0].scenario
+    company = company or load_data(first)
+    rows = [_row("current organisation", "current", baseline(first, "current", company).kpis)]
+    if round_robin:
+        seen = set()
+        for plan in plans:
+            if plan.scenario.org_model not in seen:
+                seen.add(plan.scenario.org_model)
+                label = plan.scenario.org_model if plan.scenario.org_is_preset else plan.scenario.name
+                rows.append(_row(f"round-robin ({label})", "round-robin",
+                                 baseline(plan.scenario, "round-robin", company).kpis))
+    rows += [_row(plan.scenario.name, "plan", plan.kpis) for plan in plans]
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 

@@ -7,6 +7,7 @@ before validation, so an edit that breaks a rule is reported like a bad file.
 - add_reps: [{rep_id: OPEN-1, home_region: East, ...}]    open headcount or planned hires
 - add_product: {product: AI Copilot, like: Analytics}     a new product line, sold where a
                                                           similar one is, by the reps who sell it
+- set_skills: {R023: {"language:cantonese": 4}}          a rep learned (or lost) a skill
 - owners_from: runs/rxf/assignments.csv                   a plan's owners become today's owners,
                                                           so a re-solve moves only what must move
 """
@@ -69,6 +70,7 @@ class Edit(_Edit):
     remove_reps: tuple[str, ...] | None = None
     add_reps: tuple[NewRep, ...] | None = None
     add_product: AddProduct | None = None
+    set_skills: dict[str, dict[str, float]] | None = None
     owners_from: str | None = None
 
     @model_validator(mode="after")
@@ -80,7 +82,7 @@ class Edit(_Edit):
         given = [k for k, v in self.model_dump(exclude_none=True).items()]
         if len(given) != 1:
             raise ValueError("each edit has exactly one of scale_demand, remove_reps, add_reps, "
-                             "add_product, owners_from")
+                             "add_product, set_skills, owners_from")
         return given[0]
 
 
@@ -98,6 +100,8 @@ def apply_edits(reps: pd.DataFrame, accounts: pd.DataFrame, edits: tuple[Edit, .
             reps = _add_reps(reps, value)
         elif kind == "add_product":
             reps, accounts = _add_product(reps, accounts, value)
+        elif kind == "set_skills":
+            reps = _set_skills(reps, value)
         elif kind == "owners_from":
             path = Path(value) if base is None else base / value
             reps, accounts = _owners_from(reps, accounts, path)
@@ -196,6 +200,23 @@ def _add_product(reps: pd.DataFrame, accounts: pd.DataFrame,
         else pd.Series(0.0, index=reps.index)
     reps[new_col] = _number_text(np.clip(base.to_numpy() + edit.proficiency_change, 0, 5))
     return reps, accounts
+
+
+def _set_skills(reps: pd.DataFrame, skills: dict[str, dict[str, float]]) -> pd.DataFrame:
+    reps = reps.copy()
+    for rep_id, values in skills.items():
+        rows = reps["rep_id"] == rep_id
+        if not rows.any():
+            raise InputError(Problem(f"set_skills: {rep_id!r} is not a rep_id in reps.csv"
+                                     f"{did_you_mean(rep_id, reps['rep_id'])}", "scenario edits"))
+        for skill, value in values.items():
+            if ":" not in skill:
+                raise InputError(Problem(f"set_skills: {skill!r} is not a skill column such as "
+                                         "language:cantonese", "scenario edits"))
+            if skill not in reps.columns:
+                reps[skill] = ""
+            reps.loc[rows, skill] = _number_text([value])[0]
+    return reps
 
 
 def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,

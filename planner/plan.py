@@ -43,6 +43,14 @@ class Plan:
         """Write the plan's files into out_dir (see write_plan)."""
         return write_plan(self, Path(out_dir), force)
 
+    def verify(self) -> list:
+        """The independent verifier's violations of this plan (an empty list: it holds)."""
+        from planner.verify import PlanTables, verify_tables
+        from planner.data import load_scenario_data
+        tables = PlanTables(self.teams, self.reps, self.assignments, self.hiring,
+                            _json_ready(self.kpis))
+        return verify_tables(load_scenario_data(self.scenario), self.scenario, tables)
+
 
 def build_plan(company: Company, scenario: Scenario, teams: pd.DataFrame, rep_team: np.ndarray,
                is_manager: np.ndarray, line_team: np.ndarray, line_rep: np.ndarray,

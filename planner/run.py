@@ -30,13 +30,15 @@ def load_data(scenario: Scenario) -> Company:
 def solve(scenario: Scenario | str | Path, company: Company | None = None,
           progress: ProgressFn | None = None, stop: threading.Event | None = None,
           time_limit: float | None = None, seed: int | None = None,
-          workers: int | None = None, method: str = "auto") -> Plan:
-    """Solve a scenario into a plan; InfeasibleError explains conflicting rules."""
+          workers: int | None = None, method: str = "auto",
+          limits: dict[str, float] | None = None) -> Plan:
+    """Solve a scenario into a plan; InfeasibleError explains conflicting rules. `limits`
+    caps objective terms (see planner.solve.solve_problem)."""
     scenario = _scenario(scenario)
     company = company or load_data(scenario)
     p = prepare(company, scenario)
-    decision, report = solve_problem(p, progress, stop, method=method, time_limit=time_limit,
-                                     seed=seed, workers=workers)
+    decision, report = solve_problem(p, progress, stop, method=method, limits=limits,
+                                     time_limit=time_limit, seed=seed, workers=workers)
     solver = {"status": report.status, "objective": report.objective,
               "best_bound": report.best_bound, "gap": report.gap,
               "solve_seconds": report.seconds, "method": report.method,

@@ -1,0 +1,222 @@
+"""The analysts' Python API: scenario values, solve, compare, sweep, pareto, what-ifs, pins and
+custom constraints, on tiny companies whose answers are computed by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from planner import (Custom, InfeasibleError, compare, evaluate_current, load_scenario, pareto,
+                     solve, sweep, whatif)
+from tests.helpers import write_scenario
+
+# Two reps who can do everything, 10 h each; three 4 h accounts, all owned by R1 today.
+REPS = """\
+rep_id,name,home_region,level,capacity_hours,can_manage,current_team,function:farming,product:ERP
+R1,Ann,East,3,10,false,East,5,5
+R2,Bob,East,3,10,false,East,5,5
+"""
+ACCOUNTS = """\
+account_id,account_name,region,segment,channel,product,potential,current_owner,hours:farming
+A1,Acme,East,smb,direct,ERP,1,R1,4
+A2,Bolt,East,smb,direct,ERP,1,R1,4
+A3,Cog,East,smb,direct,ERP,1,R1,4
+"""
+WIDE = {"utilization": {"min": 0, "max": 2}}
+
+
+@pytest.fixture
+def scenario(tmp_path):
+    return load_scenario(write_scenario(tmp_path, REPS, ACCOUNTS, rules=WIDE,
+                                        objective={"weights": {"unmet": 1000, "balance": 1,
+                                                               "continuity": 1}}))
+
+
+def test_scenario_is_a_value(scenario):
+    stricter = scenario.with_rules(min_proficiency=3)
+    assert stricter.rules.min_proficiency == 3 and scenario.rules.min_proficiency == 2
+    assert scenario.with_weights(balance=1).objective.resolved_weights["continuity"] == 0
+    assert scenario.with_org_model("by-region").org_model == "by-region"
+    assert scenario.org_model == "one-team"
+
+
+def test_solve_returns_a_plan_with_tables_kpis_and_a_clean_verification(scenario, tmp_path):
+    # Balance wants 6 h each (average utilization 12/20): 8/4 or 4/8 are the best splits;
+    # continuity (weight 1, loss 1/3 per account moved) against balance (weight 1, deviation
+    # 12 -> 4 h of 20 h capacity: 0.6 -> 0.2): moving one account costs 1/3, saves 0.4.
+    plan = solve(scenario)
+    assert plan.verify() == []
+    assert sorted(plan.reps["assigned_hours"]) == [4.0, 8.0]
+    assert plan.kpis["continuity_potential_pct"] == pytest.approx(200 / 3)
+    assert plan.kpis["objective"] == pytest.approx(1 / 3 + 0.2)
+    out = plan.to_csv(tmp_path / "plan")
+    assert {f.name for f in out.iterdir()} == {"teams.csv", "reps.csv", "assignments.csv",
+                                               "hiring.csv", "kpis.json"}
+
+
+def test_compare_puts_today_first(scenario):
+    table = compare(solve(scenario))
+    assert table["kind"].tolist() == ["current", "plan"]
+    today = evaluate_current(scenario).kpis
+    assert table.iloc[0]["utilization_max"] == pytest.approx(today["utilization_max"]) == 1.2
+
+
+def test_sweep_over_the_band(scenario):
+    # A band of at most 50% (5 h) fits one 4 h account per rep: 4 h unmet; 200% fits all.
+    table = sweep(scenario, "rules.utilization.max", [2.0, 0.5])
+    assert table["rules.utilization.max"].tolist() == [2.0, 0.5]
+    assert table["unmet_hours"].tolist() == [0.0, 4.0]
+    assert (table["status"] == "OPTIMAL").all()
+
+
+def test_sweep_over_a_weight_moves_the_plan(scenario):
+    # With continuity at 0 balance alone decides (8/4); at 10 keeping all with R1 wins.
+    table = sweep(scenario, "weights.continuity", [0, 10])
+    assert table["continuity_potential_pct"].round(6).tolist() == [round(200 / 3, 6), 100.0]
+
+
+def test_pareto_frontier_computed_by_hand(scenario):
+    # Points (continuity loss, balance): keep all (0, 0.6); move one (1/3, 0.2); move two
+    # (2/3, 0.2) is dominated. The frontier is the first two.
+    frontier = pareto(scenario, x="continuity", y="balance", points=4)
+    best = frontier.frontier
+    assert best["continuity"].round(6).tolist() == [0.0, round(1 / 3, 6)]
+    assert best["balance"].round(6).tolist() == [0.6, 0.2]
+    assert not frontier.points["dominated"].iloc[:2].any()
+    figure = frontier.figure()
+    assert figure.layout.title.text
+
+
+def test_what_ifs_change_the_data_not_the_files(scenario, tmp_path):
+    before = (tmp_path / "accounts.csv").read_bytes()
+    grown = solve(whatif.grow_demand(scenario, 1.5, account_id="A1") if False else
+                  whatif.grow_demand(scenario, 1.5, region="East"))
+    assert grown.kpis["demand_hours"] == pytest.approx(18.0)
+    assert (tmp_path / "accounts.csv").read_bytes() == before
+    left = solve(whatif.rep_leaves(scenario, "R2"))
+    assert left.kpis["reps"] == 1 and left.verify() == []
+    hired = solve(whatif.hire(scenario, 2, home_region="East", like="R2"))
+    assert hired.kpis["reps"] == 4 and hired.verify() == []
+    assert set(hired.reps["rep_id"]) >= {"HIRE-1", "HIRE-2"}
+    new_line = solve(whatif.add_product(scenario, "CRM", like="ERP", accounts_share=1.0,
+                                        hours_factor=0.5, proficiency_change=0))
+    assert new_line.kpis["demand_hours"] == pytest.approx(18.0)  # 3 x 4 h + 3 x 2 h
+
+
+def test_minimal_disruption_keeps_the_previous_plan(scenario, tmp_path):
+    first = solve(scenario)
+    folder = first.to_csv(tmp_path / "first")
+    again = solve(whatif.minimal_disruption(scenario, folder))
+    merged = first.assignments.merge(again.assignments, on=["account_id", "product", "function"])
+    assert (merged["rep_id_x"] == merged["rep_id_y"]).all()
+    assert again.kpis["continuity_potential_pct"] == 100.0
+
+
+def test_pins(scenario):
+    plan = solve(scenario.with_rules(pins={"accounts": {"A1": "R2"}}))
+    assert plan.assignments.set_index("account_id").at["A1", "rep_id"] == "R2"
+    assert plan.verify() == []
+
+
+# --- custom constraints ---------------------------------------------------------------------------
+
+REGION_REPS = """\
+rep_id,name,home_region,level,capacity_hours,can_manage,current_team,function:farming,product:ERP,language:cantonese
+R1,Ann,East,4,10,false,East,5,5,0
+R2,Bob,East,3,10,false,East,5,5,0
+R3,Cy,South,3,10,false,South,5,5,4
+R4,Di,South,3,10,false,South,5,5,0
+"""
+REGION_ACCOUNTS = """\
+account_id,account_name,region,segment,channel,product,potential,current_owner,hours:farming
+E1,East one,East,smb,direct,ERP,10,R1,8
+E2,East two,East,key_account,direct,ERP,50,R2,8
+S1,South one,South,smb,direct,ERP,10,R3,8
+S2,South two,South,smb,direct,ERP,10,R4,8
+"""
+
+
+@pytest.fixture
+def regions(tmp_path):
+    return load_scenario(write_scenario(
+        tmp_path, REGION_REPS, REGION_ACCOUNTS, org_model="by-region",
+        rules={"utilization": {"min": 0, "max": 2}, "key_accounts_senior": False},
+        objective={"weights": {"unmet": 1000, "continuity": 1}}))
+
+
+def team_of(plan, rep):
+    return plan.reps.set_index("rep_id").at[rep, "team_id"]
+
+
+def test_two_named_reps_in_one_team(regions):
+    # Today R1 and R2 are in East; R3 and R4 in South. Asking R1 and R3 to share a team moves
+    # one of them, at a continuity cost the solver would otherwise avoid.
+    assert team_of(solve(regions), "R1") != team_of(solve(regions), "R3")
+    together = Custom("R1 and R3 together", teams=lambda v: [
+        v.add(v.in_team("R1", t) == v.in_team("R3", t)) for t in v.teams])
+    plan = solve(regions.with_constraints(together))
+    assert team_of(plan, "R1") == team_of(plan, "R3")
+    assert plan.verify() == []
+
+
+def test_at_most_n_reps_leave_the_east(regions):
+    # Every South account is worth 10; a penalty on East reps staying would push both out, the
+    # constraint lets at most one leave.
+    def push_out(v):
+        v.penalize(sum(v.in_team(r, "East") for r in v.reps_where(home_region="East")), 100)
+
+    def at_most_one_leaves(v):
+        east = v.teams_where(region="East")
+        v.add(sum(1 - sum(v.in_team(r, t) for t in east)
+                  for r in v.reps_where(home_region="East")) <= 1)
+
+    pushed = solve(regions.with_constraints(Custom("push", teams=push_out)))
+    assert [team_of(pushed, r) for r in ("R1", "R2")] == ["South", "South"]
+    limited = solve(regions.with_constraints(Custom("push", teams=push_out),
+                                             Custom("at most one leaves", teams=at_most_one_leaves)))
+    assert sorted(team_of(limited, r) for r in ("R1", "R2")) == ["East", "South"]
+    assert limited.verify() == []
+
+
+def test_every_south_team_has_a_cantonese_speaker(regions):
+    # Pushing R3 (the only Cantonese speaker) to the East is cheap; the rule keeps them South.
+    def push_r3(v):
+        v.penalize(v.in_team("R3", "South"), 100)
+
+    def cantonese(v):
+        for team in v.teams_where(region="South"):
+            v.add(sum(v.in_team(r, team) for r in v.reps
+                      if v.skill(r, "language:cantonese") >= 3) >= 1)
+
+    assert team_of(solve(regions.with_constraints(Custom("push", teams=push_r3))), "R3") == "East"
+    plan = solve(regions.with_constraints(Custom("push", teams=push_r3),
+                                          Custom("Cantonese in the South", teams=cantonese)))
+    assert team_of(plan, "R3") == "South"
+
+
+def test_a_named_key_account_keeps_its_owner(regions):
+    # E2 (key account, owned by R2) would go to R1 if R2 were pushed South; keeping the owner
+    # keeps R2 in East and E2 with R2.
+    def push_r2(v):
+        v.penalize(v.in_team("R2", "East"), 100)
+
+    def owner_team(v):
+        v.add(sum(v.in_team("R2", t) for t in v.teams_of_account("E2", qualified_rep="R2")) == 1)
+
+    def owner_serves(v):
+        if "R2" in v.reps and "E2" in v.accounts:
+            v.add(v.serves("E2", "R2") == 1)
+
+    keep = Custom("E2 keeps R2", teams=owner_team, accounts=owner_serves)
+    assert team_of(solve(regions.with_constraints(Custom("push", teams=push_r2))), "R2") == "South"
+    plan = solve(regions.with_constraints(Custom("push", teams=push_r2), keep))
+    assert plan.assignments.set_index("account_id").at["E2", "rep_id"] == "R2"
+    assert plan.verify() == []
+
+
+def test_custom_rules_that_conflict_are_infeasible(regions):
+    impossible = Custom("nobody in East", teams=lambda v: [
+        v.add(v.in_team(r, "East") == 0) for r in v.reps] + [
+        v.add(sum(v.in_team(r, "East") for r in v.reps) >= 1)])
+    with pytest.raises(InfeasibleError):
+        solve(regions.with_constraints(impossible))
