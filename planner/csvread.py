@@ -25,10 +25,11 @@ SEPARATOR_ATTR = "separator"
 _SEPARATORS = (",", ";", "\t")
 
 
-def read_table(path: Path, label: str | None = None) -> pd.DataFrame:
-    """The file's rows as strings, stripped, with the spreadsheet row number in ROW_COLUMN."""
-    label = label or path.name
-    text = decode_file(path, label)
+def read_table(source: Path | bytes, label: str | None = None) -> pd.DataFrame:
+    """The file's rows as strings, stripped, with the spreadsheet row number in ROW_COLUMN.
+    `source` is a path, or the file's bytes (an upload, parsed in memory)."""
+    label = label or (source.name if isinstance(source, Path) else "upload")
+    text = decode_file(source, label)
     header = text.split("\n", 1)[0]
     sep = max(_SEPARATORS, key=header.count) if any(s in header for s in _SEPARATORS) else ","
     names = next(csv.reader([header], delimiter=sep))
@@ -66,17 +67,21 @@ def _check_row_lengths(text: str, sep: str, width: int, label: str) -> None:
         raise InputError(problems)
 
 
-def decode_file(path: Path, label: str) -> str:
+def decode_file(source: Path | bytes, label: str) -> str:
     """The file's text, whichever of the accepted encodings it is in."""
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise InputError(Problem(f"cannot open the file ({err.strerror})", file=str(path))) from None
+    if isinstance(source, (bytes, bytearray)):
+        size = len(source)
+    else:
+        try:
+            size = source.stat().st_size
+        except OSError as err:
+            raise InputError(Problem(f"cannot open the file ({err.strerror})",
+                                     file=str(source))) from None
     if size > MAX_FILE_BYTES:
         raise InputError(Problem(
             f"the file is {size / 1e6:,.0f} MB; the planner reads files up to "
             f"{MAX_FILE_BYTES / 1e6:,.0f} MB", file=label))
-    raw = path.read_bytes()
+    raw = bytes(source) if isinstance(source, (bytes, bytearray)) else source.read_bytes()
     text = _decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InputError(Problem("the file is empty", file=label))

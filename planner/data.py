@@ -7,6 +7,8 @@ that the rest of the planner works on. Input files are only read, never written.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,23 +128,42 @@ def load_company(reps_path: Path, accounts_path: Path, travel_path: Path | None 
     """Read, validate and join the company's files; raise InputError listing every problem.
     `edits` (planner.edits.Edit) change the rows as read, before validation; files are never
     written."""
-    reps_raw = read_table(Path(reps_path), Path(reps_path).name)
-    acc_raw = read_table(Path(accounts_path), Path(accounts_path).name)
+    reps_path, accounts_path = Path(reps_path), Path(accounts_path)
+    company = parse_company(read_table(reps_path, reps_path.name), reps_path.name,
+                            read_table(accounts_path, accounts_path.name), accounts_path.name,
+                            edits, edits_base)
+    if travel_path:
+        travel_path = Path(travel_path)
+        travel = _parse_travel(read_table(travel_path), company.reps, company.accounts,
+                               travel_path.name)
+        company = dataclasses.replace(company, travel=travel,
+                                      sources={**company.sources, "travel": travel_path})
+    return dataclasses.replace(company, sources={**company.sources, "reps": reps_path,
+                                                 "accounts": accounts_path})
+
+
+def load_uploaded_company(reps: bytes, reps_name: str, accounts: bytes,
+                          accounts_name: str) -> Company:
+    """Validate uploaded files in memory (nothing is written); InputError names the upload's
+    file name, row and column like any file."""
+    return parse_company(read_table(reps, reps_name), reps_name,
+                         read_table(accounts, accounts_name), accounts_name)
+
+
+def parse_company(reps_raw: pd.DataFrame, reps_label: str, acc_raw: pd.DataFrame,
+                  acc_label: str, edits: tuple = (), edits_base: Path | None = None) -> Company:
+    """The company from its two tables as read (strings), edits applied first."""
     if edits:
         from planner.edits import apply_edits
         reps_raw, acc_raw = apply_edits(reps_raw, acc_raw, tuple(edits), edits_base)
-    reps, skills = _parse_reps(reps_raw, Path(reps_path).name)
-    functions = _functions(acc_raw, Path(accounts_path).name)
-    _check_preferred_functions(reps, functions, Path(reps_path).name)
-    rows, accounts = _parse_accounts(acc_raw, reps, functions, Path(accounts_path).name)
+    reps, skills = _parse_reps(reps_raw, reps_label)
+    functions = _functions(acc_raw, acc_label)
+    _check_preferred_functions(reps, functions, reps_label)
+    rows, accounts = _parse_accounts(acc_raw, reps, functions, acc_label)
     lines = _demand_lines(rows, functions)
-    travel = (_parse_travel(read_table(Path(travel_path)), reps, accounts, Path(travel_path).name)
-              if travel_path else None)
-    sources = {"reps": Path(reps_path), "accounts": Path(accounts_path)}
-    if travel_path:
-        sources["travel"] = Path(travel_path)
     return Company(reps=reps, skills=skills, accounts=accounts, rows=rows, lines=lines,
-                   functions=functions, travel=travel, sources=sources)
+                   functions=functions, travel=None,
+                   sources={"reps": Path(reps_label), "accounts": Path(acc_label)})
 
 
 # --- reps.csv -------------------------------------------------------------------------------

@@ -3,11 +3,13 @@ from a decision (who goes where) and written whole or not at all."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, HIRING_EXTRA_COLUMNS,
-                               KPIS_FILE, MANAGER,
+                               KPIS_FILE, MANAGEMENT_UNIT, MANAGER,
                                MANAGER_HIRING, MANAGER_SEPARATOR, MEMBER, PLAN_FILES,
                                TEAMS_COLUMNS)
 from planner.data import Company
@@ -118,16 +120,62 @@ def write_plan(plan: Plan, out_dir: Path, force: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     as_if_created_normally(tmp)
     try:
-        for name, frame in (("teams", plan.teams), ("reps", plan.reps),
-                            ("assignments", plan.assignments), ("hiring", plan.hiring)):
-            _csv_ready(frame).to_csv(tmp / PLAN_FILES[name], index=False, encoding="utf-8")
-        (tmp / KPIS_FILE).write_text(json.dumps(_json_ready(plan.kpis), indent=2,
-                                                ensure_ascii=False), encoding="utf-8")
+        for file, content in plan_files(plan).items():
+            (tmp / file).write_bytes(content)
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def plan_files(plan: Plan) -> dict[str, bytes]:
+    """The five plan files' contents by file name (UTF-8 CSV and kpis.json), as written."""
+    files = {}
+    for name, frame in (("teams", plan.teams), ("reps", plan.reps),
+                        ("assignments", plan.assignments), ("hiring", plan.hiring)):
+        files[PLAN_FILES[name]] = _csv_ready(frame).to_csv(index=False).encode("utf-8")
+    files[KPIS_FILE] = json.dumps(_json_ready(plan.kpis), indent=2,
+                                  ensure_ascii=False).encode("utf-8")
+    return files
+
+
+def plan_zip(plan: Plan, folder: str = "") -> bytes:
+    """All plan files in one zip (under `folder` if given): the app's download."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file, content in plan_files(plan).items():
+            archive.writestr(f"{folder}/{file}" if folder else file, content)
+    return buffer.getvalue()
+
+
+def plan_from_files(scenario: Scenario, files: dict[str, bytes]) -> Plan:
+    """A plan read back from its files (a stored run): numbers and true/false typed again."""
+    frames = {name: _typed(pd.read_csv(io.BytesIO(files[file]), dtype=str,
+                                       keep_default_na=False))
+              for name, file in PLAN_FILES.items()}
+    return Plan(scenario, frames["teams"], frames["reps"], frames["assignments"],
+                frames["hiring"], json.loads(files[KPIS_FILE].decode("utf-8")))
+
+
+#: Plan-file columns that hold text even when every value looks like a number.
+_TEXT_COLUMNS = frozenset({"team_id", "rep_id", "account_id", "product", "function", "role",
+                           "manager_rep_id", "region", "segment", "channel", MANAGEMENT_UNIT})
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if col in _TEXT_COLUMNS:
+            continue
+        values = out[col]
+        if len(values) and values.isin(["true", "false"]).all():
+            out[col] = values == "true"
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().all() or (values == "").all():
+            out[col] = numbers
+    return out
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
