@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from planner.csvread import ROW_COLUMN, read_table
 from planner.errors import InputError, Problem, did_you_mean
+from planner.excelsafe import unquote_frame
 
 HOURS_PREFIX = "hours:"
 
@@ -223,7 +224,7 @@ def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
                  path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each account x product row's owner becomes the rep who holds most of its hours in the
     plan; each rep's current team becomes their team in the plan (reps.csv beside it)."""
-    plan = read_table(path, f"owners_from {path.name}")
+    plan = unquote_frame(read_table(path, f"owners_from {path.name}"))  # written Excel-safe
     for col in ("account_id", "product", "hours", "rep_id"):
         if col not in plan.columns:
             raise InputError(Problem("this is not a plan's assignments.csv", str(path), 1, col))
@@ -238,7 +239,7 @@ def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
     accounts.loc[~accounts["current_owner"].isin(set(reps["rep_id"])), "current_owner"] = ""
     plan_reps = path.parent / "reps.csv"
     if plan_reps.is_file():
-        teams = read_table(plan_reps, f"owners_from {plan_reps.name}")
+        teams = unquote_frame(read_table(plan_reps, f"owners_from {plan_reps.name}"))
         if {"rep_id", "team_id"} <= set(teams.columns):
             reps = reps.copy()
             team = teams.set_index("rep_id")["team_id"]

@@ -22,6 +22,7 @@ from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, HIRING_EXTRA
                                TEAMS_COLUMNS)
 from planner.data import Company
 from planner.errors import UsageError
+from planner.excelsafe import quote_frame, unquote_frame
 from planner.files import as_if_created_normally
 from planner.kpis import compute_kpis, kept_owner, rep_columns, team_columns, unmet_by_cell
 from planner.scenario import Scenario
@@ -129,12 +130,19 @@ def write_plan(plan: Plan, out_dir: Path, force: bool = False) -> Path:
     return out_dir
 
 
-def plan_files(plan: Plan) -> dict[str, bytes]:
-    """The five plan files' contents by file name (UTF-8 CSV and kpis.json), as written."""
+def plan_files(plan: Plan, excel_safe: bool = True) -> dict[str, bytes]:
+    """The five plan files' contents by file name (UTF-8 CSV and kpis.json), as written.
+
+    With `excel_safe` (the default: files a user opens in a spreadsheet) a text cell that a
+    spreadsheet would run as a formula gets a leading quote (planner.excelsafe);
+    `excel_safe=False` keeps cells exactly as they are (the app's run store)."""
     files = {}
     for name, frame in (("teams", plan.teams), ("reps", plan.reps),
                         ("assignments", plan.assignments), ("hiring", plan.hiring)):
-        files[PLAN_FILES[name]] = _csv_ready(frame).to_csv(index=False).encode("utf-8")
+        table = _csv_ready(frame)
+        if excel_safe:
+            table = quote_frame(table)
+        files[PLAN_FILES[name]] = table.to_csv(index=False).encode("utf-8")
     files[KPIS_FILE] = json.dumps(_json_ready(plan.kpis), indent=2,
                                   ensure_ascii=False).encode("utf-8")
     return files
@@ -149,11 +157,15 @@ def plan_zip(plan: Plan, folder: str = "") -> bytes:
     return buffer.getvalue()
 
 
-def plan_from_files(scenario: Scenario, files: dict[str, bytes]) -> Plan:
-    """A plan read back from its files (a stored run): numbers and true/false typed again."""
-    frames = {name: _typed(pd.read_csv(io.BytesIO(files[file]), dtype=str,
-                                       keep_default_na=False))
-              for name, file in PLAN_FILES.items()}
+def plan_from_files(scenario: Scenario, files: dict[str, bytes],
+                    excel_safe: bool = False) -> Plan:
+    """A plan read back from its files (a stored run): numbers and true/false typed again.
+    `excel_safe` says the files were written Excel-safe (plan_files' default, the files of
+    write_plan): the quotes put in front of formula-like cells are then removed."""
+    frames = {}
+    for name, file in PLAN_FILES.items():
+        table = pd.read_csv(io.BytesIO(files[file]), dtype=str, keep_default_na=False)
+        frames[name] = _typed(unquote_frame(table) if excel_safe else table)
     return Plan(scenario, frames["teams"], frames["reps"], frames["assignments"],
                 frames["hiring"], json.loads(files[KPIS_FILE].decode("utf-8")))
 

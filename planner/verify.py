@@ -43,7 +43,9 @@ does not ripple through the other checks. Hours in rule checks are the input's h
 derived columns and KPIs are recomputed from the files as written.
 
 Reading: read_plan raises planner.errors.VerificationError (exit code 5), naming the file, when a
-plan file is missing or unreadable; a missing column is a ``files`` violation.
+plan file is missing or unreadable; a missing column is a ``files`` violation. Plan files are
+written Excel-safe (planner.excelsafe): the quote in front of a cell such as '=HYPERLINK(...) or
+'-42 is removed on reading, so ids are compared as the input files give them.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from planner.contracts import (ASSIGNMENTS_COLUMNS, HIRING_COLUMNS, INTEGER_KPIS
                                TEAMS_COLUMNS)
 from planner.data import DIMENSIONS, Company, load_scenario_data
 from planner.errors import Problem, VerificationError
+from planner.excelsafe import unquote_frame
 from planner.kpis import (assigned_hours,
                           compute_kpis, ids, in_band, kept_owner, line_index, lookup,
                           management_units, moved_reps, numbers, rep_fit, selling_capacity,
@@ -129,7 +132,7 @@ def _read_csv(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
                                 file=str(path)))
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return unquote_frame(frame)  # plan files are written Excel-safe: '=x is the id =x
 
 
 def _read_json(path: Path, problems: list[Problem]) -> dict:
