@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from planner.errors import InfeasibleError, NoPlanError, UsageError
@@ -155,3 +156,24 @@ def markdown_table(table: pd.DataFrame) -> str:
                               for col, _ in MARKDOWN_COLUMNS) + " |"
             for _, row in table.iterrows()]
     return "\n".join([head, rule, *rows])
+
+
+#: Which way is better for each KPI the comparison marks (True: higher is better).
+HIGHER_IS_BETTER = {"utilization_std": False, "utilization_in_band_pct": True, "fit_mean": True,
+                    "coverage_pct": True, "unmet_hours": False, "continuity_potential_pct": True,
+                    "continuity_accounts_pct": True, "reps_moved": False, "travel_total": False}
+
+
+def best_rows(table: pd.DataFrame, kinds: tuple[str, ...] = ("plan",)) -> dict[str, list[int]]:
+    """For each KPI of HIGHER_IS_BETTER, the row positions holding its best value among rows
+    of the given kinds (by default solved plans, not the baselines): what the app marks."""
+    out: dict[str, list[int]] = {}
+    eligible = table["kind"].isin(kinds).to_numpy()
+    for kpi, higher in HIGHER_IS_BETTER.items():
+        values = pd.to_numeric(table[kpi], errors="coerce").to_numpy(dtype=float)
+        values = np.where(eligible, values, np.nan)
+        if np.isnan(values).all():
+            continue
+        best = np.nanmax(values) if higher else np.nanmin(values)
+        out[kpi] = np.flatnonzero(np.isclose(values, best, rtol=1e-9, atol=1e-9)).tolist()
+    return out

@@ -27,6 +27,10 @@ class OrgSpec:
     levels: tuple[str, ...] = ()
     branches: tuple[tuple[str, str, "OrgSpec"], ...] = ()
 
+    def dimensions(self) -> set[str]:
+        """Every dimension the tree splits on, at any depth."""
+        return set(self.levels).union(*(s.dimensions() for _, _, s in self.branches))
+
     def describe(self) -> str:
         """A one-line text of the tree, e.g. 'segment [key_account: product; smb: region x function]'."""
         head = " x ".join(self.levels) or "one team"
