@@ -224,7 +224,7 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         start = repair_allocation(inst)
         if not inst.extensions and allocation_is_feasible(inst, start):
             start = improve_allocation(_stressing(inst, settings.term_limits), start,
-                                       settings.time_limit * LOCAL_SEARCH_SHARE)
+                                       settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
         settings = replace(settings, time_limit=max(0.2, settings.time_limit
                                                     - (time.monotonic() - began)))

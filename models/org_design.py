@@ -236,7 +236,8 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
             settings.progress(Progress(f"{settings.stage} (local search)",
                                        time.monotonic() - began, cost, None))
     rules = TeamRules(inst, max(1.0, warm_seconds / 4)) if inst.extensions else None
-    start = improve_org(inst, warm_seconds, report, rules)
+    start = improve_org(inst, warm_seconds, report, rules,
+                        settings.stop if settings is not None else None)
     if start is None:
         return None  # no teams hold the extensions' rules: CP-SAT will have to look itself
     for r, t in enumerate(start.rep_team.tolist()):

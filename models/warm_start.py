@@ -12,6 +12,7 @@ result and proves the bound.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -184,12 +185,13 @@ class TeamRuleChecker(Protocol):
 
 def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
                 report: Callable[[int], None] | None = None,
-                rules: TeamRuleChecker | None = None) -> OrgStart | None:
+                rules: TeamRuleChecker | None = None,
+                stop: threading.Event | None = None) -> OrgStart | None:
     """Local search over rep -> team from today's teams (moves, then swaps); see the module
     docstring. `report` receives the total cost after the start and after each pass. With
     `rules`, the start is mended to hold them and only moves that keep them are taken; None
-    when no assignment holds them."""
-    search = _Search(inst, time.monotonic() + time_budget, rules)
+    when no assignment holds them. A set `stop` ends the search at once (a cancelled solve)."""
+    search = _Search(inst, time.monotonic() + time_budget, rules, stop)
     if rules is not None:
         mended = rules.closest(search.team)
         if mended is None:
@@ -210,9 +212,10 @@ class _Search:
     """The local search state: current teams, each team's evaluation, moved-rep count."""
 
     def __init__(self, inst: OrgDesignInstance, deadline: float,
-                 rules: TeamRuleChecker | None = None):
+                 rules: TeamRuleChecker | None = None, stop: threading.Event | None = None):
         self.inst = inst
         self.deadline = deadline
+        self.stop = stop
         self.rules = rules
         self.oracle = TeamOracle(inst)
         self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
@@ -239,7 +242,8 @@ class _Search:
         return sum(r.cost for r in self.results.values())
 
     def out_of_time(self) -> bool:
-        return time.monotonic() >= self.deadline
+        return time.monotonic() >= self.deadline or (self.stop is not None
+                                                      and self.stop.is_set())
 
     def members(self, t: int) -> np.ndarray:
         return np.nonzero(self.team == t)[0]
@@ -586,7 +590,7 @@ class _Allocation:
 
 
 def improve_allocation(inst: AllocationInstance, item_agent: np.ndarray,
-                       time_budget: float) -> np.ndarray:
+                       time_budget: float, stop: threading.Event | None = None) -> np.ndarray:
     """Local search on a stage-2 assignment that holds the bands: give items to the agent
     (or nobody) that lowers the total cost most, then swap pairs of items between agents,
     while anything improves and time is left. Bands and pins stay as they are."""
@@ -594,6 +598,8 @@ def improve_allocation(inst: AllocationInstance, item_agent: np.ndarray,
     state = _Allocation(inst, item_agent)
     agents_of = [sorted(d) for d in state.pair_of]
     improved = True
+    if stop is not None and stop.is_set():
+        deadline = 0.0  # cancelled: the repaired start is the answer
     while improved and time.monotonic() < deadline:
         improved = False
         for i in range(inst.n_items):

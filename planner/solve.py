@@ -38,6 +38,8 @@ JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
 JOINT_AUTO_PAIRS = 2_000
 METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
+#: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
+CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,14 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     precheck(p)
 
     def model_settings(stage: str, budget: float, offsets: tuple[int, int] = (0, 0),
-                       levels=p.levels, stall: float | None = None) -> SolveSettings:
+                       levels=p.levels, stall: float | None = None,
+                       hurry: bool = True) -> SolveSettings:
+        if stop is not None and stop.is_set() and stage.startswith("stage 2"):
+            # cancelled: stage 2 still has to turn the team design into a plan, quickly
+            budget = min(budget, CANCELLED_TEAM_SECONDS) if hurry else budget
+            stop_here = None
+        else:
+            stop_here = stop
         def relay(ev: Progress) -> None:
             if progress is not None:
                 # every objective term is >= 0: a bound below 0 is not yet a bound
@@ -97,7 +106,7 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
         return SolveSettings(time_limit=budget, workers=settings.workers, seed=settings.seed,
                              relative_gap_limit=settings.relative_gap_limit, levels=levels,
                              tolerance=p.scenario.objective.tolerance, progress=relay,
-                             stop=stop, stage=stage, linearization_level=2,
+                             stop=stop_here, stage=stage, linearization_level=2,
                              term_limits=caps, stall_seconds=stall)
 
     caps = {name: int(value * p.obj_scale) for name, value in (limits or {}).items()} or None
@@ -190,7 +199,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
             team_settings.progress(Progress(label, 0.0, None, None))
         sol = solve_allocation(inst, team_settings)
         if sol.status == "UNKNOWN":
-            sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets))
+            sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets,
+                                                        hurry=False))
         if sol.status == "INFEASIBLE":
             return line_rep, totals, int(team)
         if sol.status == "UNKNOWN":
