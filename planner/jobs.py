@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from planner.data import Company
-from planner.errors import PlannerError
+from planner.errors import InfeasibleError, NoPlanError, PlannerError
 from planner.plan import Plan
 from planner.run import solve
 from planner.scenario import Scenario
@@ -55,6 +55,10 @@ class SolveJob:
             self.plan = plan
         except PlannerError as err:
             self.error = err
+            if self._stop.is_set() and isinstance(err, (InfeasibleError, NoPlanError)):
+                # stopped in stage 1: its team design so far could not be turned into a plan
+                self.error = NoPlanError("the solve was cancelled before a complete plan was "
+                                         "found; solve again and cancel later, or let it run")
         except Exception as err:  # a bug: shown, not swallowed, and the UI keeps running
             self.error = PlannerError(f"the solve failed unexpectedly: {type(err).__name__}: "
                                       f"{err}")
