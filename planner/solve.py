@@ -254,8 +254,9 @@ def _rescue(p: Problemset, team: int, start: float, time_limit: float,
          f"the team design gave it so that each rep lands between {rules.utilization.min:.0%} "
          f"and {rules.utilization.max:.0%} of capacity (accounts are indivisible, one rep per "
          "account and function)"],
-        ["widen rules.utilization", "allow unmet demand (rules.allow_unmet: true)",
-         "raise the time limit so that stage 1 can find another team design"])
+        ["widen rules.utilization"]
+        + ([] if rules.allow_unmet else ["allow unmet demand (rules.allow_unmet: true)"])
+        + ["raise the time limit so that stage 1 can find another team design"])
 
 
 def _solve_joint(p: Problemset, settings: SolveSettings, start: float) -> tuple[Decision, SolveReport]:
