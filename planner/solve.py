@@ -249,14 +249,14 @@ def _rescue(p: Problemset, team: int, start: float, time_limit: float,
         left = max(5.0, time_limit - (time.monotonic() - start))
         return _solve_joint(p, model_settings("joint model", left), start)
     rules = p.scenario.rules
-    raise InfeasibleError(
-        [f"the accounts of team {p.org.teams[team].team_id!r} cannot be divided among the reps "
-         f"the team design gave it so that each rep lands between {rules.utilization.min:.0%} "
-         f"and {rules.utilization.max:.0%} of capacity (accounts are indivisible, one rep per "
-         "account and function)"],
-        ["widen rules.utilization"]
-        + ([] if rules.allow_unmet else ["allow unmet demand (rules.allow_unmet: true)"])
-        + ["raise the time limit so that stage 1 can find another team design"])
+    # not proven infeasible: another team design may well work, so this is "no plan in time"
+    raise NoPlanError(
+        f"no plan was found within the time limit: the team design found so far gives team "
+        f"{p.org.teams[team].team_id!r} reps whose accounts cannot be divided so that each lands "
+        f"between {rules.utilization.min:.0%} and {rules.utilization.max:.0%} of capacity "
+        "(accounts are indivisible, one rep per account and function). Raise the time limit "
+        "(--time-limit) so that stage 1 finds another team design, or widen rules.utilization"
+        + ("" if rules.allow_unmet else ", or allow unmet demand (rules.allow_unmet: true)"))
 
 
 def _solve_joint(p: Problemset, settings: SolveSettings, start: float) -> tuple[Decision, SolveReport]:

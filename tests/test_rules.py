@@ -163,6 +163,27 @@ def test_band_max_indivisible_accounts_infeasible(tmp_path, method):
     assert any("utilization" in r for r in info.value.relaxations)
 
 
+# The same company where the joint model may not check it (as on a large company): the two
+# stages found no plan, which proves nothing, so the answer is "no plan in time" (exit 6) with
+# what to try, not a claim that the rules conflict.
+def test_an_unproven_stage_2_failure_is_no_plan_not_infeasible(tmp_path, monkeypatch):
+    import importlib
+    from planner.errors import NoPlanError
+    # planner.solve the module (the package's `solve` is the function)
+    monkeypatch.setattr(importlib.import_module("planner.solve"), "JOINT_MAX_PAIRS", 0)
+    path = write_scenario(tmp_path, TWO_REPS, THREE_ACCOUNTS_30_30_15,
+                          rules={"utilization": {"min": 0, "max": 1.0}, "allow_unmet": False},
+                          objective={"weights": {"unmet": 1}})
+    with pytest.raises(NoPlanError) as info:
+        solve(path, method="two-stage")
+    assert str(info.value) == (
+        "no plan was found within the time limit: the team design found so far gives team "
+        "'All' reps whose accounts cannot be divided so that each lands between 0% and 100% of "
+        "capacity (accounts are indivisible, one rep per account and function). Raise the time "
+        "limit (--time-limit) so that stage 1 finds another team design, or widen "
+        "rules.utilization, or allow unmet demand (rules.allow_unmet: true)")
+
+
 # Both reps have farming 5 and ERP 5: every rep is qualified for every line, so lowering
 # min_proficiency changes nothing and must not be offered as a relaxation that "would make it
 # feasible".
