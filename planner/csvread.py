@@ -2,8 +2,9 @@
 
 Accepted: UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), GBK/GB18030
 (Excel on Chinese Windows); comma, semicolon or tab separators; Windows line endings. Blank rows
-(merged cells flattened into nothing) are dropped. Row numbers are kept as spreadsheet rows so
-every later error can name the row the user sees.
+below the header (merged cells flattened into nothing) are dropped; the header must be row 1.
+Row numbers are kept as spreadsheet rows so every later error can name the row the user sees.
+Whatever the bytes, the only exception that comes out is an InputError (tests/test_fuzz.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import warnings
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -31,14 +34,21 @@ def read_table(source: Path | bytes, label: str | None = None) -> pd.DataFrame:
     label = label or (source.name if isinstance(source, Path) else "upload")
     text = decode_file(source, label)
     header = text.split("\n", 1)[0]
+    if not header.strip():
+        raise InputError(Problem("the first row is empty; the header (the column names, such as "
+                                 "rep_id or account_id) must be on row 1", file=label, row=1))
     sep = max(_SEPARATORS, key=header.count) if any(s in header for s in _SEPARATORS) else ","
     names = next(csv.reader([header], delimiter=sep))
     _check_header(names, label)
     _check_row_lengths(text, sep, len(names), label)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            na_filter=False, skip_blank_lines=False, engine="python",
-                            quoting=csv.QUOTE_MINIMAL, index_col=False)
+        with warnings.catch_warnings():
+            # blank cells beyond the header's width (a trailing separator) are fine; cells
+            # with text there were refused by _check_row_lengths
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                na_filter=False, skip_blank_lines=False, engine="python",
+                                quoting=csv.QUOTE_MINIMAL, index_col=False)
     except (pd.errors.ParserError, csv.Error, ValueError) as err:
         raise InputError(Problem(f"the file is not a readable CSV table ({_short(err)})",
                                  file=label)) from None
@@ -56,7 +66,7 @@ def _check_row_lengths(text: str, sep: str, width: int, label: str) -> None:
     """A row with more cells than the header usually holds an unquoted separator inside a
     value (Acme, Inc.): name the row and say how to fix it."""
     problems = []
-    for row, cells in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+    for row, cells in enumerate(_records(text, sep, label), start=1):
         if row > 1 and len(cells) > width and any(c.strip() for c in cells[width:]):
             shown = "a comma" if sep == "," else ("a semicolon" if sep == ";" else "a tab")
             problems.append(Problem(
@@ -65,6 +75,24 @@ def _check_row_lengths(text: str, sep: str, width: int, label: str) -> None:
                 file=label, row=row))
     if problems:
         raise InputError(problems)
+
+
+def _records(text: str, sep: str, label: str) -> Iterator[list[str]]:
+    """The file's rows as lists of cells. A double quote that is never closed makes the rest of
+    the file one cell; past the csv module's cell size limit that is an InputError naming the
+    row where the open cell starts, not a crash."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    while True:
+        start = reader.line_num + 1
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise InputError(Problem(
+                "a cell on this row starts with a double quote that is never closed, so the "
+                "rest of the file reads as one cell; close or remove the quote",
+                file=label, row=start)) from None
 
 
 def decode_file(source: Path | bytes, label: str) -> str:
@@ -79,8 +107,8 @@ def decode_file(source: Path | bytes, label: str) -> str:
                                      file=str(source))) from None
     if size > MAX_FILE_BYTES:
         raise InputError(Problem(
-            f"the file is {size / 1e6:,.0f} MB; the planner reads files up to "
-            f"{MAX_FILE_BYTES / 1e6:,.0f} MB", file=label))
+            f"the file is {_size_text(size)}; the planner reads files up to "
+            f"{_size_text(MAX_FILE_BYTES)}", file=label))
     raw = bytes(source) if isinstance(source, (bytes, bytearray)) else source.read_bytes()
     text = _decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
@@ -122,6 +150,14 @@ def _check_header(raw_names: list[str], label: str) -> None:
             raise InputError(Problem("this column appears twice in the header", file=label,
                                      row=1, column=name))
         seen.add(name)
+
+
+def _size_text(size: int) -> str:
+    """A file size for a message: '1,200 MB', '35 kB', '812 bytes'."""
+    for unit, factor in (("MB", 1e6), ("kB", 1e3)):
+        if size >= 10 * factor:
+            return f"{size / factor:,.0f} {unit}"
+    return f"{size:,} bytes"
 
 
 def _short(err: Exception) -> str:

@@ -155,6 +155,7 @@ def parse_company(reps_raw: pd.DataFrame, reps_label: str, acc_raw: pd.DataFrame
     """The company from its two tables as read (strings), edits applied first."""
     if edits:
         from planner.edits import apply_edits
+        _check_columns_before_edits(reps_raw, reps_label, acc_raw, acc_label)
         reps_raw, acc_raw = apply_edits(reps_raw, acc_raw, tuple(edits), edits_base)
     reps, skills = _parse_reps(reps_raw, reps_label)
     functions = _functions(acc_raw, acc_label)
@@ -164,6 +165,16 @@ def parse_company(reps_raw: pd.DataFrame, reps_label: str, acc_raw: pd.DataFrame
     return Company(reps=reps, skills=skills, accounts=accounts, rows=rows, lines=lines,
                    functions=functions, travel=None,
                    sources={"reps": Path(reps_label), "accounts": Path(acc_label)})
+
+
+def _check_columns_before_edits(reps_raw: pd.DataFrame, reps_label: str, acc_raw: pd.DataFrame,
+                                acc_label: str) -> None:
+    """Edits find rows by rep_id, account_id, product...: a required column that is missing is
+    reported before they run, with the same message as without edits (not as a crash)."""
+    _require_columns(reps_raw, REP_REQUIRED, REP_OPTIONAL, reps_label, skill_columns=True)
+    hours_cols = tuple(c for c in acc_raw.columns if c.startswith(HOURS_PREFIX))
+    _require_columns(acc_raw, ACCOUNT_REQUIRED, ACCOUNT_OPTIONAL + hours_cols, acc_label,
+                     skill_columns=False)
 
 
 # --- reps.csv -------------------------------------------------------------------------------

@@ -114,6 +114,17 @@ def _number_text(values: np.ndarray) -> np.ndarray:
     return np.array([("%.4f" % v).rstrip("0").rstrip(".") for v in values], dtype=object)
 
 
+def _scaled(values: np.ndarray, factor: float, what: str, column: str) -> np.ndarray:
+    """values * factor (NaN stays NaN); a product too large for a float is an InputError
+    naming the edit, not an overflow warning and 'inf' hours."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * factor
+    if (np.isinf(scaled) & np.isfinite(values)).any():  # an 'inf' cell is the file's problem
+        raise InputError(Problem(f"{what} {factor:g} makes {column} too large to hold",
+                                 "scenario edits"))
+    return scaled
+
+
 def _scale_demand(accounts: pd.DataFrame, edit: ScaleDemand) -> pd.DataFrame:
     accounts = accounts.copy()
     hours_cols = [c for c in accounts.columns if c.startswith(HOURS_PREFIX)]
@@ -138,7 +149,7 @@ def _scale_demand(accounts: pd.DataFrame, edit: ScaleDemand) -> pd.DataFrame:
                                  "scenario edits"))
     for col in chosen:
         values = pd.to_numeric(accounts.loc[rows, col], errors="coerce").to_numpy()
-        scaled = np.where(np.isnan(values), values, values * edit.factor)
+        scaled = _scaled(values, edit.factor, "scale_demand: factor", col)
         text = _number_text(np.nan_to_num(scaled))
         accounts.loc[rows, col] = np.where(np.isnan(values), accounts.loc[rows, col], text)
     return accounts
@@ -191,7 +202,8 @@ def _add_product(reps: pd.DataFrame, accounts: pd.DataFrame,
     chosen["product"] = edit.product
     for col in [c for c in accounts.columns if c.startswith(HOURS_PREFIX)] + ["potential"]:
         if col in chosen.columns:
-            values = pd.to_numeric(chosen[col], errors="coerce").to_numpy() * edit.hours_factor
+            values = _scaled(pd.to_numeric(chosen[col], errors="coerce").to_numpy(),
+                             edit.hours_factor, "add_product: hours_factor", col)
             chosen[col] = _number_text(np.nan_to_num(values))
     chosen[ROW_COLUMN] = 0
     accounts = pd.concat([accounts, chosen], ignore_index=True)
