@@ -393,7 +393,10 @@ def page_compare() -> None:
     chosen = [plans[n] for n in shown]
     first = chosen[0].scenario
     table = compare(*chosen, company=company_of(first), round_robin=True)
-    st.dataframe(_marked(table), hide_index=True, key="compare_table")
+    st.dataframe(_marked(table), hide_index=True, key="compare_table",
+                 column_config={c: st.column_config.Column(
+                     SHORT_LABELS[c], help=charts.KPI_LABELS.get(c, c))
+                     for c in SHOWN_COLUMNS if c != "name"})
     st.caption("Green: the best value per KPI among the solved scenarios. Today's organisation "
                "and CRM round-robin rules are measured with the same KPIs.")
     current = _reference(first)
@@ -419,16 +422,34 @@ def page_compare() -> None:
         st.plotly_chart(charts.hiring_bars(plan), key="compare_hiring")
 
 
+#: The comparison's columns as shown, the KPIs a leader reads first leading.
+SHOWN_COLUMNS = ("name", "teams", "managers", "utilization_std", "utilization_in_band_pct",
+                 "utilization_min", "utilization_max", "coverage_pct", "unmet_hours", "fit_mean",
+                 "continuity_potential_pct", "continuity_accounts_pct", "reps_moved",
+                 "travel_total", "status", "allocation_gap", "solve_seconds", "kind", "org_model")
+
+
+SHORT_LABELS = {"teams": "teams", "managers": "managers", "utilization_std": "util. std",
+                "utilization_in_band_pct": "in band %", "utilization_min": "util. min",
+                "utilization_max": "util. max", "coverage_pct": "coverage %",
+                "unmet_hours": "unmet h", "fit_mean": "fit", "continuity_potential_pct":
+                "continuity %", "continuity_accounts_pct": "accounts kept %",
+                "reps_moved": "reps moved", "travel_total": "travel", "status": "status",
+                "allocation_gap": "alloc. gap", "solve_seconds": "seconds", "kind": "kind",
+                "org_model": "org model"}
+
+
 def _marked(table: pd.DataFrame):
-    """The KPI table with each KPI's best value among the plans highlighted."""
+    """The KPI table, key KPIs first, each KPI's best value among the plans highlighted."""
     best = best_rows(table)
+    shown = table[[c for c in SHOWN_COLUMNS if c in table.columns]]
 
     def style(column: pd.Series) -> list[str]:
         rows = set(best.get(column.name, []))
-        return ["background-color: #d4edda; font-weight: bold" if i in rows else ""
+        return ["background-color: #c8e6c9; font-weight: bold" if i in rows else ""
                 for i in range(len(column))]
 
-    return table.style.apply(style).format(precision=3, na_rep="-")
+    return shown.style.apply(style).format(precision=3, na_rep="-", thousands=",")
 
 
 # --- Plan ----------------------------------------------------------------------------------
