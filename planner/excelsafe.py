@@ -13,6 +13,8 @@ round-trip too. Readers of plan files (the verifier, `owners_from` edits) unquot
 
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 
 #: A cell starting with one of these is read by spreadsheets as a formula (OWASP).
@@ -37,18 +39,27 @@ def unquote(text: str) -> str:
 
 
 def quote_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of the frame with every text cell quoted; numeric and boolean columns, and
-    non-text cells of mixed columns, are left as they are."""
-    out = frame.copy()
-    for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col].dtype):
-            out[col] = out[col].map(lambda v: quote(v) if isinstance(v, str) else v)
-    return out
+    """The frame with every text cell quoted (a copy; the frame itself when no cell needs a
+    quote); numeric and boolean columns, and non-text cells of mixed columns, are left as
+    they are."""
+    text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    return _map_cells(frame, text_columns, _looks_like_formula, quote)
 
 
 def unquote_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a frame read as strings from an Excel-safe file, every cell unquoted."""
-    out = frame.copy()
-    for col in out.columns:
-        out[col] = out[col].map(lambda v: unquote(v) if isinstance(v, str) else v)
-    return out
+    """A frame read as strings from an Excel-safe file with every cell unquoted (a copy; the
+    frame itself when no cell starts with a quote)."""
+    return _map_cells(frame, list(frame.columns), lambda text: text.startswith(QUOTE), unquote)
+
+
+def _map_cells(frame: pd.DataFrame, columns: list, needs: Callable[[str], bool],
+               change: Callable[[str], str]) -> pd.DataFrame:
+    """`change` applied to the text cells of `columns`, touching only the columns where some
+    cell `needs` it (plans are written and read often; most columns need nothing)."""
+    out = None
+    for col in columns:
+        cells = frame[col].to_numpy(dtype=object)
+        if any(isinstance(v, str) and needs(v) for v in cells):
+            out = frame.copy() if out is None else out
+            out[col] = [change(v) if isinstance(v, str) else v for v in cells]
+    return frame if out is None else out
