@@ -46,8 +46,12 @@ MOVED_SHARE = 0.5
 
 def ids(values) -> np.ndarray:
     """Identifiers as an object array of str ('' for missing), whatever the dtype."""
+    given = (values.to_numpy(dtype=object) if isinstance(values, pd.Series)
+             else np.asarray(values, dtype=object))
+    if given.ndim == 1 and all(type(v) is str for v in given):
+        return given.copy()  # already text: skip pandas' conversion (called for every column)
     if not isinstance(values, pd.Series):
-        values = pd.Series(np.asarray(values, dtype=object))
+        values = pd.Series(given)
     return values.astype("str").fillna("").to_numpy(dtype=object)
 
 
@@ -64,6 +68,14 @@ def lookup(keys, queries) -> np.ndarray:
         base = pd.Index(np.asarray(keys, dtype=object))
         if base.is_unique:
             return base.get_indexer(np.asarray(queries, dtype=object)).astype(np.int64)
+    key_parts, query_parts = _parts(keys), _parts(queries)
+    if all(type(v) is str for part in key_parts + query_parts for v in part):
+        # text keys (ids): a dict of first positions, much cheaper than a merge on small data
+        first: dict = {}
+        for position, key in enumerate(zip(*key_parts)):
+            first.setdefault(key, position)
+        return np.fromiter((first.get(q, -1) for q in zip(*query_parts)), dtype=np.int64,
+                           count=len(query_parts[0]))
 
     def frame(parts) -> pd.DataFrame:
         parts = parts if isinstance(parts, (list, tuple)) else [parts]
@@ -74,6 +86,11 @@ def lookup(keys, queries) -> np.ndarray:
     base = base.drop_duplicates(list(wanted.columns), keep="first")
     found = wanted.merge(base, how="left", on=list(wanted.columns))["position"]
     return found.fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _parts(key) -> list[np.ndarray]:
+    """A key (one array, or a list of aligned arrays) as a list of object arrays."""
+    return [np.asarray(p, dtype=object) for p in (key if isinstance(key, (list, tuple)) else [key])]
 
 
 def rep_index(company: Company, rep_ids) -> np.ndarray:
