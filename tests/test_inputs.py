@@ -485,8 +485,9 @@ def test_unquoted_semicolon_in_a_semicolon_file(tmp_path):
 
 def test_first_row_empty(tmp_path):
     err = input_error(tmp_path, reps="\n" + REPS)
-    assert_problem(err, "reps.csv", 1, None, "the first row is empty; the header (the column "
-                                             "names, such as rep_id or account_id) must be on row 1")
+    assert_problem(err, "reps.csv", 1, None,
+                   "the first row is empty; the header (the column names, such as rep_id or "
+                   "account_id) must be on row 1")
 
 
 @pytest.fixture
