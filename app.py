@@ -317,8 +317,10 @@ def page_solve() -> None:
         queue = [found[n].with_solver(time_limit=limit) for n in chosen]
         st.session_state["queue"] = queue
         st.session_state["solve_log"] = []
+        st.session_state["log_page"] = "Solve"
         _next_job()
-    _progress()
+    if _log_page() == "Solve":
+        _progress()
 
 
 def _job() -> SolveJob | None:
@@ -340,19 +342,30 @@ def _next_job() -> None:
     st.session_state["job"] = None
 
 
+def _log_page() -> str:
+    """The page whose button started the current work: it shows the log and the progress."""
+    return st.session_state.get("log_page", "Solve")
+
+
 @st.fragment(run_every=POLL_SECONDS)
-def _progress() -> None:
+def _progress(full: bool = True) -> None:
+    """The running solve: in full on the page that started it, else one line in the sidebar.
+    Wherever it is drawn, it stores finished plans and starts the next queued scenario."""
     job = _job()
-    for line in st.session_state.get("solve_log", []):
-        st.write(line)
+    if full:
+        for line in st.session_state.get("solve_log", []):
+            st.write(line)
     if job is None:
         return
-    st.progress(job.fraction(), text=f"{job.scenario.name}: {job.status_line()}")
-    history = job.history()
-    if len(history.dropna(subset=["objective"])):
-        st.line_chart(history.set_index("seconds")[["objective", "bound"]], height=220)
+    if full:
+        st.progress(job.fraction(), text=f"{job.scenario.name}: {job.status_line()}")
+        history = job.history()
+        if len(history.dropna(subset=["objective"])):
+            st.line_chart(history.set_index("seconds")[["objective", "bound"]], height=220)
+    elif not job.done:
+        st.caption(f"Solving {job.scenario.name}: {job.status_line()} (see {_log_page()})")
     if not job.done:
-        if st.button("Cancel (keep the best plan found)", key="solve_cancel"):
+        if full and st.button("Cancel (keep the best plan found)", key="solve_cancel"):
             job.cancel()
             st.session_state["queue"] = []
         return
@@ -515,10 +528,12 @@ def page_adjust() -> None:
             _error(err)
             return
         st.session_state["queue"] = [sc]
+        st.session_state["log_page"] = "Adjust"
         st.session_state["solve_log"] = [f"Re-solving {sc.name!r} from {base_name!r}: only "
                                          "what must change moves."]
         _next_job()
-    _progress()
+    if _log_page() == "Adjust":
+        _progress()
 
 
 def _adjusted(base: Plan, pin_rep: str, pin_team: str, pin_account: str, pin_owner: str,
@@ -575,6 +590,9 @@ def main() -> None:
     page = st.sidebar.radio("Page", PAGES, key="page")
     st.sidebar.caption(f"Data: {_data()['label']}")
     st.sidebar.caption(f"Runs are kept in {_store().path}")
+    if page != _log_page() and _job() is not None:
+        with st.sidebar:
+            _progress(full=False)
     {"Data": page_data, "Design": page_design, "Solve": page_solve, "Compare": page_compare,
      "Plan": page_plan, "Adjust": page_adjust, "Export": page_export}[page]()
 

@@ -227,3 +227,21 @@ def test_a_hybrid_tree_built_with_widgets_is_saved_as_yaml_the_cli_reads(app, st
     sc = load_scenario(path)  # the command line reads what the app saved
     assert sc.name == "Hybrid by hand" and not sc.org_is_preset
     assert RunStore(store_path).scenario("Hybrid by hand").org_spec == sc.org_spec
+
+
+def test_a_solve_finishes_and_is_stored_while_the_user_is_on_another_page(app, store_path):
+    upload_tiny(app)
+    design(app, "Tiny by region", "by-region")
+    go(app, "Solve")
+    app.multiselect(key="solve_chosen").set_value(["Tiny by region"]).run()
+    app.slider(key="solve_limit").set_value(5).run()
+    app.button(key="solve_start").click().run()
+    go(app, "Compare")
+    deadline = time.monotonic() + SOLVE_WAIT
+    while app.session_state["job"] is not None:
+        assert time.monotonic() < deadline and not app.exception
+        time.sleep(0.3)
+        app.run()
+    assert [run.name for run in RunStore(store_path).runs()] == ["Tiny by region"]
+    app.run()
+    assert "Tiny by region" in app.dataframe[0].value["name"].tolist()
