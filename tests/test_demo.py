@@ -14,7 +14,7 @@ from planner.verify import verify_plan_dir
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 #: Shorter than the scenarios' own limit, to keep the suite fast; the plans are still good.
-TEST_TIME_LIMIT = 12
+TEST_TIME_LIMIT = 9
 
 
 def test_there_are_at_least_five_demo_scenarios():
