@@ -170,7 +170,7 @@ def baseline(scenario: Path, strategy: str, out_dir: Path, force: bool) -> None:
 def compare(scenarios: tuple[Path, ...], out_file: Path | None, runs_dir: Path,
             time_limit: float | None, resolve: bool, markdown: bool, quiet: bool) -> None:
     """Solve (or reuse) each scenario and print one KPI table, today's organisation first."""
-    from planner.compare import compare_scenarios, format_table, markdown_table
+    from planner.compare import compare_scenarios, format_table, markdown_table, write_table
 
     def progress_for(name: str, limit: float) -> SolveProgressBar:
         click.echo(f"solving {name} ...", err=True)
@@ -180,8 +180,7 @@ def compare(scenarios: tuple[Path, ...], out_file: Path | None, runs_dir: Path,
                               progress_for=progress_for)
     click.echo(markdown_table(table) if markdown else format_table(table))
     if out_file is not None:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out_file, index=False)
+        write_table(table, out_file)
         click.echo(f"table written to {out_file}")
 
 

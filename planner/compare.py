@@ -5,6 +5,7 @@ and reused while the scenario and its data are unchanged."""
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import shutil
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from planner.excelsafe import quote_frame
+from planner.files import as_if_created_normally
 from planner.errors import InfeasibleError, NoPlanError, UsageError
 from planner.plan import Plan, read_kpis
 from planner.run import baseline, load_data, solve
@@ -104,6 +107,21 @@ def _solved_kpis(sc: Scenario, path: Path, runs_dir: Path, time_limit: float | N
     plan.kpis["fingerprint"] = fingerprint
     plan.to_csv(out_dir, force=True)
     return plan.kpis
+
+
+def write_table(table: pd.DataFrame, out_file: Path) -> None:
+    """Write the comparison as CSV, whole or not at all and safe to open in Excel (a name
+    such as "=cmd" gets a leading quote, as in the plan files)."""
+    out_file = Path(out_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_name(f".{out_file.name}.part")
+    try:
+        quote_frame(table).to_csv(tmp, index=False, encoding="utf-8")
+        as_if_created_normally(tmp)
+        os.replace(tmp, out_file)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def scenario_fingerprint(sc: Scenario, path: Path, time_limit: float | None) -> str:

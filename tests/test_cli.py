@@ -368,3 +368,14 @@ def test_plan_flags_are_written_true_false(solved):
     assignments = pd.read_csv(solved / "assignments.csv", dtype=str, keep_default_na=False)
     assert set(reps["moved"]) <= {"true", "false"}
     assert set(assignments["kept_owner"]) <= {"true", "false"}
+
+
+def test_the_compare_table_is_safe_to_open_in_excel(tmp_path, capsys):
+    risky = tiny(tmp_path / "in", "by-region", "=HYPERLINK(\"x\")", "risky.yaml")
+    out = tmp_path / "compare.csv"
+    code, _, err = run(capsys, "compare", risky, "--runs", tmp_path / "runs", "--out", out,
+                       "--quiet")
+    assert code == EXIT_OK, err
+    table = pd.read_csv(out, keep_default_na=False)
+    assert table["name"].iloc[-1] == "'=HYPERLINK(\"x\")"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
