@@ -23,7 +23,7 @@ from planner.jobs import CANCELLED_KEY, SolveJob
 from planner.moves import cause_counts, owner_changes
 from planner.orgmodel import PRESETS
 from planner.plan import Plan, plan_files, plan_zip
-from planner.run import baseline
+from planner.run import baseline, load_data
 from planner.runstore import RunStore, default_store_path, run_fingerprint
 from planner.scenario import OBJECTIVE_TERMS, Scenario, load_scenario, scenario_to_yaml
 
@@ -55,10 +55,11 @@ def _company(reps: str, accounts: str, stamp: tuple) -> Company:
     return load_company(Path(reps), Path(accounts))
 
 
-def company_of(sc: Scenario) -> Company | None:
-    """The scenario's company (cached); None when it has edits (what-ifs load their own)."""
+def company_of(sc: Scenario) -> Company:
+    """The scenario's company: cached for plain data; with edits (what-ifs, adjustments) read
+    with them applied, as the solver sees it."""
     if sc.edits or sc.travel_path:
-        return None
+        return load_data(sc)
     stamp = tuple(p.stat().st_mtime_ns for p in (sc.reps_path, sc.accounts_path))
     return _company(str(sc.reps_path), str(sc.accounts_path), stamp)
 
@@ -234,7 +235,7 @@ def _org_widgets(start: Scenario) -> str | dict:
                               format_func=lambda n: f"{n}: {PRESETS[n][1]}")
         return preset
     first = st.selectbox("First split by", DIMENSIONS, index=1, key="design_first")
-    company = company_of(start) or load_company(start.reps_path, start.accounts_path)
+    company = company_of(start)
     branches = {}
     for value in company.values(first):
         below = st.multiselect(f"{first} = {value}: then split by",
@@ -413,7 +414,7 @@ def page_compare() -> None:
     st.caption("Green: the best value per KPI among the solved scenarios. Today's organisation "
                "and CRM round-robin rules are measured with the same KPIs.")
     current = _reference(first)
-    company = company_of(first) or load_company(first.reps_path, first.accounts_path)
+    company = company_of(first)
     st.plotly_chart(charts.utilization_distribution({"today": current, **dict(zip(shown, chosen))}),
                     key="compare_utilization")
     one = st.selectbox("Look closer at", shown, key="compare_one")
@@ -485,8 +486,7 @@ def page_plan() -> None:
     members = plan.reps[plan.reps["team_id"] == team]
     st.dataframe(members, hide_index=True, key="plan_members")
     st.subheader("Accounts that change owner, and why")
-    company = company_of(plan.scenario) or load_company(plan.scenario.reps_path,
-                                                        plan.scenario.accounts_path)
+    company = company_of(plan.scenario)
     moves = owner_changes(company, plan)
     st.dataframe(cause_counts(moves), hide_index=True, key="plan_causes")
     st.dataframe(moves, hide_index=True, key="plan_moves")
@@ -517,8 +517,7 @@ def page_adjust() -> None:
     leaving = st.multiselect("Reps who leave", reps, key="adjust_leaving")
     c3, c4 = st.columns(2)
     hires = c3.number_input("Open headcount to add", 0, 20, 0, key="adjust_hires")
-    company = company_of(base.scenario) or load_company(base.scenario.reps_path,
-                                                        base.scenario.accounts_path)
+    company = company_of(base.scenario)
     region = c4.selectbox("in region", company.values("region"), key="adjust_region")
     if st.button("Re-solve with minimal disruption", type="primary", key="adjust_solve"):
         try:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import tempfile
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -172,7 +173,6 @@ def run_fingerprint(scenario: Scenario) -> str:
 
 def scenario_from_yaml(text: str, name: str) -> Scenario:
     """A scenario from YAML text with absolute data paths (as the store writes them)."""
-    import tempfile
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "scenario.yaml"
         path.write_text(text, encoding="utf-8")
