@@ -69,6 +69,17 @@ class SolveReport:
 ProgressFn = Callable[[SolveProgress], None]
 
 
+def stage_budget(stage: str, budget: float, stop: threading.Event | None,
+                 hurry: bool = True) -> tuple[float, threading.Event | None]:
+    """The time a model gets and the stop event it watches.
+
+    After a cancel, stage 2 still has to turn the team design into a plan: each team left gets
+    at most CANCELLED_TEAM_SECONDS (unless `hurry` is off) and no longer watches the stop event."""
+    if stop is not None and stop.is_set() and stage.startswith("stage 2"):
+        return (min(budget, CANCELLED_TEAM_SECONDS) if hurry else budget), None
+    return budget, stop
+
+
 def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                   stop: threading.Event | None = None, method: str = "auto",
                   limits: dict[str, float] | None = None,
@@ -90,12 +101,7 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     def model_settings(stage: str, budget: float, offsets: tuple[int, int] = (0, 0),
                        levels=p.levels, stall: float | None = None,
                        hurry: bool = True) -> SolveSettings:
-        if stop is not None and stop.is_set() and stage.startswith("stage 2"):
-            # cancelled: stage 2 still has to turn the team design into a plan, quickly
-            budget = min(budget, CANCELLED_TEAM_SECONDS) if hurry else budget
-            stop_here = None
-        else:
-            stop_here = stop
+        budget, stop_here = stage_budget(stage, budget, stop, hurry)
         def relay(ev: Progress) -> None:
             if progress is not None:
                 # every objective term is >= 0: a bound below 0 is not yet a bound
