@@ -18,6 +18,7 @@ from ortools.sat.python import cp_model
 from models.cpsat import solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
+from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost
 from models.warm_start import improve_allocation, repair_allocation
 
 #: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
@@ -25,6 +26,12 @@ from models.warm_start import improve_allocation, repair_allocation
 #: improves in seconds).
 LOCAL_SEARCH_SHARE = 0.5
 CAP_STRESS = 1000
+#: Share of the time CP-SAT gets first; then the neighbourhood search takes over, and CP-SAT
+#: polishes the result with the last POLISH_SHARE of what is left.
+CPSAT_SHARE = 0.15
+POLISH_SHARE = 0.0
+LNS_MIN_AGENTS = 3
+MIN_SECONDS = 0.2
 
 
 @dataclass
@@ -214,7 +221,58 @@ def build_allocation(inst: AllocationInstance) -> tuple[cp_model.CpModel, AllocV
 
 
 def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
-    """Solve stage 2 for one team (or a GAP instance). With a hint, the hint is first repaired
+    """Solve stage 2 for one team (or a GAP instance).
+
+    CP-SAT first, with a share of the time: small teams are proved optimal there. Otherwise
+    its plan is improved by large-neighbourhood search (models.allocation_lns), and CP-SAT gets
+    the rest of the time with that plan as its hint, to improve it further or prove it."""
+    if not lns_applies(inst, settings):
+        return solve_with_cpsat(inst, settings)
+    began = time.monotonic()
+    first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE))
+    left = settings.time_limit - (time.monotonic() - began)
+    if first.status not in ("OPTIMAL", "FEASIBLE"):
+        return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))
+    if first.status == "OPTIMAL" or left <= MIN_SECONDS or _stopped(settings):
+        return first
+    best = improve_by_neighbourhoods(inst, first.item_agent, settings,
+                                     left * (1 - POLISH_SHARE), first.bound)
+    left = settings.time_limit - (time.monotonic() - began)
+    if _stopped(settings) or left <= MIN_SECONDS or (
+            first.bound is not None and plan_cost(inst, best, level_terms(inst, settings))
+            <= first.bound):
+        return _finished(inst, settings, best, first.bound, time.monotonic() - began)
+    last = solve_with_cpsat(replace(inst, hint_agent=best), replace(settings, time_limit=left))
+    bound = max((b for b in (first.bound, last.bound) if b is not None), default=None)
+    if last.status in ("OPTIMAL", "FEASIBLE") and last.objective is not None \
+            and last.objective <= plan_cost(inst, best, level_terms(inst, settings)):
+        return replace(last, bound=bound, seconds=time.monotonic() - began)
+    return _finished(inst, settings, best, bound, time.monotonic() - began)
+
+
+def lns_applies(inst: AllocationInstance, settings: SolveSettings) -> bool:
+    """Whether the neighbourhood search can help: several agents, one objective level, and
+    no caps or outside constraints (it does not model them)."""
+    return (inst.n_agents >= LNS_MIN_AGENTS and not inst.extensions
+            and not settings.term_limits and (not settings.levels or len(settings.levels) == 1))
+
+
+def _stopped(settings: SolveSettings) -> bool:
+    return settings.stop is not None and settings.stop.is_set()
+
+
+def _finished(inst: AllocationInstance, settings: SolveSettings, item_agent: np.ndarray,
+              bound: int | None, seconds: float) -> AllocSolution:
+    """The solution record of a plan found by the neighbourhood search."""
+    values = {n: evaluate_allocation_term(inst, t, item_agent) for n, t in inst.terms.items()}
+    objective = sum(values[n] for n in level_terms(inst, settings))
+    status = "OPTIMAL" if bound is not None and objective <= bound else "FEASIBLE"
+    return AllocSolution(status, objective, bound, item_agent, values, seconds,
+                         (bound,) if bound is not None else ())
+
+
+def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
+    """Solve with CP-SAT alone. With a hint, the hint is first repaired
     into the bands; if CP-SAT finds nothing better in time, that repaired start is the answer
     when it holds every constraint."""
     began = time.monotonic()

@@ -1,0 +1,238 @@
+"""Large-neighbourhood search for stage 2 (and the generalized assignment problem).
+
+CP-SAT alone proves small teams optimal but, on two cores, improves large ones slowly: a better
+plan often needs a chain of moves across several agents (item 1 from agent a to b, which makes
+room by handing item 2 to c...). This search keeps a complete plan and repeatedly frees every
+item of a few related agents, re-solving that small assignment exactly with CP-SAT. Stage 2's
+objective splits by agent (pair costs, unassigned items, each agent's deviation, travel per
+(account, agent) pair), so a sub-plan that is cheaper on the chosen agents is cheaper overall.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
+
+MIN_AGENTS = 2
+MAX_AGENTS = 12
+#: deterministic-time cap per neighbourhood (CP-SAT's own work units, about seconds)
+SUB_WORK = 0.25
+
+
+@dataclass
+class LnsStats:
+    """What the search did: for the benchmark and the README, and for tuning."""
+
+    neighbourhoods: int = 0
+    improvements: int = 0
+    final_size: int = 0
+
+
+def level_terms(inst: AllocationInstance, settings: SolveSettings) -> tuple[str, ...]:
+    """The terms the (single-level) objective sums."""
+    if settings.levels:
+        return tuple(n for n in settings.levels[0] if n in inst.terms)
+    return tuple(inst.terms)
+
+
+def plan_cost(inst: AllocationInstance, item_agent: np.ndarray, names: tuple[str, ...]) -> int:
+    """The objective of a complete plan: the sum of the named terms."""
+    from models.allocation import evaluate_allocation_term
+    return sum(evaluate_allocation_term(inst, inst.terms[n], item_agent) for n in names)
+
+
+def sub_instance(inst: AllocationInstance, agents: np.ndarray, item_agent: np.ndarray
+                 ) -> tuple[AllocationInstance, np.ndarray, np.ndarray]:
+    """The assignment of the chosen agents' items (and unassigned optional items they could
+    take) among those agents only; returns it with the global ids of its items and agents."""
+    chosen = np.zeros(inst.n_agents, dtype=bool)
+    chosen[agents] = True
+    reach = np.zeros(inst.n_items, dtype=bool)
+    reach[inst.pair_item[chosen[inst.pair_agent]]] = True
+    held = np.zeros(inst.n_items, dtype=bool)
+    held[item_agent >= 0] = chosen[item_agent[item_agent >= 0]]
+    items = np.nonzero(held | (reach & (item_agent < 0)))[0]
+    item_new = np.full(inst.n_items, -1, dtype=np.int64)
+    item_new[items] = np.arange(len(items))
+    agent_new = np.full(inst.n_agents, -1, dtype=np.int64)
+    agent_new[agents] = np.arange(len(agents))
+    keep = (item_new[inst.pair_item] >= 0) & chosen[inst.pair_agent]
+    terms = {}
+    for name, t in inst.terms.items():
+        terms[name] = AllocTerm(
+            pair=None if t.pair is None else t.pair[keep],
+            unassigned=None if t.unassigned is None else t.unassigned[items],
+            deviation=None if t.deviation is None else t.deviation[agents],
+            travel=None if t.travel is None else t.travel[:, agents])
+    fixed = None
+    if inst.fixed_agent is not None:
+        fixed = np.where(inst.fixed_agent[items] >= 0,
+                         agent_new[np.maximum(inst.fixed_agent[items], 0)], -1)
+    current = item_agent[items]
+    hint = np.where(current >= 0, agent_new[np.maximum(current, 0)], -1)
+    sub = AllocationInstance(
+        agent_lo=inst.agent_lo[agents], agent_hi=inst.agent_hi[agents],
+        pair_item=item_new[inst.pair_item[keep]], pair_agent=agent_new[inst.pair_agent[keep]],
+        pair_weight=inst.pair_weight[keep], item_optional=inst.item_optional[items],
+        terms=terms,
+        agent_target=None if inst.agent_target is None else inst.agent_target[agents],
+        item_account=None if inst.item_account is None else inst.item_account[items],
+        fixed_agent=fixed, hint_agent=hint)
+    return sub, items, agents
+
+
+class _Neighbours:
+    """Which agents to free together: those between which items could move cheaply."""
+
+    def __init__(self, inst: AllocationInstance, names: tuple[str, ...], rng: random.Random):
+        self.rng = rng
+        cost = np.zeros(len(inst.pair_item), dtype=np.int64)
+        for n in names:
+            if inst.terms[n].pair is not None:
+                cost += inst.terms[n].pair.astype(np.int64)
+        # for each item, its agents from cheapest to dearest
+        order = np.lexsort((cost, inst.pair_item))
+        self.agents_of: list[list[int]] = [[] for _ in range(inst.n_items)]
+        for p in order.tolist():
+            self.agents_of[int(inst.pair_item[p])].append(int(inst.pair_agent[p]))
+        self.n_agents = inst.n_agents
+
+    def pick(self, item_agent: np.ndarray, size: int) -> np.ndarray:
+        size = min(size, self.n_agents)
+        first = self.rng.randrange(self.n_agents)
+        chosen = [first]
+        pool = [i for i in np.nonzero(item_agent == first)[0].tolist()]
+        tries = 0
+        while len(chosen) < size and tries < 20 * size:
+            tries += 1
+            if not pool or self.rng.random() < 0.15:
+                b = self.rng.randrange(self.n_agents)
+            else:
+                i = self.rng.choice(pool)
+                options = self.agents_of[i][:4]
+                b = self.rng.choice(options) if options else self.rng.randrange(self.n_agents)
+            if b not in chosen:
+                chosen.append(b)
+                pool += np.nonzero(item_agent == b)[0].tolist()
+        return np.array(sorted(chosen), dtype=np.int64)
+
+
+def _solve_sub(sub: AllocationInstance, names: tuple[str, ...], seed: int,
+               time_left: float, work: float = SUB_WORK) -> tuple[np.ndarray | None, bool]:
+    """The best assignment of a neighbourhood (None when none better than its hint was
+    found) and whether it was proved optimal."""
+    from models.allocation import add_hints, build_allocation
+    model, v, terms, devs = build_allocation(sub)
+    model.minimize(sum((terms[n] for n in names), 0))
+    add_hints(model, sub, v, sub.hint_agent, devs)
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.num_workers = 1
+    p.random_seed = seed
+    p.max_deterministic_time = work
+    p.max_time_in_seconds = max(0.05, time_left)
+    p.linearization_level = 2
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, False
+    chosen = np.array([solver.boolean_value(z) for z in v.z], dtype=bool)
+    out = np.full(sub.n_items, -1, dtype=np.int64)
+    out[sub.pair_item[chosen]] = sub.pair_agent[chosen]
+    return out, status == cp_model.OPTIMAL
+
+
+def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
+                              settings: SolveSettings, time_budget: float,
+                              bound: int | None = None,
+                              stats: LnsStats | None = None) -> np.ndarray:
+    """Improve a complete, feasible plan within `time_budget` seconds; never makes it worse.
+
+    With several workers, as many searches run at once on the shared plan (CP-SAT releases
+    the interpreter while it solves); a sub-plan is taken only when none of its agents changed
+    meanwhile. Stops early at `bound` (nothing better exists) or when `settings.stop` is set."""
+    shared = _Shared(inst, item_agent, level_terms(inst, settings), settings, bound,
+                     time.monotonic() + time_budget,
+                     stats if stats is not None else LnsStats())
+    threads = [threading.Thread(target=shared.search, args=(settings.seed + k,), daemon=True)
+               for k in range(1, max(1, settings.workers))]
+    for t in threads:
+        t.start()
+    shared.search(settings.seed)
+    for t in threads:
+        t.join()
+    return shared.best
+
+
+class _Shared:
+    """The plan the searches improve together, and the bookkeeping that keeps it consistent."""
+
+    def __init__(self, inst: AllocationInstance, item_agent: np.ndarray,
+                 names: tuple[str, ...], settings: SolveSettings, bound: int | None,
+                 deadline: float, stats: LnsStats):
+        self.inst, self.names, self.settings = inst, names, settings
+        self.bound, self.deadline, self.stats = bound, deadline, stats
+        self.best = np.asarray(item_agent, dtype=np.int64).copy()
+        self.cost = plan_cost(inst, self.best, names)
+        self.version = np.zeros(inst.n_agents, dtype=np.int64)
+        self.lock = threading.Lock()
+        self.began = time.monotonic()
+
+    def _done(self) -> bool:
+        stop = self.settings.stop
+        return (time.monotonic() >= self.deadline or (stop is not None and stop.is_set())
+                or (self.bound is not None and self.cost <= self.bound))
+
+    def search(self, seed: int) -> None:
+        """One search: the neighbourhood grows while its sub-assignments are proved optimal
+        without improving (the plan is locally optimal at that size) and shrinks when they
+        run out of time."""
+        inst = self.inst
+        rng = random.Random(seed)
+        picker = _Neighbours(inst, self.names, rng)
+        size = min(max(MIN_AGENTS, 3), inst.n_agents)
+        stale = 0
+        while not self._done():
+            with self.lock:
+                plan = self.best.copy()
+            agents = picker.pick(plan, size)
+            sub, items, ids = sub_instance(inst, agents, plan)
+            if sub.n_items == 0:
+                continue
+            seen = self.version[agents].copy()
+            before = plan_cost(sub, sub.hint_agent, self.names)
+            found, proved = _solve_sub(sub, self.names, rng.randrange(1 << 30),
+                                       self.deadline - time.monotonic(), SUB_WORK * size)
+            after = plan_cost(sub, found, self.names) if found is not None else before
+            improved = found is not None and after < before
+            with self.lock:
+                self.stats.neighbourhoods += 1
+                if improved and np.array_equal(self.version[agents], seen) \
+                        and np.array_equal(self.best[items], plan[items]):
+                    self.best[items] = np.where(found >= 0, ids[np.maximum(found, 0)], -1)
+                    self.cost -= before - after
+                    self.version[agents] += 1
+                    self.stats.improvements += 1
+                    self._report()
+                else:
+                    improved = False
+            stale = 0 if improved else stale + 1
+            if not proved and found is not None and not improved:
+                size = max(MIN_AGENTS + 1, size - 1)
+            elif stale >= 2 * math.ceil(inst.n_agents / size) \
+                    and size < min(MAX_AGENTS, inst.n_agents):
+                size, stale = size + 1, 0
+        with self.lock:
+            self.stats.final_size = max(self.stats.final_size, size)
+
+    def _report(self) -> None:
+        if self.settings.progress is not None:
+            self.settings.progress(Progress(self.settings.stage, time.monotonic() - self.began,
+                                            self.cost, self.bound))
