@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -40,6 +40,13 @@ METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
+#: When a team's accounts cannot be split among the members stage 1 gave it, stage 1 is asked
+#: for another design without that team as it was, up to this many times, each for at least
+#: REDESIGN_SECONDS (a plan is needed even when the time limit has passed).
+MAX_REDESIGNS = 6
+REDESIGN_SECONDS = 2.0
+REDESIGN = "stage 1: teams (redesign)"
+RESCUE = "joint model (rescue)"
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,9 @@ def stage_budget(stage: str, budget: float, stop: threading.Event | None,
     """The time a model gets and the stop event it watches.
 
     After a cancel, stage 2 still has to turn the team design into a plan: each team left gets
-    at most CANCELLED_TEAM_SECONDS (unless `hurry` is off) and no longer watches the stop event."""
+    at most CANCELLED_TEAM_SECONDS (unless `hurry` is off) and no longer watches the stop event.
+    A redesign of stage 1 (see MAX_REDESIGNS) does watch it: after a cancel, a design that
+    cannot become a plan ends the solve with "cancelled before a complete plan was found"."""
     if stop is not None and stop.is_set() and stage.startswith("stage 2"):
         return (min(budget, CANCELLED_TEAM_SECONDS) if hurry else budget), None
     return budget, stop
@@ -126,7 +135,8 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
         return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
     stage1_budget = settings.time_limit * STAGE1_SHARE
-    s1 = solve_org_design(org_design_instance(p),
+    inst1 = org_design_instance(p)
+    s1 = solve_org_design(inst1,
                           model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
                                          stall=max(1.0, stage1_budget * STAGE1_STALL_SHARE)))
     if s1.status == "INFEASIBLE":
@@ -136,9 +146,13 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     if s1.objective is None:
         raise NoPlanError(f"no team design was found within {settings.time_limit * STAGE1_SHARE:.0f}"
                           " s (stage 1); raise the time limit (--time-limit)")
-    solve_stage2 = _solve_all_teams_at_once if caps else _solve_teams
-    line_rep, stage2, failed = solve_stage2(p, s1, start, settings.time_limit, model_settings)
-    if failed is not None:
+    if caps:
+        line_rep, stage2, failed = _solve_all_teams_at_once(p, s1, start, settings.time_limit,
+                                                            model_settings)
+    else:
+        line_rep, stage2, failed, s1 = _stage2_with_redesigns(p, inst1, s1, start, settings,
+                                                              model_settings, stage1_levels, stop)
+    if failed is not None or s1.band_shortfall > 0:
         return _rescue(p, failed, start, settings.time_limit, model_settings)
     decision = Decision(s1.rep_team, s1.is_manager, s1.hired_managers, line_rep)
     missing = _missing_manager_value(p, s1.hired_managers)
@@ -178,10 +192,56 @@ def _missing_manager_value(p: Problemset, hired: np.ndarray) -> int:
     return int(hired.sum()) * int(p.coef("unmet", [p.missing_manager_hours])[0])
 
 
+def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, model_settings,
+                           stage1_levels, stop: threading.Event | None
+                           ) -> tuple[np.ndarray, dict, int | None, object]:
+    """Stage 2 for the team design; when a design cannot become a plan, stage 1 is asked for
+    another one, up to MAX_REDESIGNS times, even past the time limit (a plan is needed), but
+    not after a cancel:
+    - a design that leaves some rep below the band minimum (stage 1 stopped before its soft
+      band minimum was met) is improved further from where it is;
+    - a team whose accounts cannot be split among its members within the band may not have
+      exactly those members again.
+    Returns line reps, stage-2 totals, the team that failed (None when all are allocated) and
+    the design used."""
+    done: dict = {}
+    line_rep, stage2, failed = np.full(len(p.lines), -1, dtype=np.int64), {}, None
+    for attempt in range(MAX_REDESIGNS + 1):
+        cut: tuple = ()
+        if s1.band_shortfall == 0:
+            line_rep, stage2, failed = _solve_teams(p, s1, start, settings.time_limit,
+                                                    model_settings, done)
+            if failed is None:
+                break
+            cut = (exclude_members(int(failed), np.nonzero(s1.rep_team == failed)[0]),)
+        if attempt == MAX_REDESIGNS or (stop is not None and stop.is_set()):
+            break
+        inst1 = replace(inst1, hint_team=s1.rep_team, extensions=inst1.extensions + cut)
+        budget = max(REDESIGN_SECONDS, 0.1 * settings.time_limit)
+        again = solve_org_design(inst1, model_settings(REDESIGN, budget, levels=stage1_levels,
+                                                       stall=budget / 2))
+        if again.objective is None or (not cut and again.band_shortfall >= s1.band_shortfall):
+            break  # nothing found, or the band minimum is no nearer: more of the same won't help
+        s1 = again
+    return line_rep, stage2, failed, s1
+
+
+def exclude_members(team: int, members: np.ndarray) -> Callable:
+    """A stage-1 extension: `team` may not have exactly these members again."""
+    inside = set(members.tolist())
+
+    def cut(h) -> None:
+        others = [row[team] for r, row in enumerate(h.x) if r not in inside]
+        h.model.add(sum(h.x[r][team] for r in inside) - sum(others) <= len(inside) - 1)
+    return cut
+
+
 def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
-                 model_settings) -> tuple[np.ndarray, dict, int | None]:
+                 model_settings, done: dict | None = None) -> tuple[np.ndarray, dict, int | None]:
     """Stage 2 for every team, steered by stage 1's hours; returns line reps, totals, and the
-    first team found infeasible."""
+    first team found infeasible. `done` keeps each (team, members) allocation already solved,
+    so that a redesign re-solves only the teams whose members changed."""
+    done = {} if done is None else done
     rep_team, is_manager = s1.rep_team, s1.is_manager
     quotas = np.zeros((p.n_reps, len(p.classes)))
     inst1_pairs = np.nonzero(p.qualified)
@@ -196,17 +256,22 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
         left = time_limit - (time.monotonic() - start)
         budget = max(MIN_TEAM_SECONDS, left * sizes[team] / max(remaining_size, 1.0))
         remaining_size -= sizes[team]
-        inst, items = allocation_instance(p, idx, agents, is_manager[agents],
-                                          quotas=quotas[agents])
-        label = f"stage 2: team {n + 1}/{p.org.n_teams} ({p.org.teams[team].team_id})"
-        offsets = (totals["objective"], totals["bound"])
-        team_settings = model_settings(label, budget, offsets)
-        if team_settings.progress is not None:  # say which team is being worked on
-            team_settings.progress(Progress(label, 0.0, None, None))
-        sol = solve_allocation(inst, team_settings)
-        if sol.status == "UNKNOWN":
-            sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets,
-                                                        hurry=False))
+        key = (int(team), tuple(agents.tolist()), tuple(is_manager[agents].tolist()))
+        if key in done:
+            sol, items = done[key]
+        else:
+            inst, items = allocation_instance(p, idx, agents, is_manager[agents],
+                                              quotas=quotas[agents])
+            label = f"stage 2: team {n + 1}/{p.org.n_teams} ({p.org.teams[team].team_id})"
+            offsets = (totals["objective"], totals["bound"])
+            team_settings = model_settings(label, budget, offsets)
+            if team_settings.progress is not None:  # say which team is being worked on
+                team_settings.progress(Progress(label, 0.0, None, None))
+            sol = solve_allocation(inst, team_settings)
+            if sol.status == "UNKNOWN":
+                sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets,
+                                                            hurry=False))
+            done[key] = (sol, items)
         if sol.status == "INFEASIBLE":
             return line_rep, totals, int(team)
         if sol.status == "UNKNOWN":
@@ -247,14 +312,20 @@ def _solve_all_teams_at_once(p: Problemset, s1, start: float, time_limit: float,
     return line_reps(items, sol.item_agent), totals, None
 
 
-def _rescue(p: Problemset, team: int, start: float, time_limit: float,
+def _rescue(p: Problemset, team: int | None, start: float, time_limit: float,
             model_settings) -> tuple[Decision, SolveReport]:
     """A team's lines could not be split among its reps within the band: try the joint model
     on small instances, else explain which team and why."""
     if joint_pairs(p) <= JOINT_MAX_PAIRS:
         left = max(5.0, time_limit - (time.monotonic() - start))
-        return _solve_joint(p, model_settings("joint model", left), start)
+        return _solve_joint(p, model_settings(RESCUE, left), start)
     rules = p.scenario.rules
+    if team is None:
+        raise NoPlanError(
+            "no plan was found within the time limit: stage 1 found no team design in which "
+            f"every rep can work between {rules.utilization.min:.0%} and "
+            f"{rules.utilization.max:.0%} of capacity. Raise the time limit (--time-limit), or "
+            "widen rules.utilization")
     # not proven infeasible: another team design may well work, so this is "no plan in time"
     raise NoPlanError(
         f"no plan was found within the time limit: the team design found so far gives team "
