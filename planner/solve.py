@@ -45,6 +45,8 @@ CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
 #: REDESIGN_SECONDS (a plan is needed even when the time limit has passed).
 MAX_REDESIGNS = 6
 REDESIGN_SECONDS = 2.0
+#: ... and until the solve has taken at most this many times its time limit
+REDESIGN_OVERTIME = 3.0
 REDESIGN = "stage 1: teams (redesign)"
 RESCUE = "joint model (rescue)"
 
@@ -196,10 +198,10 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
                            stage1_levels, stop: threading.Event | None
                            ) -> tuple[np.ndarray, dict, int | None, object]:
     """Stage 2 for the team design; when a design cannot become a plan, stage 1 is asked for
-    another one, up to MAX_REDESIGNS times, even past the time limit (a plan is needed), but
-    not after a cancel:
+    another one, up to MAX_REDESIGNS times, past the time limit if need be (a plan is needed)
+    up to REDESIGN_OVERTIME times it, but not after a cancel:
     - a design that leaves some rep below the band minimum (stage 1 stopped before its soft
-      band minimum was met) is improved further from where it is;
+      band minimum was met) is searched for again, for twice as long each time;
     - a team whose accounts cannot be split among its members within the band may not have
       exactly those members again.
     Returns line reps, stage-2 totals, the team that failed (None when all are allocated) and
@@ -214,10 +216,16 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
             if failed is None:
                 break
             cut = (exclude_members(int(failed), np.nonzero(s1.rep_team == failed)[0]),)
-        if attempt == MAX_REDESIGNS or (stop is not None and stop.is_set()):
+        overtime = REDESIGN_OVERTIME * settings.time_limit - (time.monotonic() - start)
+        if attempt == MAX_REDESIGNS or (stop is not None and stop.is_set()) \
+                or overtime < REDESIGN_SECONDS:
             break
-        inst1 = replace(inst1, hint_team=s1.rep_team, extensions=inst1.extensions + cut)
-        budget = max(REDESIGN_SECONDS, 0.1 * settings.time_limit)
+        if cut:  # start from this design, less that team; else afresh, for longer
+            inst1 = replace(inst1, hint_team=s1.rep_team, extensions=inst1.extensions + cut)
+        # below the band minimum, stage 1 needs a longer run (a restart loses CP-SAT's
+        # progress, so each gets twice the time of the last); a cut needs a short one
+        budget = min(overtime, max(REDESIGN_SECONDS, 0.1 * settings.time_limit if cut
+                                   else STAGE1_SHARE * settings.time_limit * 2 ** (attempt + 1)))
         again = solve_org_design(inst1, model_settings(REDESIGN, budget, levels=stage1_levels,
                                                        stall=budget / 2))
         if again.objective is None or (not cut and again.band_shortfall >= s1.band_shortfall):
