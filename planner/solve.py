@@ -1,6 +1,6 @@
-"""Solve a scenario: stage 1 (org design), then stage 2 (account allocation) team by team,
-with the joint model as a rescue for small instances where indivisible lines make a team's
-stage 2 infeasible. Reports progress, honours a stop event, and returns a Decision with the
+"""Solve a scenario: stage 1 (org design), then stage 2 (account allocation) team by team.
+When indivisible lines make a team's stage 2 infeasible, stage 1 is asked for another design
+(a few times), and the joint model is the last rescue on small instances. Reports progress, honours a stop event, and returns a Decision with the
 figures that say how good it is (status, objective, best bound, gap).
 
 Only the joint model proves a bound for the whole scenario. A two-stage plan reports no best

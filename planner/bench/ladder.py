@@ -127,7 +127,9 @@ def _repair(sc, company, plan, folder: Path, time_limit: float, workers: int, se
     before = a.set_index(["account_id", "product", "function"])["rep_id"]
     after = again.assignments.set_index(["account_id", "product", "function"])["rep_id"]
     both = before.to_frame("before").join(after.to_frame("after"), how="inner")
-    moved = both[(both["before"] != both["after"]) & (both["before"] != leaver)]
+    # an unmet line ("") that gets an owner is not a disruption
+    moved = both[(both["before"] != both["after"]) & (both["before"] != leaver)
+                 & (both["before"].astype(str) != "")]
     return {"repair_seconds": round(seconds, 2), "repair_status": again.kpis["status"],
             "repair_verifies": again.verify() == [],
             "repair_leaver_lines": int((both["before"] == leaver).sum()),
