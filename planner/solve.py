@@ -1,7 +1,8 @@
 """Solve a scenario: stage 1 (org design), then stage 2 (account allocation) team by team.
 When indivisible lines make a team's stage 2 infeasible, stage 1 is asked for another design
-(a few times), and the joint model is the last rescue on small instances. Reports progress, honours a stop event, and returns a Decision with the
-figures that say how good it is (status, objective, best bound, gap).
+(a few times), and the joint model is the last rescue on small instances. Reports progress,
+honours a stop event, and returns a Decision with the figures that say how good it is
+(status, objective, best bound, gap).
 
 Only the joint model proves a bound for the whole scenario. A two-stage plan reports no best
 bound (stage 1 plans each account's work with reps qualified for all its products, so it is no
@@ -40,9 +41,9 @@ METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
-#: When a team's accounts cannot be split among the members stage 1 gave it, stage 1 is asked
-#: for another design without that team as it was, up to this many times, each for at least
-#: REDESIGN_SECONDS (a plan is needed even when the time limit has passed).
+#: When a team design cannot become a plan, stage 1 is asked for another one up to this many
+#: times, each for at least REDESIGN_SECONDS (a plan is needed even when the time limit has
+#: passed; see _stage2_with_redesigns).
 MAX_REDESIGNS = 6
 REDESIGN_SECONDS = 2.0
 #: ... and until the solve has taken at most this many times its time limit
