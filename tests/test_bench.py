@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from planner.bench import ladder
 from planner.bench.__main__ import main
-from planner.bench.gap import (GapInstance, allocation_instance, check, read_gap,
+from planner.bench.gap import (GapInstance, as_allocation, check, read_gap,
                                solve_with_highs, solve_with_planner)
 from planner.bench.gap_suite import INSTANCES, bench_data_dir, markdown, reference_values, summary
 from planner.errors import InputError
@@ -74,7 +74,7 @@ def test_check_recomputes_the_cost_and_refuses_an_overloaded_agent(tmp_path):
 
 def test_pairs_heavier_than_the_capacity_get_no_variable():
     g = GapInstance("x", np.array([[1, 1]]), np.array([[2, 9]]), np.array([5]))
-    inst = allocation_instance(g)
+    inst = as_allocation(g)
     assert inst.pair_item.tolist() == [0] and inst.pair_weight.tolist() == [2]
 
 
@@ -137,7 +137,7 @@ def test_summary_counts_where_the_planner_is_at_least_as_good_as_highs():
 
 
 def test_a_ladder_case_on_a_tiny_company(monkeypatch):
-    monkeypatch.setitem(ladder.SIZES, "T", (12, 150, 3.0, 1.0))
+    monkeypatch.setitem(ladder.SIZES, "T", (12, 150, 3.0))
     row = ladder.run_case("T", "region-x-function", 3.0, workers=1)
     assert (row["reps"], row["accounts"]) == (12, 150)
     assert row["verifies"] and row["repair_verifies"]

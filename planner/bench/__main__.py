@@ -37,13 +37,11 @@ def _machine() -> dict:
 
 
 def _write(out: Path, stem: str, payload: dict, table: str) -> None:
-    """JSON and Markdown side by side, each written whole (temporary name, then renamed)."""
-    out.mkdir(parents=True, exist_ok=True)
+    """JSON and Markdown side by side, each written whole."""
+    from planner.files import write_text_whole
     for path, text in ((out / f"{stem}.json", json.dumps(payload, indent=1) + "\n"),
                        (out / f"{stem}.md", table)):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text_whole(path, text)
         click.echo(f"wrote {path}", err=True)
 
 

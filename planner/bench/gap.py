@@ -86,7 +86,7 @@ def read_gap(path: Path) -> GapInstance:
     return GapInstance(path.name, cost, weight, capacity)
 
 
-def allocation_instance(gap: GapInstance, maximise: bool = False) -> AllocationInstance:
+def as_allocation(gap: GapInstance, maximise: bool = False) -> AllocationInstance:
     """The instance as a stage-2 allocation: jobs are items, agents are reps with a band of
     0 to capacity; a pair whose weight alone exceeds the capacity gets no variable."""
     agent, job = np.nonzero(gap.weight <= gap.capacity[:, None])
@@ -118,7 +118,7 @@ def solve_with_planner(gap: GapInstance, time_limit: float, workers: int = 2, se
                        maximise: bool = False) -> GapResult:
     """Solve with the stage-2 allocation engine (models.allocation.solve_allocation)."""
     began = time.monotonic()
-    inst = allocation_instance(gap, maximise)
+    inst = as_allocation(gap, maximise)
     settings = SolveSettings(time_limit=time_limit, workers=workers, seed=seed,
                              linearization_level=2)
     sol = solve_allocation(inst, settings)
@@ -141,7 +141,7 @@ def solve_with_highs(gap: GapInstance, time_limit: float, threads: int = 2,
         raise UsageError("HiGHS is not installed: pip install highspy (or the project's "
                          "'bench' extra)") from None
     began = time.monotonic()
-    inst = allocation_instance(gap, maximise)
+    inst = as_allocation(gap, maximise)
     n_pairs = len(inst.pair_item)
     with _quiet_stdout():  # HiGHS prints a banner when it starts, before any option holds
         h = highspy.Highs()

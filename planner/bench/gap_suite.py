@@ -89,7 +89,7 @@ def summary(rows: list[dict]) -> dict[str, dict]:
 
 def markdown(rows: list[dict], time_limit: float, workers: int) -> str:
     """The side-by-side table and the summary lines the README quotes."""
-    lines = [f"| instance | m x n | best known | planner | gap % | HiGHS | gap % |",
+    lines = ["| instance | m x n | best known | planner | gap % | HiGHS | gap % |",
              "|---|---|---:|---:|---:|---:|---:|"]
     by = {(r["instance"], r["solver"]): r for r in rows}
     for name in dict.fromkeys(r["instance"] for r in rows):

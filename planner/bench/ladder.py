@@ -25,12 +25,12 @@ from typing import Callable
 
 import yaml
 
-#: name: (reps, accounts, default time limit in seconds, the issue's gap target in %)
-SIZES: dict[str, tuple[int, int, float, float]] = {
-    "S": (50, 1_000, 2.0, 0.1),
-    "M": (200, 10_000, 10.0, 0.5),
-    "L": (1_000, 50_000, 60.0, 1.0),
-    "XL": (2_000, 100_000, 120.0, 1.0),
+#: name: (reps, accounts, default time limit in seconds: the time its gap target is set for)
+SIZES: dict[str, tuple[int, int, float]] = {
+    "S": (50, 1_000, 2.0),
+    "M": (200, 10_000, 10.0),
+    "L": (1_000, 50_000, 60.0),
+    "XL": (2_000, 100_000, 120.0),
 }
 LADDER_UTILIZATION = {"min": 0.5, "max": 1.1}
 FIRST_PLAN_AFTER = (1, 4, 16)
