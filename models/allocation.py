@@ -259,6 +259,20 @@ def _finished(inst: AllocationInstance, settings: SolveSettings, item_agent: np.
                          (bound,) if bound is not None else ())
 
 
+def _lexicographically_better(inst: AllocationInstance, levels, repaired: np.ndarray,
+                              improved: np.ndarray) -> np.ndarray:
+    """The local search weighs all terms together; with priorities, the repaired hint (today's
+    owners first) may be the better start, and CP-SAT may not find its way back to it in a
+    short time limit (a re-plan that puts continuity first)."""
+    if not levels or len(levels) == 1:
+        return improved
+
+    def key(item_agent: np.ndarray) -> tuple[int, ...]:
+        return tuple(sum(evaluate_allocation_term(inst, inst.terms[n], item_agent)
+                         for n in level if n in inst.terms) for level in levels)
+    return repaired if key(repaired) < key(improved) else improved
+
+
 def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     """Solve with CP-SAT alone. With a hint, the hint is first repaired
     into the bands; if CP-SAT finds nothing better in time, that repaired start is the answer
@@ -269,8 +283,9 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     if inst.hint_agent is not None:
         start = repair_allocation(inst)
         if not inst.extensions and allocation_is_feasible(inst, start):
-            start = improve_allocation(_stressing(inst, settings.term_limits), start,
-                                       settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
+            improved = improve_allocation(_stressing(inst, settings.term_limits), start,
+                                          settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
+            start = _lexicographically_better(inst, settings.levels, start, improved)
         add_hints(model, inst, v, start, devs)
         settings = replace(settings, time_limit=max(0.2, settings.time_limit
                                                     - (time.monotonic() - began)))

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from models.cpsat import new_solver, solve_levels
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
-from models.warm_start import improve_org
+from models.warm_start import improve_org, start_for_teams
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
                               OrgSolution, Progress, SolveSettings)
 
@@ -205,6 +205,29 @@ def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float =
     return _Stage1(model, team, y, unmet, terms, rules, shorts, start)
 
 
+def _lexicographically_better(inst: OrgDesignInstance, start, levels) -> object:
+    """The local search weighs all terms together; with priorities, today's teams may be the
+    better start (a re-plan that puts continuity first), and CP-SAT may not find its way back
+    to them within a short time limit."""
+    if inst.hint_team is None or (inst.hint_team < 0).any() or (
+            inst.fixed_team is not None and ((inst.fixed_team >= 0)
+                                             & (inst.fixed_team != inst.hint_team)).any()):
+        return start
+    today = start_for_teams(inst, inst.hint_team)
+
+    def key(s) -> tuple[int, ...]:
+        values = evaluate_org_terms(inst, s.rep_team, s.is_manager, s.hired, s.hours, s.unmet)
+        return (_coverage_missing(inst, s.rep_team),
+                *(sum(values.get(name, 0) for name in level) for level in levels))
+    return today if key(today) < key(start) else start
+
+
+def _coverage_missing(inst: OrgDesignInstance, rep_team: np.ndarray) -> int:
+    """Reps missing from the coverage requirements (each a hard rule) under these teams."""
+    return sum(max(0, c.min_reps - int((rep_team[c.eligible] == c.team).sum()))
+               for c in inst.coverage)
+
+
 def _term_expr(term, y, unmet, team: TeamVars, devs, shorts):
     parts = [int(term.constant)]
     if term.pair is not None:
@@ -240,6 +263,8 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
                         settings.stop if settings is not None else None)
     if start is None:
         return None  # no teams hold the extensions' rules: CP-SAT will have to look itself
+    if rules is None and settings is not None and settings.levels:
+        start = _lexicographically_better(inst, start, settings.levels)
     for r, t in enumerate(start.rep_team.tolist()):
         for tt in range(inst.n_teams):
             model.add_hint(team.x[r][tt], tt == t)

@@ -28,6 +28,9 @@ REP_OPTIONAL = ("current_team", "preferred_function", "lat", "lon")
 ACCOUNT_REQUIRED = ("account_id", "account_name", "region", "segment", "channel", "product",
                     "potential")
 ACCOUNT_OPTIONAL = ("current_owner", "lat", "lon")
+#: `current_owner:<function>` (optional) names the owner of that function's line when it is not
+#: the row's current_owner (a service desk owns service, say); blank means current_owner
+OWNER_PREFIX = "current_owner:"
 ACCOUNT_ATTRIBUTES = ("account_name", "region", "segment", "channel", "lat", "lon")
 TRAVEL_REQUIRED = ("rep_id", "account_id", "cost")
 
@@ -242,6 +245,12 @@ def _parse_accounts(raw: pd.DataFrame, reps: pd.DataFrame, functions: tuple[str,
     hours = {f: _numbers(raw, HOURS_PREFIX + f, label, problems, low=0) for f in functions}
     lat, lon = _coordinates(raw, label, problems)
     owner = _owners(raw, reps, label, problems)
+    function_owner = {}
+    for f in functions:
+        if OWNER_PREFIX + f in raw:
+            own = _owners(raw, reps, label, problems, OWNER_PREFIX + f)
+            function_owner[OWNER_PREFIX + f] = np.where(raw[OWNER_PREFIX + f] == "", owner, own)
+    _unknown_owner_functions(raw, functions, label, problems)
     dup = raw.duplicated(["account_id", "product"], keep="first") & (raw["account_id"] != "")
     for r, a, p in zip(raw.loc[dup, ROW_COLUMN], raw.loc[dup, "account_id"], raw.loc[dup, "product"]):
         problems.append(Problem(f"account {a!r} has product {p!r} on an earlier row too; "
@@ -253,8 +262,11 @@ def _parse_accounts(raw: pd.DataFrame, reps: pd.DataFrame, functions: tuple[str,
                          "potential": potential, "owner": owner, "lat": lat, "lon": lon,
                          **{HOURS_PREFIX + f: h for f, h in hours.items()},
                          "row": raw[ROW_COLUMN]})
+    for f in functions:
+        rows["owner:" + f] = function_owner.get(OWNER_PREFIX + f, owner)
     extra = [c for c in raw.columns
-             if c not in rows.columns and c not in ("current_owner", ROW_COLUMN)]
+             if c not in rows.columns and c not in ("current_owner", ROW_COLUMN)
+             and not c.startswith(OWNER_PREFIX)]
     rows = pd.concat([rows, raw[extra]], axis=1).reset_index(drop=True)
     rows["current_owner"] = raw.get("current_owner", pd.Series("", index=raw.index)).to_numpy()
     _check_consistent_accounts(rows, label)
@@ -265,19 +277,31 @@ def _parse_accounts(raw: pd.DataFrame, reps: pd.DataFrame, functions: tuple[str,
     return rows, accounts
 
 
-def _owners(raw: pd.DataFrame, reps: pd.DataFrame, label: str, problems: list[Problem]) -> np.ndarray:
-    if "current_owner" not in raw:
+def _owners(raw: pd.DataFrame, reps: pd.DataFrame, label: str, problems: list[Problem],
+            col: str = "current_owner") -> np.ndarray:
+    if col not in raw:
         return np.full(len(raw), -1, dtype=np.int64)
     index = pd.Series(np.arange(len(reps)), index=reps["rep_id"])
-    owner = index.reindex(raw["current_owner"]).to_numpy()
-    unknown = np.isnan(owner) & (raw["current_owner"] != "").to_numpy()
+    owner = index.reindex(raw[col]).to_numpy()
+    unknown = np.isnan(owner) & (raw[col] != "").to_numpy()
     by_name = dict(zip(reps["name"], reps["rep_id"]))
-    for r, v in zip(raw.loc[unknown, ROW_COLUMN], raw.loc[unknown, "current_owner"]):
+    for r, v in zip(raw.loc[unknown, ROW_COLUMN], raw.loc[unknown, col]):
         hint = (f" (it is the name of rep {by_name[v]}: use the rep_id {by_name[v]!r})"
                 if v in by_name else did_you_mean(v, reps["rep_id"]))
-        problems.append(Problem(f"current_owner {v!r} is not a rep_id in reps.csv{hint}", label,
-                                int(r), "current_owner"))
+        problems.append(Problem(f"{col} {v!r} is not a rep_id in reps.csv{hint}", label,
+                                int(r), col))
     return np.nan_to_num(owner, nan=-1).astype(np.int64)
+
+
+def _unknown_owner_functions(raw: pd.DataFrame, functions: tuple[str, ...], label: str,
+                             problems: list[Problem]) -> None:
+    """A `current_owner:<function>` column needs an `hours:<function>` column of that name."""
+    for col in raw.columns:
+        if col.startswith(OWNER_PREFIX) and col[len(OWNER_PREFIX):].strip() not in functions:
+            f = col[len(OWNER_PREFIX):].strip()
+            problems.append(Problem(f"there is no function {f!r} (the hours columns give "
+                                    f"{', '.join(functions)}){did_you_mean(f, functions)}",
+                                    label, 1, col))
 
 
 def _check_consistent_accounts(rows: pd.DataFrame, label: str) -> None:
@@ -299,12 +323,13 @@ def _demand_lines(rows: pd.DataFrame, functions: tuple[str, ...]) -> pd.DataFram
     r_idx, f_idx = np.nonzero(hours > 0)
     base = rows.iloc[r_idx]
     share = hours[r_idx, f_idx] / row_total[r_idx]
+    owners = rows[["owner:" + f for f in functions]].to_numpy(dtype=np.int64)
     return pd.DataFrame({
         "account": base["account"].to_numpy(), "account_id": base["account_id"].to_numpy(),
         "product": base["product"].to_numpy(), "function": np.asarray(functions, dtype=object)[f_idx],
         "hours": hours[r_idx, f_idx], "region": base["region"].to_numpy(),
         "segment": base["segment"].to_numpy(), "channel": base["channel"].to_numpy(),
-        "potential": base["potential"].to_numpy() * share, "owner": base["owner"].to_numpy(),
+        "potential": base["potential"].to_numpy() * share, "owner": owners[r_idx, f_idx],
         "row": base["row"].to_numpy()}).astype({"function": "str"})
 
 

@@ -22,10 +22,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from planner.csvread import ROW_COLUMN, read_table
+from planner.data import HOURS_PREFIX, OWNER_PREFIX
 from planner.errors import InputError, Problem, did_you_mean
 from planner.excelsafe import unquote_frame
-
-HOURS_PREFIX = "hours:"
 
 
 class _Edit(BaseModel):
@@ -234,21 +233,27 @@ def _set_skills(reps: pd.DataFrame, skills: dict[str, dict[str, float]]) -> pd.D
 
 def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
                  path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each account x product row's owner becomes the rep who holds most of its hours in the
-    plan; each rep's current team becomes their team in the plan (reps.csv beside it)."""
+    """Each demand line's owner becomes its rep in the plan (`current_owner:<function>`; a line
+    the plan left unmet, or whose rep has left, has none); each rep's current team becomes their
+    team in the plan (reps.csv beside it)."""
     plan = unquote_frame(read_table(path, f"owners_from {path.name}"))  # written Excel-safe
-    for col in ("account_id", "product", "hours", "rep_id"):
+    for col in ("account_id", "product", "function", "hours", "rep_id"):
         if col not in plan.columns:
             raise InputError(Problem("this is not a plan's assignments.csv", str(path), 1, col))
-    plan = plan[plan["rep_id"] != ""].copy()
+    plan = plan[plan["rep_id"].isin(set(reps["rep_id"]))].copy()
     plan["h"] = pd.to_numeric(plan["hours"], errors="coerce").fillna(0)
-    owner = (plan.groupby(["account_id", "product", "rep_id"])["h"].sum().reset_index()
-             .sort_values("h", ascending=False).drop_duplicates(["account_id", "product"])
-             .set_index(["account_id", "product"])["rep_id"])
+    # a line split between reps belongs to the one with most of its hours
+    line_owner = (plan.sort_values("h", ascending=False, kind="stable")
+                  .drop_duplicates(["account_id", "product", "function"])
+                  .set_index(["account_id", "product", "function"])["rep_id"])
     accounts = accounts.copy()
+    accounts["current_owner"] = ""  # blank per-function owners fall back to it: no owner
     key = pd.MultiIndex.from_arrays([accounts["account_id"], accounts["product"]])
-    accounts["current_owner"] = owner.reindex(key).fillna("").to_numpy()
-    accounts.loc[~accounts["current_owner"].isin(set(reps["rep_id"])), "current_owner"] = ""
+    for col in [c for c in accounts.columns if c.startswith(HOURS_PREFIX)]:
+        function = col[len(HOURS_PREFIX):].strip()
+        mine = line_owner[line_owner.index.get_level_values("function") == function].droplevel(
+            "function")
+        accounts[OWNER_PREFIX + function] = mine.reindex(key).fillna("").to_numpy()
     plan_reps = path.parent / "reps.csv"
     if plan_reps.is_file():
         teams = unquote_frame(read_table(plan_reps, f"owners_from {plan_reps.name}"))

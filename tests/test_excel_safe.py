@@ -161,11 +161,14 @@ def test_plan_files_round_trip_both_ways(solved):
 def test_owners_from_a_written_plan_reads_the_ids_back(solved):
     _, plan, out = solved
     scenario = plan.scenario.with_edits({"owners_from": str(out / "assignments.csv")})
-    rows = load_scenario_data(scenario).rows
+    company = load_scenario_data(scenario)
+    lines = company.lines
+    rep_ids = company.reps["rep_id"].to_numpy(dtype=object)
+    owners = [rep_ids[o] if o >= 0 else "" for o in lines["owner"]]
     assigned = plan.assignments[plan.assignments["rep_id"] != ""]
-    held = assigned.groupby(["account_id", "product", "rep_id"])["hours"].sum().reset_index()
-    top = (held.sort_values("hours").drop_duplicates(["account_id", "product"], keep="last")
-           .set_index(["account_id", "product"]))  # hours 4-6 and 7: no ties
-    expected = [top.at[(a, p), "rep_id"] for a, p in zip(rows["account_id"], rows["product"])]
-    assert rows["current_owner"].tolist() == expected
+    key = ["account_id", "product", "function"]
+    top = (assigned.sort_values("hours").drop_duplicates(key, keep="last").set_index(key))
+    expected = [top.at[k, "rep_id"] if k in top.index else ""
+                for k in zip(lines["account_id"], lines["product"], lines["function"])]
+    assert owners == expected
     assert set(expected) <= set(REP_IDS)

@@ -252,6 +252,33 @@ def test_current_owner_given_as_a_rep_name_points_to_the_rep_id(tmp_path):
                    "the rep_id 'R3')")
 
 
+def test_a_function_owner_column_sets_that_functions_lines_owner(tmp_path):
+    # A2 farming belongs to R4, A3 (no hunting hours) to nobody else: blank cells keep the row's
+    accounts = add_column(ACCOUNTS, "current_owner:farming", ["", "R4", "", "", "", ""])
+    lines = load(tmp_path, accounts=accounts).lines.set_index(["account_id", "function"])
+    reps = ["R1", "R2", "R3", "R4"]
+    owner = {k: (reps[o] if o >= 0 else "") for k, o in lines["owner"].items()}
+    assert owner[("A2", "farming")] == "R4"
+    assert owner[("A2", "hunting")] == "R2"
+    assert owner[("A1", "farming")] == "R1"
+    assert owner[("A5", "farming")] == ""
+
+
+def test_a_function_owner_not_on_the_roster(tmp_path):
+    accounts = add_column(ACCOUNTS, "current_owner:farming", ["", "", "R44", "", "", ""])
+    err = input_error(tmp_path, accounts=accounts)
+    assert_problem(err, "accounts.csv", 4, "current_owner:farming",
+                   "current_owner:farming 'R44' is not a rep_id in reps.csv (did you mean 'R4'?)")
+
+
+def test_a_function_owner_column_of_an_unknown_function(tmp_path):
+    accounts = add_column(ACCOUNTS, "current_owner:farmin", ["", "", "", "", "", ""])
+    err = input_error(tmp_path, accounts=accounts)
+    assert_problem(err, "accounts.csv", 1, "current_owner:farmin",
+                   "there is no function 'farmin' (the hours columns give hunting, farming) "
+                   "(did you mean 'farming'?)")
+
+
 def test_conflicting_attributes_of_one_account(tmp_path):
     err = input_error(tmp_path, accounts=ACCOUNTS + "A1,Acme,West,smb,direct,CRM,5,R1,1,1\n")
     assert_problem(err, "accounts.csv", 8, "region",
