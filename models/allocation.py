@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from ortools.sat.python import cp_model
 
-from models.cpsat import solve_levels
+from models.cpsat import add_hints_at_once, solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.allocation_lns import improve_by_neighbourhoods, level_terms
@@ -30,6 +30,10 @@ CAP_STRESS = 1000
 #: the last 25 % again, with the search's plan as hint, gained nothing on the GAP benchmark.)
 CPSAT_SHARE = 0.15
 LNS_MIN_AGENTS = 3
+#: Above this many item x agent pairs a team skips CP-SAT's whole model (building it alone
+#: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
+#: hint improved by the neighbourhood search, its bound the cheapest agent of each item.
+LNS_ONLY_PAIRS = 100_000
 MIN_SECONDS = 0.2
 
 
@@ -94,10 +98,9 @@ def add_hints(model: cp_model.CpModel, inst: AllocationInstance, v: AllocVars,
     """Hint a complete assignment: every z, the unassigned flags, the travel pairs and the
     deviations, so that CP-SAT can take it as its first solution."""
     chosen = item_agent[inst.pair_item] == inst.pair_agent
-    for var, on in zip(v.z, chosen.tolist()):
-        model.add_hint(var, on)
-    for i, var in v.unassigned.items():
-        model.add_hint(var, bool(item_agent[i] < 0))
+    add_hints_at_once(model, v.z, chosen.tolist())
+    add_hints_at_once(model, list(v.unassigned.values()),
+                      [item_agent[i] < 0 for i in v.unassigned])
     served = {}
     if v.travel_pairs and inst.item_account is not None:
         for i, a in enumerate(item_agent.tolist()):
@@ -110,8 +113,7 @@ def add_hints(model: cp_model.CpModel, inst: AllocationInstance, v: AllocVars,
         load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
                            minlength=inst.n_agents)
         target = inst.agent_target if inst.agent_target is not None else np.zeros(inst.n_agents)
-        for var, dev in zip(devs, np.abs(load - target).astype(np.int64).tolist()):
-            model.add_hint(var, dev)
+        add_hints_at_once(model, devs, np.abs(load - target).astype(np.int64).tolist())
 
 
 def term_expr(term: AllocTerm, inst: AllocationInstance, v: AllocVars, devs: list | None):
@@ -228,6 +230,13 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     if not lns_applies(inst, settings):
         return solve_with_cpsat(inst, settings)
     began = time.monotonic()
+    if len(inst.pair_item) > LNS_ONLY_PAIRS and inst.hint_agent is not None:
+        start = repair_allocation(inst)
+        if allocation_is_feasible(inst, start):
+            bound = cheapest_agent_bound(inst, level_terms(inst, settings))
+            left = settings.time_limit - (time.monotonic() - began)
+            best = improve_by_neighbourhoods(inst, start, settings, left, bound)
+            return _finished(inst, settings, best, bound, time.monotonic() - began)
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE))
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
@@ -236,6 +245,23 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         return first
     best = improve_by_neighbourhoods(inst, first.item_agent, settings, left, first.bound)
     return _finished(inst, settings, best, first.bound, time.monotonic() - began)
+
+
+def cheapest_agent_bound(inst: AllocationInstance, names: tuple[str, ...]) -> int:
+    """A lower bound of the objective: each item at its cheapest agent (or left unassigned,
+    if optional and cheaper), bands ignored; deviation and travel are at least 0."""
+    cost = np.zeros(len(inst.pair_item), dtype=np.int64)
+    none = np.zeros(inst.n_items, dtype=np.int64)
+    for n in names:
+        term = inst.terms[n]
+        if term.pair is not None:
+            cost += term.pair.astype(np.int64)
+        if term.unassigned is not None:
+            none += term.unassigned.astype(np.int64)
+    best = np.where(inst.item_optional.astype(bool), none, np.iinfo(np.int64).max)
+    np.minimum.at(best, inst.pair_item, cost)
+    return int(best[best < np.iinfo(np.int64).max].sum()) + sum(
+        int(inst.terms[n].constant) for n in names)
 
 
 def lns_applies(inst: AllocationInstance, settings: SolveSettings) -> bool:

@@ -17,15 +17,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from ortools.sat.python import cp_model
 
-from models.cpsat import new_solver, solve_levels
+from models.cpsat import add_hints_at_once, new_solver, solve_levels
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
-from models.warm_start import improve_org, start_for_teams
+from models.warm_start import improve_org, moved_count, start_for_teams
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
                               OrgSolution, Progress, SolveSettings)
 
 
 #: Share of stage 1's time spent on the local-search warm start before CP-SAT takes over.
 WARM_START_SHARE = 0.75
+#: Above this many rep x class pairs, building the CP-SAT model alone takes longer than the
+#: time limits users set (20 s for 1,000 reps and 860,000 pairs) and CP-SAT does not improve
+#: the local search's design in the time left: stage 1 is the local search alone.
+LOCAL_SEARCH_ONLY_PAIRS = 200_000
 
 
 @dataclass
@@ -246,11 +250,10 @@ def _term_expr(term, y, unmet, team: TeamVars, devs, shorts):
     return cp_model.LinearExpr.sum(parts)
 
 
-def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars, y: list,
-               unmet: list, devs: list | None, shorts: list | None, warm_seconds: float,
+def warm_start(inst: OrgDesignInstance, warm_seconds: float,
                settings: SolveSettings | None = None, started: float | None = None):
-    """A complete warm-start plan as the hint, so the search starts from a whole solution;
-    returns the warm start."""
+    """The local search's team design (models.warm_start), or today's teams where they are
+    lexicographically better; None when no teams hold the extensions' rules."""
     report = None
     if settings is not None and settings.progress is not None:
         began = time.monotonic() if started is None else started
@@ -261,31 +264,40 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
     rules = TeamRules(inst, max(1.0, warm_seconds / 4)) if inst.extensions else None
     start = improve_org(inst, warm_seconds, report, rules,
                         settings.stop if settings is not None else None)
+    if start is not None and rules is None and settings is not None and settings.levels:
+        start = _lexicographically_better(inst, start, settings.levels)
+    return start
+
+
+def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars, y: list,
+               unmet: list, devs: list | None, shorts: list | None, warm_seconds: float,
+               settings: SolveSettings | None = None, started: float | None = None):
+    """A complete warm-start plan as the hint, so the search starts from a whole solution;
+    returns the warm start."""
+    start = warm_start(inst, warm_seconds, settings, started)
     if start is None:
         return None  # no teams hold the extensions' rules: CP-SAT will have to look itself
-    if rules is None and settings is not None and settings.levels:
-        start = _lexicographically_better(inst, start, settings.levels)
+    hinted, values = [], []
     for r, t in enumerate(start.rep_team.tolist()):
-        for tt in range(inst.n_teams):
-            model.add_hint(team.x[r][tt], tt == t)
+        hinted += team.x[r]
+        values += [tt == t for tt in range(inst.n_teams)]
     for (r, t), m in team.manager.items():
-        model.add_hint(m, bool(start.is_manager[r]) and start.rep_team[r] == t)
-    for u, h in enumerate(team.hired):
-        if not isinstance(h, int):
-            model.add_hint(h, int(start.hired[u]))
-    for v, h in zip(y, start.hours.tolist()):
-        model.add_hint(v, h)
-    for v, h in zip(unmet, start.unmet.tolist()):
-        model.add_hint(v, h)
+        hinted.append(m)
+        values.append(bool(start.is_manager[r]) and start.rep_team[r] == t)
+    hinted += team.hired
+    values += start.hired.tolist()
+    hinted += y + unmet
+    values += start.hours.tolist() + start.unmet.tolist()
     load = np.bincount(inst.pair_rep, weights=start.hours, minlength=inst.n_reps)
     if devs is not None:
         target = np.where(start.is_manager, inst.mgr_target, inst.rep_target)
-        for d, dev in zip(devs, np.abs(load - target).astype(np.int64).tolist()):
-            model.add_hint(d, dev)
+        hinted += devs
+        values += np.abs(load - target).astype(np.int64).tolist()
     if shorts is not None:
         least = np.where(start.is_manager, inst.mgr_lo, inst.rep_lo)
-        for v, short in zip(shorts, np.maximum(least - load, 0).astype(np.int64).tolist()):
-            model.add_hint(v, short)
+        hinted += shorts
+        values += np.maximum(least - load, 0).astype(np.int64).tolist()
+    add_hints_at_once(model, hinted, values)
     return start
 
 
@@ -358,8 +370,16 @@ def _collect_variables(constraint, out: set[int]) -> None:
 
 
 def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:
-    """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays."""
+    """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays.
+
+    A large company's design is the local search's alone (see LOCAL_SEARCH_ONLY_PAIRS) when it
+    holds every hard rule; it then has no bound."""
     started = time.monotonic()
+    if len(inst.pair_rep) > LOCAL_SEARCH_ONLY_PAIRS and not inst.extensions \
+            and not settings.term_limits:
+        start = warm_start(inst, settings.time_limit, settings, started)
+        if start is not None and _holds_hard_rules(inst, start):
+            return _warm_start_solution(inst, start, time.monotonic() - started, settings)
     built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE, settings=settings,
                    started=started)
     settings = replace(settings, time_limit=max(0.5, settings.time_limit
@@ -422,6 +442,16 @@ def evaluate_org_terms(inst: OrgDesignInstance, rep_team: np.ndarray, is_manager
 def within_limits(values: dict[str, int], limits: dict[str, int] | None) -> bool:
     """Whether a plan's term values respect the caps on terms."""
     return all(values.get(name, 0) <= limit for name, limit in (limits or {}).items())
+
+
+def _holds_hard_rules(inst: OrgDesignInstance, start) -> bool:
+    """Whether a local-search design holds the rules the search only prices or may start out
+    of: coverage, demand met where unmet demand is not allowed, the moved-rep limit (the band
+    minimum is soft in stage 1)."""
+    moved_ok = inst.max_moved is None or inst.moved is None or \
+        moved_count(inst, start.rep_team) <= inst.max_moved
+    return moved_ok and _coverage_missing(inst, start.rep_team) == 0 and (
+        inst.allow_unmet or int(start.unmet.sum()) == 0)
 
 
 def _warm_start_solution(inst: OrgDesignInstance, start, seconds: float,

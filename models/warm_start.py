@@ -224,7 +224,7 @@ class _Search:
 
     def reset(self, team: np.ndarray) -> None:
         self.team = np.asarray(team, dtype=np.int64).copy()
-        self.moved_now = _moved_count(self.inst, self.team)
+        self.moved_now = moved_count(self.inst, self.team)
         self.results = {t: self.oracle.evaluate(t, self.members(t))
                         for t in range(self.inst.n_teams)}
 
@@ -359,7 +359,7 @@ def _candidates(inst: OrgDesignInstance, team: np.ndarray, results: dict, oracle
     return list(dict.fromkeys(short + helpful + rest))
 
 
-def _moved_count(inst: OrgDesignInstance, team: np.ndarray) -> int:
+def moved_count(inst: OrgDesignInstance, team: np.ndarray) -> int:
     if inst.moved is None:
         return 0
     return int(inst.moved[np.arange(inst.n_reps), team].sum())

@@ -204,12 +204,13 @@ def _class_skills(lines: pd.DataFrame, n_cells: int, n_classes: int, cell_qualif
     fit, from the cell matrices."""
     weight = np.zeros((n_cells, n_classes))
     np.add.at(weight, (lines["cell"].to_numpy(), lines["cls"].to_numpy()), lines["h"].to_numpy())
-    present = (weight > 0).astype(np.int64)
-    qualified = ((~cell_qualified).astype(np.int64) @ present) == 0
+    # counts as floats: BLAS multiplies them (integer matrix products are not), exactly
+    present = (weight > 0).astype(np.float64)
+    qualified = ((~cell_qualified).astype(np.float64) @ present) == 0
     bits = np.zeros(qualified.shape, dtype=np.uint8)
     for skill_bit, rule_bit in ((MIN_PROFICIENCY_BIT, RULE_MIN_PROFICIENCY),
                                 (SENIORITY_BIT, RULE_KEY_ACCOUNTS_SENIOR)):
-        hit = ((cell_bits & skill_bit) > 0).astype(np.int64) @ present > 0
+        hit = ((cell_bits & skill_bit) > 0).astype(np.float64) @ present > 0
         bits |= np.where(hit, rule_bit, 0).astype(np.uint8)
     fit = (cell_fit @ weight) / np.maximum(class_hours, 1)[None, :]
     return qualified, bits, fit
@@ -369,15 +370,22 @@ def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray
     hour of that account in the team (it never overstates the travel a rep's hours cause)."""
     acc_team = p.lines.groupby(["account", "team"], observed=True)["h"].sum().rename("team_h")
     cls_acc = p.lines[["cls", "account", "team"]].drop_duplicates().join(
-        acc_team, on=["account", "team"])
+        acc_team, on=["account", "team"]).sort_values("cls", kind="stable")
+    cls = cls_acc["cls"].to_numpy()
+    accounts_of = np.split(cls_acc["account"].to_numpy(),
+                           np.flatnonzero(np.diff(cls)) + 1)
+    hours_of = np.split(cls_acc["team_h"].to_numpy(dtype=float), np.flatnonzero(np.diff(cls)) + 1)
+    first = dict(zip(np.unique(cls).tolist(), range(len(accounts_of))))
+    order = np.argsort(pair_class, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair_class[order])) + 1
     out = np.zeros(len(pair_rep))
-    for k, group in cls_acc.groupby("cls"):
-        mask = pair_class == k
-        reps = pair_rep[mask]
-        accounts = group["account"].to_numpy()
+    for group in np.split(order, bounds) if len(order) else []:
+        g = first.get(int(pair_class[group[0]]))
+        if g is None:
+            continue
+        reps, accounts = pair_rep[group], accounts_of[g]
         cost = p.company.travel_cost(np.repeat(reps, len(accounts)), np.tile(accounts, len(reps)))
-        per_hour = cost.reshape(len(reps), len(accounts)) / group["team_h"].to_numpy()[None, :]
-        out[mask] = per_hour.min(axis=1)
+        out[group] = (cost.reshape(len(reps), len(accounts)) / hours_of[g][None, :]).min(axis=1)
     return out
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from models.allocation import solve_allocation
 from models.instances import Progress, SolveSettings
@@ -183,8 +184,15 @@ def _explain_settings(settings) -> SolveSettings:
 
 def joint_pairs(p: Problemset) -> int:
     """Rep x item pairs of the joint model: items times the reps qualified for some of their
-    lines (what the joint model's assignment variables number)."""
+    lines (what the joint model's assignment variables number). Above JOINT_MAX_PAIRS the
+    count is a lower bound (the joint model is not tried then, and counting exactly would take
+    seconds on a large company)."""
     item_cells = p.lines[["item", "cell"]].drop_duplicates()
+    per_cell = p.cell_qualified.sum(axis=0)
+    at_least = int(pd.Series(per_cell[item_cells["cell"].to_numpy()])
+                   .groupby(item_cells["item"].to_numpy()).max().sum())
+    if at_least > JOINT_MAX_PAIRS:
+        return at_least
     any_qualified = np.zeros((p.n_reps, p.lines["item"].max() + 1 if len(p.lines) else 0), bool)
     for cell, items in item_cells.groupby("cell")["item"]:
         any_qualified[:, items.to_numpy()] |= p.cell_qualified[:, [cell]]

@@ -4,14 +4,16 @@ cheaper sub-plan on the chosen agents makes the whole plan cheaper by exactly as
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from models.allocation import allocation_is_feasible, solve_allocation
+from models.allocation import allocation_is_feasible, cheapest_agent_bound, solve_allocation
 from models.allocation_lns import (LnsStats, improve_by_neighbourhoods, plan_cost,
                                    sub_instance)
 from models.instances import AllocationInstance, AllocTerm, SolveSettings
-from tests.test_models_allocation import i64, make_alloc
+from tests.test_models_allocation import GAP_COST, GAP_PAIRS, i64, make_alloc
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
 
@@ -99,3 +101,27 @@ def test_solve_allocation_finds_the_rotation():
     sol = solve_allocation(inst, SETTINGS)
     assert sol.status == "OPTIMAL" and sol.objective == 3
     assert sol.item_agent.tolist() == [1, 2, 0] and allocation_is_feasible(inst, sol.item_agent)
+
+
+# The rotation instance with today's plan as the hint: a team too large for CP-SAT's whole
+# model (the threshold lowered to 0 here) starts from the hint, is improved by the search
+# alone to the optimum 3, and is bounded by each item's cheapest agent: 1 + 1 + 1 = 3, which
+# proves it optimal.
+def test_a_large_team_is_solved_by_the_search_alone(monkeypatch):
+    import models.allocation as allocation
+    monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    inst = replace(rotation_instance(), hint_agent=i64([0, 1, 2]))
+    sol = solve_allocation(inst, SETTINGS)
+    assert sol.item_agent.tolist() == [1, 2, 0]
+    assert (sol.objective, sol.bound, sol.status) == (3, 3, "OPTIMAL")
+    assert allocation_is_feasible(inst, sol.item_agent)
+
+
+# GAP of tests.test_models_allocation: cheapest agents 1 (item 0), 2 (item 1), 1 (item 2) -> 4,
+# below the optimum 9. Item 2 optional and free to leave unassigned: 1 + 2 + 0 = 3.
+@pytest.mark.parametrize("optional, bound", [([False] * 3, 4), ([False, False, True], 3)])
+def test_the_cheapest_agent_bound(optional, bound):
+    inst = make_alloc([0, 0], [5, 5], GAP_PAIRS, 3,
+                      {"cost": GAP_COST, "unmet": AllocTerm(unassigned=i64([7, 7, 0]))},
+                      optional=optional)
+    assert cheapest_agent_bound(inst, ("cost", "unmet")) == bound

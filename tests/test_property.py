@@ -20,6 +20,7 @@ import yaml
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
+from models import allocation, org_design
 from models.instances import SolveSettings
 from planner.errors import InfeasibleError, NoPlanError
 from planner.generate import generate_company, write_company
@@ -31,8 +32,10 @@ from planner.verify import read_plan, verify_tables
 PRESET_NAMES = sorted(PRESETS)
 #: The module (planner.solve), not the function planner.solve that the package exports.
 planner_solve = importlib.import_module("planner.solve")
-#: Random companies per run (one core: about 55 s, the whole file about 60 s).
-RANDOM_COMPANIES = 300
+#: Random companies per run (one core: about 45 s), and more solved the way large companies
+#: are (stage 1 by local search alone, stage 2 by neighbourhood search alone)
+RANDOM_COMPANIES = 250
+LARGE_PATH_COMPANIES = 60
 #: Seconds per solve: tiny companies solve well within it; those that do not still give
 #: FEASIBLE plans to verify (or a clean NoPlanError).
 TIME_LIMIT = 1
@@ -138,6 +141,18 @@ def explanations_within_the_time_limit():
 @given(case=companies_and_scenarios())
 def test_every_returned_plan_verifies(case, tmp_path_factory):
     solve_and_verify(tmp_path_factory.mktemp("random"), case)
+
+
+@settings(max_examples=LARGE_PATH_COMPANIES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=companies_and_scenarios())
+def test_plans_made_the_large_company_way_verify(case, tmp_path_factory):
+    """The paths large companies take (models.org_design.LOCAL_SEARCH_ONLY_PAIRS,
+    models.allocation.LNS_ONLY_PAIRS), forced on small ones."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(org_design, "LOCAL_SEARCH_ONLY_PAIRS", 0)
+        patch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+        solve_and_verify(tmp_path_factory.mktemp("large-way"), {**case, "method": "two-stage"})
 
 
 # --- degenerate companies, always run ---------------------------------------------------------
