@@ -100,10 +100,13 @@ class _Neighbours:
                 cost += inst.terms[n].pair.astype(np.int64)
         # for each item, its agents from cheapest to dearest
         order = np.lexsort((cost, inst.pair_item))
-        self.agents_of: list[list[int]] = [[] for _ in range(inst.n_items)]
-        for p in order.tolist():
-            self.agents_of[int(inst.pair_item[p])].append(int(inst.pair_agent[p]))
+        self.sorted_agents = inst.pair_agent[order]
+        self.item_start = np.searchsorted(inst.pair_item[order], np.arange(inst.n_items + 1))
         self.n_agents = inst.n_agents
+
+    def cheapest_agents(self, item: int, k: int) -> list[int]:
+        begin, end = self.item_start[item], self.item_start[item + 1]
+        return self.sorted_agents[begin:min(end, begin + k)].tolist()
 
     def pick(self, item_agent: np.ndarray, size: int) -> np.ndarray:
         size = min(size, self.n_agents)
@@ -117,7 +120,7 @@ class _Neighbours:
                 b = self.rng.randrange(self.n_agents)
             else:
                 i = self.rng.choice(pool)
-                options = self.agents_of[i][:4]
+                options = self.cheapest_agents(i, 4)
                 b = self.rng.choice(options) if options else self.rng.randrange(self.n_agents)
             if b not in chosen:
                 chosen.append(b)

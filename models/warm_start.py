@@ -444,9 +444,10 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     for i in np.nonzero((item_agent < 0) & ~inst.item_optional)[0].tolist():
         if agents_of[i]:
             place(i, max(agents_of[i], key=lambda a: hi[a] - load[a]))
-    by_size = sorted(range(n_items), key=lambda i: -max((weight[i, a] for a in agents_of[i]),
-                                                          default=0))
-    full = {i: max((weight[i, a] for a in agents_of[i]), default=0) for i in range(n_items)}
+    largest = np.zeros(n_items, dtype=np.int64)  # an item's weight with its dearest agent
+    np.maximum.at(largest, inst.pair_item, inst.pair_weight.astype(np.int64))
+    by_size = np.argsort(-largest, kind="stable").tolist()
+    full = largest.tolist()
     for a in np.nonzero(load > hi)[0].tolist():
         for i in [i for i in by_size[::-1] if item_agent[i] == a and fixed[i] < 0]:
             if load[a] <= hi[a]:

@@ -193,9 +193,23 @@ def _index_lines(lines: pd.DataFrame, line_team: np.ndarray, scale: int) -> pd.D
     lines["h"] = np.rint(lines["hours"].to_numpy() * scale).astype(np.int64)
     lines["owned"] = lines["owner"] >= 0
     lines["item"] = lines.groupby(["account", "function", "team"], sort=False).ngroup()
-    products = lines.groupby("item")["product"].agg(lambda p: PRODUCT_JOIN.join(sorted(p)))
-    lines["productset"] = products.reindex(lines["item"]).to_numpy()
+    lines["productset"] = _product_sets(lines["item"].to_numpy(), lines["product"])
     return lines
+
+
+def _product_sets(item: np.ndarray, product: pd.Series) -> np.ndarray:
+    """Each line's item's products, sorted and joined ("CRM Suite + Cloud ERP"). Sets are
+    bit masks (a Python join per item takes seconds on 100,000 accounts)."""
+    codes, names = pd.factorize(product, sort=True)
+    if len(names) > 62:
+        products = product.groupby(item).agg(lambda p: PRODUCT_JOIN.join(sorted(p)))
+        return products.reindex(item).to_numpy()
+    mask = np.zeros(int(item.max()) + 1 if len(item) else 0, dtype=np.int64)
+    np.bitwise_or.at(mask, item, np.left_shift(1, codes.astype(np.int64)))
+    sets, which = np.unique(mask, return_inverse=True)
+    joined = np.array([PRODUCT_JOIN.join(str(names[b]) for b in range(len(names)) if m >> b & 1)
+                       for m in sets.tolist()], dtype=object)
+    return joined[which[item]]
 
 
 def _class_skills(lines: pd.DataFrame, n_cells: int, n_classes: int, cell_qualified: np.ndarray,
