@@ -34,6 +34,9 @@ LNS_MIN_AGENTS = 3
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
 #: hint improved by the neighbourhood search, its bound the cheapest agent of each item.
 LNS_ONLY_PAIRS = 100_000
+#: Building CP-SAT's model of a team takes about this long per item x agent pair (measured on
+#: the generated companies: 4 s for 257,000 pairs)
+BUILD_SECONDS_PER_PAIR = 1.6e-5
 MIN_SECONDS = 0.2
 
 
@@ -226,17 +229,20 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
 
     CP-SAT first, with a share of the time: small teams are proved optimal there. Otherwise
     its plan is improved by large-neighbourhood search (models.allocation_lns) for the rest of
-    the time."""
-    if not lns_applies(inst, settings):
-        return solve_with_cpsat(inst, settings)
+    the time. A team whose CP-SAT model would not even be built in time (see
+    `skips_cpsat`) starts from its repaired hint instead."""
     began = time.monotonic()
-    if len(inst.pair_item) > LNS_ONLY_PAIRS and inst.hint_agent is not None:
+    if skips_cpsat(inst, settings):
         start = repair_allocation(inst)
         if allocation_is_feasible(inst, start):
+            if not lns_applies(inst, settings):
+                return _start_as_plan(inst, settings, start, time.monotonic() - began)
             bound = cheapest_agent_bound(inst, level_terms(inst, settings))
             left = settings.time_limit - (time.monotonic() - began)
             best = improve_by_neighbourhoods(inst, start, settings, left, bound)
             return _finished(inst, settings, best, bound, time.monotonic() - began)
+    if not lns_applies(inst, settings):
+        return solve_with_cpsat(inst, settings)
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE))
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
@@ -245,6 +251,28 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         return first
     best = improve_by_neighbourhoods(inst, first.item_agent, settings, left, first.bound)
     return _finished(inst, settings, best, first.bound, time.monotonic() - began)
+
+
+def skips_cpsat(inst: AllocationInstance, settings: SolveSettings) -> bool:
+    """Whether the team goes without CP-SAT's whole model: it has a hint, nothing the repair
+    and the neighbourhood search do not model (outside constraints, caps), and either more than
+    LNS_ONLY_PAIRS pairs or a time limit shorter than twice the model's building time."""
+    pairs = len(inst.pair_item)
+    return (inst.hint_agent is not None and not inst.extensions and not settings.term_limits
+            and (pairs > LNS_ONLY_PAIRS
+                 or pairs * BUILD_SECONDS_PER_PAIR > 0.5 * settings.time_limit))
+
+
+def _start_as_plan(inst: AllocationInstance, settings: SolveSettings, start: np.ndarray,
+                   seconds: float) -> AllocSolution:
+    """The repaired hint as the answer of a solve by priorities (a re-plan that keeps today's
+    owners first: the hint is such a plan); its first level is bounded by each item's
+    cheapest agent."""
+    values = {n: evaluate_allocation_term(inst, t, start) for n, t in inst.terms.items()}
+    first = level_terms(inst, settings)
+    bound = cheapest_agent_bound(inst, first)
+    return AllocSolution("FEASIBLE", sum(values[n] for n in first), bound, start, values,
+                         seconds, (bound,))
 
 
 def cheapest_agent_bound(inst: AllocationInstance, names: tuple[str, ...]) -> int:
@@ -285,18 +313,20 @@ def _finished(inst: AllocationInstance, settings: SolveSettings, item_agent: np.
                          (bound,) if bound is not None else ())
 
 
-def _lexicographically_better(inst: AllocationInstance, levels, repaired: np.ndarray,
-                              improved: np.ndarray) -> np.ndarray:
-    """The local search weighs all terms together; with priorities, the repaired hint (today's
-    owners first) may be the better start, and CP-SAT may not find its way back to it in a
-    short time limit (a re-plan that puts continuity first)."""
-    if not levels or len(levels) == 1:
-        return improved
+def _plainly_better(inst: AllocationInstance, settings: SolveSettings, a: np.ndarray,
+                    b: np.ndarray) -> bool:
+    """Whether plan a beats plan b on the objective, or by strict priorities (with a
+    tolerance, a plan worse on the first level may rightly win on the next)."""
+    if settings.levels and len(settings.levels) > 1 and settings.tolerance > 0:
+        return False
+    return _level_key(inst, settings.levels, a) < _level_key(inst, settings.levels, b)
 
-    def key(item_agent: np.ndarray) -> tuple[int, ...]:
-        return tuple(sum(evaluate_allocation_term(inst, inst.terms[n], item_agent)
-                         for n in level if n in inst.terms) for level in levels)
-    return repaired if key(repaired) < key(improved) else improved
+
+def _level_key(inst: AllocationInstance, levels, item_agent: np.ndarray) -> tuple[int, ...]:
+    """A plan's objective level by level (one level, all terms, without priorities)."""
+    levels = levels or (tuple(inst.terms),)
+    return tuple(sum(evaluate_allocation_term(inst, inst.terms[n], item_agent)
+                     for n in level if n in inst.terms) for level in levels)
 
 
 def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
@@ -308,10 +338,12 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     start = None
     if inst.hint_agent is not None:
         start = repair_allocation(inst)
-        if not inst.extensions and allocation_is_feasible(inst, start):
-            improved = improve_allocation(_stressing(inst, settings.term_limits), start,
-                                          settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
-            start = _lexicographically_better(inst, settings.levels, start, improved)
+        # the local search weighs all terms together: by priorities it would trade the first
+        # for the others, and CP-SAT may not find its way back in a short time limit
+        if not inst.extensions and allocation_is_feasible(inst, start) \
+                and (not settings.levels or len(settings.levels) == 1):
+            start = improve_allocation(_stressing(inst, settings.term_limits), start,
+                                       settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
         settings = replace(settings, time_limit=max(0.2, settings.time_limit
                                                     - (time.monotonic() - began)))
@@ -327,14 +359,17 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         return {n: evaluate_allocation_term(inst, t, item_agent) for n, t in inst.terms.items()}
 
     out = solve_levels(model, terms, settings, capture, evaluate)
-    if out.solution is None and out.status == "UNKNOWN" and start is not None \
-            and not inst.extensions and allocation_is_feasible(inst, start) \
+    if start is not None and not inst.extensions and allocation_is_feasible(inst, start) \
             and all(evaluate(start).get(n, 0) <= cap
-                    for n, cap in (settings.term_limits or {}).items()):
+                    for n, cap in (settings.term_limits or {}).items()) \
+            and (out.solution is None and out.status == "UNKNOWN"
+                 or out.solution is not None and _plainly_better(inst, settings, start,
+                                                                 out.solution)):
+        # CP-SAT ran out of time before it read the start, or before it got back to it
         values = evaluate(start)
         first = (settings.levels or (tuple(values),))[0]
-        return AllocSolution("FEASIBLE", sum(values.get(n, 0) for n in first), None, start,
-                             values, out.seconds)
+        return AllocSolution("FEASIBLE", sum(values.get(n, 0) for n in first), out.bound,
+                             start, values, out.seconds, out.level_bounds[:1])
     item_agent = out.solution if out.solution is not None else np.full(inst.n_items, -1)
     return AllocSolution(out.status, out.objective, out.bound, item_agent, out.term_values,
                          out.seconds, out.level_bounds)

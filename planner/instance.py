@@ -530,7 +530,9 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
         extensions=tuple(account_extension(p, c, local_accounts, agents)
                          for c in p.scenario.custom if c.accounts),
         hint_agent=_hint_agents(lines, item_codes, n_items, agents,
-                                exists & np.isclose(weight, item_hours[None, :]), quotas))
+                                exists & np.isclose(weight, item_hours[None, :]), quotas,
+                                owner_room=hi if p.levels and "continuity" in p.levels[0]
+                                else None, owner_weight=np.where(exists, weight, 0.0)))
     return inst, Items(np.asarray(line_idx), item_codes, agents, q)
 
 
@@ -563,12 +565,16 @@ def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n
 
 
 def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agents: np.ndarray,
-                 exists: np.ndarray, quotas: np.ndarray | None) -> np.ndarray:
+                 exists: np.ndarray, quotas: np.ndarray | None,
+                 owner_room: np.ndarray | None = None,
+                 owner_weight: np.ndarray | None = None) -> np.ndarray:
     """Each item's hint among the agents fully qualified for it (`exists`). Without quotas: the
     agent who owns most of its hours today. With stage 1's quotas (agents x classes): first
-    every item stays with its current owner while the owner's total quota lasts (continuity),
-    then the rest go, biggest first, to the agent with the most quota left in the item's
-    class."""
+    every item stays with its current owner while the owner's total quota lasts (continuity;
+    or up to `owner_room` hours, the band maximum, where continuity comes first: stage 1 does
+    not split hours by who owns what; the owner then keeps items they are qualified for only
+    in part, `owner_weight` > 0, as a plan may have left them), then the rest go, biggest
+    first, to the agent with the most quota left in the item's class."""
     agent_of_rep = {int(r): a for a, r in enumerate(agents.tolist())}
     info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
                          "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
@@ -585,17 +591,23 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
                 hint[item] = a
         return hint
     left = quotas.astype(float).copy()
-    total_left = left.sum(axis=1)
+    total_left = left.sum(axis=1) if owner_room is None else owner_room.astype(float).copy()
+    partial = owner_room is not None and owner_weight is not None
+    keeps = owner_weight > 0 if partial else exists
     for item in order.tolist():
         a = agent_of_rep.get(int(owner[item]))
-        if a is not None and exists[a, item] and total_left[a] >= hours[item]:
+        need = owner_weight[a, item] if partial and a is not None else hours[item]
+        if a is not None and keeps[a, item] and total_left[a] >= need:
             hint[item] = a
-            total_left[a] -= hours[item]
-            left[a, cls[item]] -= hours[item]
+            total_left[a] -= need
+            left[a, cls[item]] -= need
     for item in order.tolist():
         if hint[item] >= 0:
             continue
-        candidates = np.nonzero(exists[:, item] & (left[:, cls[item]] > 0))[0]
+        fits = exists[:, item] & (left[:, cls[item]] > 0)
+        if owner_room is not None:  # past the band maximum the repair would move owned items
+            fits &= total_left >= hours[item]
+        candidates = np.nonzero(fits)[0]
         if len(candidates):
             a = int(candidates[np.argmax(left[candidates, cls[item]])])
             hint[item] = a

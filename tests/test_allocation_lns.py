@@ -125,3 +125,18 @@ def test_the_cheapest_agent_bound(optional, bound):
                       {"cost": GAP_COST, "unmet": AllocTerm(unassigned=i64([7, 7, 0]))},
                       optional=optional)
     assert cheapest_agent_bound(inst, ("cost", "unmet")) == bound
+
+
+# By priorities (cost, then second), with less time than CP-SAT's model would take to build
+# (its per-pair cost raised here): the repaired hint [1, 1, 0] is the answer, costs
+# 4 + 3 + 5 = 12 on the first level, bounded by the cheapest agents 1 + 2 + 1 = 4.
+def test_a_team_short_of_time_keeps_its_hint_by_priorities(monkeypatch):
+    import models.allocation as allocation
+    monkeypatch.setattr(allocation, "BUILD_SECONDS_PER_PAIR", 10.0)
+    terms = {"cost": GAP_COST, "second": AllocTerm(pair=i64([10, 0, 0, 0, 0, 0]))}
+    inst = make_alloc([0, 0], [5, 5], GAP_PAIRS, 3, terms, hint_agent=i64([1, 1, 0]))
+    sol = solve_allocation(inst, SolveSettings(time_limit=1.0, workers=1, seed=0,
+                                               levels=(("cost",), ("second",))))
+    assert sol.item_agent.tolist() == [1, 1, 0]
+    assert (sol.status, sol.objective, sol.bound) == ("FEASIBLE", 12, 4)
+    assert sol.term_values == {"cost": 12, "second": 0}
