@@ -138,12 +138,13 @@ def test_summary_counts_where_the_planner_is_at_least_as_good_as_highs():
 
 def test_a_ladder_case_on_a_tiny_company(monkeypatch):
     monkeypatch.setitem(ladder.SIZES, "T", (12, 150, 3.0))
+    monkeypatch.setitem(ladder.REPAIR_LIMITS, "T", 2.0)
     row = ladder.run_case("T", "region-x-function", 3.0, workers=1)
     assert (row["reps"], row["accounts"]) == (12, 150)
     assert row["verifies"] and row["repair_verifies"]
     # a company this small needs the joint model's rescue, which a cancelled solve skips
     assert row["first_plan_seconds"] is None or row["first_plan_verifies"]
     assert row["status"] in ("OPTIMAL", "FEASIBLE")
-    assert row["repair_leaver_lines"] > 0
+    assert row["repair_leaver_lines"] > 0 and row["repair_limit"] == 2.0
     assert row["peak_rss_mb"] > 0
     assert "| T | region-x-function | 12 | 150 |" in ladder.markdown([row])
