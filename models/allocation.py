@@ -163,8 +163,9 @@ def _stressing(inst: AllocationInstance, limits: dict[str, int] | None) -> Alloc
 
 def allocation_is_feasible(inst: AllocationInstance, item_agent: np.ndarray) -> bool:
     """Whether an assignment holds every constraint (pairs, mandatory items, pins, bands)."""
-    allowed = set(zip(inst.pair_item.tolist(), inst.pair_agent.tolist()))
-    if any(a >= 0 and (i, a) not in allowed for i, a in enumerate(item_agent.tolist())):
+    assigned = np.flatnonzero(item_agent >= 0)
+    allowed = np.sort(inst.pair_item * inst.n_agents + inst.pair_agent)
+    if not np.isin(assigned * inst.n_agents + item_agent[assigned], allowed).all():
         return False
     if np.any((item_agent < 0) & ~inst.item_optional.astype(bool)):
         return False

@@ -211,21 +211,32 @@ def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float =
     return _Stage1(model, team, y, unmet, terms, rules, shorts, start)
 
 
-def _lexicographically_better(inst: OrgDesignInstance, start, levels) -> object:
-    """The local search weighs all terms together; with priorities, today's teams may be the
-    better start (a re-plan that puts continuity first), and CP-SAT may not find its way back
-    to them within a short time limit."""
+def _todays_teams(inst: OrgDesignInstance):
+    """Today's teams as a start (the best hours for them), or None where today is no start
+    (reps without a current team, pins that move someone)."""
     if inst.hint_team is None or (inst.hint_team < 0).any() or (
             inst.fixed_team is not None and ((inst.fixed_team >= 0)
                                              & (inst.fixed_team != inst.hint_team)).any()):
-        return start
-    today = start_for_teams(inst, inst.hint_team)
+        return None
+    return start_for_teams(inst, inst.hint_team)
 
-    def key(s) -> tuple[int, ...]:
-        values = evaluate_org_terms(inst, s.rep_team, s.is_manager, s.hired, s.hours, s.unmet)
-        return (_coverage_missing(inst, s.rep_team),
-                *(sum(values.get(name, 0) for name in level) for level in levels))
-    return today if key(today) < key(start) else start
+
+def _level_key(inst: OrgDesignInstance, start, levels) -> tuple[int, ...]:
+    """Missing coverage (a hard rule), then each level's value."""
+    values = evaluate_org_terms(inst, start.rep_team, start.is_manager, start.hired,
+                                start.hours, start.unmet)
+    return (_coverage_missing(inst, start.rep_team),
+            *(sum(values.get(name, 0) for name in level) for level in levels))
+
+
+def _lexicographically_better(inst: OrgDesignInstance, start, levels, today=None) -> object:
+    """The local search weighs all terms together; with priorities, today's teams may be the
+    better start (a re-plan that puts continuity first), and CP-SAT may not find its way back
+    to them within a short time limit."""
+    today = today if today is not None else _todays_teams(inst)
+    if today is None:
+        return start
+    return today if _level_key(inst, today, levels) < _level_key(inst, start, levels) else start
 
 
 def _coverage_missing(inst: OrgDesignInstance, rep_team: np.ndarray) -> int:
@@ -264,10 +275,16 @@ def warm_start(inst: OrgDesignInstance, warm_seconds: float,
             settings.progress(Progress(f"{settings.stage} (local search)",
                                        time.monotonic() - began, cost, None))
     rules = TeamRules(inst, max(1.0, warm_seconds / 4)) if inst.extensions else None
+    levels = settings.levels if settings is not None and rules is None else None
+    today = _todays_teams(inst) if levels else None
+    if today is not None and len(levels) > 1 and not any(_level_key(inst, today, levels)[:3]):
+        # coverage held, no rep below the band, nothing lost on the first priority: a
+        # priority-blind search cannot do better where it counts (a repair that keeps owners)
+        return today
     start = improve_org(inst, warm_seconds, report, rules,
                         settings.stop if settings is not None else None)
-    if start is not None and rules is None and settings is not None and settings.levels:
-        start = _lexicographically_better(inst, start, settings.levels)
+    if start is not None and levels:
+        start = _lexicographically_better(inst, start, levels, today)
     return start
 
 

@@ -417,15 +417,15 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     take unassigned items, then items from colleagues above their minimum. Items still
     unassigned go to whoever has room (the most hours served first)."""
     n_items = inst.n_items
-    weight: dict[tuple[int, int], int] = {
-        (i, a): w for i, a, w in zip(inst.pair_item.tolist(), inst.pair_agent.tolist(),
-                                     inst.pair_weight.tolist())}
-    agents_of: list[list[int]] = [[] for _ in range(n_items)]
-    for i, a in zip(inst.pair_item.tolist(), inst.pair_agent.tolist()):
-        agents_of[i].append(a)
+    weight = _PairWeights(inst)
+    order = np.argsort(inst.pair_item, kind="stable")
+    starts = np.searchsorted(inst.pair_item[order], np.arange(n_items + 1)).tolist()
+    agents = inst.pair_agent[order].tolist()
+    agents_of = [agents[starts[i]:starts[i + 1]] for i in range(n_items)]
     fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
     hint = inst.hint_agent if inst.hint_agent is not None else np.full(n_items, -1)
-    item_agent = np.array([a if (i, a) in weight else -1 for i, a in enumerate(hint.tolist())])
+    item_agent = np.array([a if (i, a) in weight else -1 for i, a in enumerate(hint.tolist())],
+                          dtype=np.int64)
     item_agent = np.where(fixed >= 0, fixed, item_agent)
     lo, hi = inst.agent_lo.astype(np.int64), inst.agent_hi.astype(np.int64)
     load = np.zeros(inst.n_agents, dtype=np.int64)
@@ -475,6 +475,34 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
                 if owner < 0 or (owner != a and load[owner] - weight[i, owner] >= lo[owner]):
                     place(i, a)
     return item_agent
+
+
+#: Items x agents up to which _PairWeights keeps a dense table (8 bytes each)
+DENSE_PAIR_TABLE = 20_000_000
+
+
+class _PairWeights:
+    """weight[i, a] and `(i, a) in weight` for the pairs of an instance: from a dense table
+    (a dict of every pair takes seconds to build on a team of 400,000 pairs), or a dict where
+    the table would be too big (every team in one model)."""
+
+    def __init__(self, inst: AllocationInstance):
+        self.rows = None
+        if inst.n_items * inst.n_agents <= DENSE_PAIR_TABLE:
+            table = np.full((inst.n_items, inst.n_agents), -1, dtype=np.int64)
+            table[inst.pair_item, inst.pair_agent] = inst.pair_weight
+            self.rows = table.tolist()
+        else:
+            self.pairs = dict(zip(zip(inst.pair_item.tolist(), inst.pair_agent.tolist()),
+                                  inst.pair_weight.tolist()))
+
+    def __getitem__(self, key: tuple[int, int]) -> int:
+        return self.rows[key[0]][key[1]] if self.rows is not None else self.pairs[key]
+
+    def __contains__(self, key: tuple[int, int]) -> bool:
+        if self.rows is None:
+            return key in self.pairs
+        return key[1] >= 0 and self.rows[key[0]][key[1]] >= 0
 
 
 class _Allocation:

@@ -316,3 +316,17 @@ def test_progress_events():
         if e.objective is not None and e.bound is not None:
             assert e.objective >= e.bound
     assert any(e.objective == 9 for e in events)
+
+
+# The repair reads pair weights from a dense table, or from a dict past DENSE_PAIR_TABLE; both
+# give the same start. Hint [0, 0, 0] loads agent 0 with 3 + 4 + 2 = 9 > 5; it hands on its
+# items smallest first (item 0, then 2, then 1 by their largest weights 3, 4, 4): item 0 to
+# agent 1 (load 2), item 2 does not fit there (2 + 4 > 5), item 1 does (2 + 3 = 5): [1, 1, 0].
+@pytest.mark.parametrize("dense", [True, False])
+def test_repair_reads_weights_either_way(monkeypatch, dense):
+    import models.warm_start as warm_start
+    monkeypatch.setattr(warm_start, "DENSE_PAIR_TABLE", 10**9 if dense else 0)
+    inst = gap(hint_agent=i64([0, 0, 0]))
+    start = repair_allocation(inst)
+    assert allocation_is_feasible(inst, start)
+    assert start.tolist() == [1, 1, 0]
