@@ -91,6 +91,22 @@ class Company:
     def has_travel(self) -> bool:
         return self.travel is not None or self.has_coordinates
 
+    def travel_cost_matrix(self, rep: np.ndarray, account: np.ndarray) -> np.ndarray:
+        """travel_cost of every rep x account pair, as a (reps, accounts) matrix. Without
+        travel.csv, great-circle distances come from one product of unit vectors (a third of
+        the haversine's time on the millions of pairs of a large company)."""
+        rep = np.asarray(rep, dtype=np.int64)
+        account = np.asarray(account, dtype=np.int64)
+        if self.travel is not None:
+            return self.travel_cost(np.repeat(rep, len(account)),
+                                    np.tile(account, len(rep))).reshape(len(rep), len(account))
+        r = _unit_vectors(self.reps["lat"].to_numpy(float)[rep],
+                          self.reps["lon"].to_numpy(float)[rep])
+        a = _unit_vectors(self.accounts["lat"].to_numpy(float)[account],
+                          self.accounts["lon"].to_numpy(float)[account])
+        cos = np.clip(r @ a.T, -1.0, 1.0)
+        return np.nan_to_num(6371.0 * np.arccos(cos), nan=0.0)
+
     def travel_cost(self, rep: np.ndarray, account: np.ndarray) -> np.ndarray:
         """Cost of rep[i] serving account[i]: travel.csv where it has the pair, else
         great-circle km where both have coordinates, else 0."""
@@ -109,6 +125,12 @@ class Company:
             given = table.reindex(key).to_numpy()
             cost = np.where(np.isnan(given), cost, given)
         return cost
+
+
+def _unit_vectors(lat, lon) -> np.ndarray:
+    """Points on the unit sphere (NaN rows where a coordinate is missing)."""
+    lat, lon = np.radians(np.asarray(lat, dtype=float)), np.radians(np.asarray(lon, dtype=float))
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
 
 
 def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:

@@ -397,9 +397,8 @@ def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray
         g = first.get(int(pair_class[group[0]]))
         if g is None:
             continue
-        reps, accounts = pair_rep[group], accounts_of[g]
-        cost = p.company.travel_cost(np.repeat(reps, len(accounts)), np.tile(accounts, len(reps)))
-        out[group] = (cost.reshape(len(reps), len(accounts)) / hours_of[g][None, :]).min(axis=1)
+        cost = p.company.travel_cost_matrix(pair_rep[group], accounts_of[g])
+        out[group] = (cost / hours_of[g][None, :]).min(axis=1)
     return out
 
 
@@ -511,10 +510,8 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     item_account_global[item_codes] = lines["account"].to_numpy()
     local_accounts, item_account = np.unique(item_account_global, return_inverse=True)
     if "travel" in p.norms:
-        cost = p.company.travel_cost(np.tile(agents, len(local_accounts)),
-                                     np.repeat(local_accounts, len(agents)))
-        terms["travel"] = AllocTerm(travel=p.coef("travel", cost.reshape(len(local_accounts),
-                                                                         len(agents))))
+        cost = p.company.travel_cost_matrix(agents, local_accounts).T  # accounts x agents
+        terms["travel"] = AllocTerm(travel=p.coef("travel", cost))
     terms = {k: v for k, v in terms.items() if _active(v)}
     lo = np.where(is_manager, p.mgr_lo[agents], p.rep_lo[agents])
     hi = np.where(is_manager, p.mgr_hi[agents], p.rep_hi[agents])

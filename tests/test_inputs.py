@@ -20,6 +20,7 @@ import random
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from planner import csvread
@@ -862,3 +863,25 @@ def test_input_files_are_never_modified(tmp_path):
     solve(scenario, company).to_csv(tmp_path / "plan")
     assert snapshot() == before
     assert sorted((tmp_path / "in").iterdir()) == inputs
+
+
+@pytest.mark.parametrize("with_table", [False, True])
+def test_travel_cost_matrix_is_travel_cost_of_every_pair(tmp_path, with_table):
+    """Great-circle km from unit vectors agree with the haversine; travel.csv rows override."""
+    from planner.generate import generate_company, write_company
+    reps, accounts = generate_company(6, 30, seed=2)
+    accounts.loc[accounts.index[:2], ["lat", "lon"]] = None  # no coordinates: cost 0
+    write_company(tmp_path, reps, accounts)
+    travel = None
+    if with_table:
+        travel = write_text(tmp_path, "travel.csv", f"rep_id,account_id,cost\n"
+                            f"{reps['rep_id'].iat[1]},"
+                            f"{accounts['account_id'].drop_duplicates().iat[3]},7\n")
+    company = load_company(tmp_path / "reps.csv", tmp_path / "accounts.csv", travel)
+    rep, acc = np.arange(company.n_reps), np.arange(len(company.accounts))
+    pairwise = company.travel_cost(np.repeat(rep, len(acc)), np.tile(acc, len(rep)))
+    matrix = company.travel_cost_matrix(rep, acc)
+    assert matrix.shape == (len(rep), len(acc))
+    np.testing.assert_allclose(matrix.ravel(), pairwise, atol=1e-6)
+    assert matrix[:, 0].max() == 0.0 and matrix.max() > 100
+    assert not with_table or matrix[1, 3] == 7.0
