@@ -128,11 +128,11 @@ def test_after_a_rep_leaves_only_their_lines_move(tmp_path):
     spec["rules"]["utilization"] = {"min": 0.5, "max": 1.1}
     (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     sc = load_scenario(tmp_path / "scenario.yaml")
-    first = solve(sc, time_limit=4, workers=1, seed=0)
+    first = solve(sc, time_limit=3, workers=1, seed=0)
     a = first.assignments[first.assignments["rep_id"] != ""]
     leaver = str(a["rep_id"].value_counts().idxmax())
     again = solve(whatif.minimal_disruption(whatif.rep_leaves(sc, leaver), first.to_csv(
-        tmp_path / "first")), time_limit=4, workers=1, seed=0)
+        tmp_path / "first")), time_limit=3, workers=1, seed=0)
     key = ["account_id", "product", "function"]
     both = a.merge(again.assignments, on=key, suffixes=("", "_after"))
     stayers = both[both["rep_id"] != leaver]

@@ -35,7 +35,7 @@ planner_solve = importlib.import_module("planner.solve")
 #: Random companies per run (one core: about 45 s), and more solved the way large companies
 #: are (stage 1 by local search alone, stage 2 by neighbourhood search alone)
 RANDOM_COMPANIES = 250
-LARGE_PATH_COMPANIES = 60
+LARGE_PATH_COMPANIES = 40
 #: Seconds per solve: tiny companies solve well within it; those that do not still give
 #: FEASIBLE plans to verify (or a clean NoPlanError).
 TIME_LIMIT = 1
