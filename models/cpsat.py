@@ -35,8 +35,8 @@ class Outcome:
 
 
 def add_hints_at_once(model: cp_model.CpModel, variables: list, values) -> None:
-    """Hint many variables (not negated literals; constants are skipped) in one call: model.add_hint costs a few
-    microseconds per variable, which adds up to seconds on large companies."""
+    """Hint many variables (not negated literals; constants are skipped) in one call:
+    model.add_hint costs a few microseconds per variable, seconds on large companies."""
     pairs = [(v.index, int(x)) for v, x in zip(variables, values, strict=True)
              if not isinstance(v, int)]  # a constant (a pair ruled out) is no variable
     hint = model.proto.solution_hint

@@ -229,16 +229,6 @@ def _level_key(inst: OrgDesignInstance, start, levels) -> tuple[int, ...]:
             *(sum(values.get(name, 0) for name in level) for level in levels))
 
 
-def _lexicographically_better(inst: OrgDesignInstance, start, levels, today=None) -> object:
-    """The local search weighs all terms together; with priorities, today's teams may be the
-    better start (a re-plan that puts continuity first), and CP-SAT may not find its way back
-    to them within a short time limit."""
-    today = today if today is not None else _todays_teams(inst)
-    if today is None:
-        return start
-    return today if _level_key(inst, today, levels) < _level_key(inst, start, levels) else start
-
-
 def _coverage_missing(inst: OrgDesignInstance, rep_team: np.ndarray) -> int:
     """Reps missing from the coverage requirements (each a hard rule) under these teams."""
     return sum(max(0, c.min_reps - int((rep_team[c.eligible] == c.team).sum()))
@@ -283,8 +273,11 @@ def warm_start(inst: OrgDesignInstance, warm_seconds: float,
         return today
     start = improve_org(inst, warm_seconds, report, rules,
                         settings.stop if settings is not None else None)
-    if start is not None and levels:
-        start = _lexicographically_better(inst, start, levels, today)
+    if start is not None and today is not None \
+            and _level_key(inst, today, levels) < _level_key(inst, start, levels):
+        # the local search weighs all terms together: by priorities, today's teams may be
+        # better, and CP-SAT may not find its way back to them in a short time limit
+        return today
     return start
 
 

@@ -318,9 +318,9 @@ def _owners(raw: pd.DataFrame, reps: pd.DataFrame, label: str, problems: list[Pr
 def _unknown_owner_functions(raw: pd.DataFrame, functions: tuple[str, ...], label: str,
                              problems: list[Problem]) -> None:
     """A `current_owner:<function>` column needs an `hours:<function>` column of that name."""
-    for col in raw.columns:
-        if col.startswith(OWNER_PREFIX) and col[len(OWNER_PREFIX):].strip() not in functions:
-            f = col[len(OWNER_PREFIX):].strip()
+    for col in [c for c in raw.columns if c.startswith(OWNER_PREFIX)]:
+        f = col[len(OWNER_PREFIX):].strip()
+        if f not in functions:
             problems.append(Problem(f"there is no function {f!r} (the hours columns give "
                                     f"{', '.join(functions)}){did_you_mean(f, functions)}",
                                     label, 1, col))

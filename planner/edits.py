@@ -249,11 +249,11 @@ def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
     accounts = accounts.copy()
     accounts["current_owner"] = ""  # blank per-function owners fall back to it: no owner
     key = pd.MultiIndex.from_arrays([accounts["account_id"], accounts["product"]])
+    by_function = line_owner.unstack("function").reindex(key)  # account x product rows
     for col in [c for c in accounts.columns if c.startswith(HOURS_PREFIX)]:
         function = col[len(HOURS_PREFIX):].strip()
-        mine = line_owner[line_owner.index.get_level_values("function") == function].droplevel(
-            "function")
-        accounts[OWNER_PREFIX + function] = mine.reindex(key).fillna("").to_numpy()
+        owners = by_function[function] if function in by_function else pd.Series(index=key)
+        accounts[OWNER_PREFIX + function] = owners.fillna("").to_numpy()
     plan_reps = path.parent / "reps.csv"
     if plan_reps.is_file():
         teams = unquote_frame(read_table(plan_reps, f"owners_from {plan_reps.name}"))

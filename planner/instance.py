@@ -386,9 +386,9 @@ def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray
     cls_acc = p.lines[["cls", "account", "team"]].drop_duplicates().join(
         acc_team, on=["account", "team"]).sort_values("cls", kind="stable")
     cls = cls_acc["cls"].to_numpy()
-    accounts_of = np.split(cls_acc["account"].to_numpy(),
-                           np.flatnonzero(np.diff(cls)) + 1)
-    hours_of = np.split(cls_acc["team_h"].to_numpy(dtype=float), np.flatnonzero(np.diff(cls)) + 1)
+    cuts = np.flatnonzero(np.diff(cls)) + 1
+    accounts_of = np.split(cls_acc["account"].to_numpy(), cuts)
+    hours_of = np.split(cls_acc["team_h"].to_numpy(dtype=float), cuts)
     first = dict(zip(np.unique(cls).tolist(), range(len(accounts_of))))
     order = np.argsort(pair_class, kind="stable")
     bounds = np.flatnonzero(np.diff(pair_class[order])) + 1
@@ -528,8 +528,8 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
                          for c in p.scenario.custom if c.accounts),
         hint_agent=_hint_agents(lines, item_codes, n_items, agents,
                                 exists & np.isclose(weight, item_hours[None, :]), quotas,
-                                owner_room=hi if p.levels and "continuity" in p.levels[0]
-                                else None, owner_weight=np.where(exists, weight, 0.0)))
+                                owners_first=(hi, np.where(exists, weight, 0.0))
+                                if p.levels and "continuity" in p.levels[0] else None))
     return inst, Items(np.asarray(line_idx), item_codes, agents, q)
 
 
@@ -563,15 +563,15 @@ def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n
 
 def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agents: np.ndarray,
                  exists: np.ndarray, quotas: np.ndarray | None,
-                 owner_room: np.ndarray | None = None,
-                 owner_weight: np.ndarray | None = None) -> np.ndarray:
+                 owners_first: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Each item's hint among the agents fully qualified for it (`exists`). Without quotas: the
     agent who owns most of its hours today. With stage 1's quotas (agents x classes): first
-    every item stays with its current owner while the owner's total quota lasts (continuity;
-    or up to `owner_room` hours, the band maximum, where continuity comes first: stage 1 does
-    not split hours by who owns what; the owner then keeps items they are qualified for only
-    in part, `owner_weight` > 0, as a plan may have left them), then the rest go, biggest
-    first, to the agent with the most quota left in the item's class."""
+    every item stays with its current owner while the owner's total quota lasts (continuity),
+    then the rest go, biggest first, to the agent with the most quota left in the item's
+    class. Where continuity comes first, `owners_first` = (each agent's band maximum, agent x
+    item weights): owners keep items up to their band maximum rather than their quota (stage 1
+    does not split hours by who owns what), items they are qualified for only in part too (a
+    plan may have left them so), and no agent is hinted past its maximum."""
     agent_of_rep = {int(r): a for a, r in enumerate(agents.tolist())}
     info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
                          "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
@@ -588,12 +588,15 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
                 hint[item] = a
         return hint
     left = quotas.astype(float).copy()
-    total_left = left.sum(axis=1) if owner_room is None else owner_room.astype(float).copy()
-    partial = owner_room is not None and owner_weight is not None
-    keeps = owner_weight > 0 if partial else exists
+    total_left = left.sum(axis=1)
+    keeps = exists
+    if owners_first is not None:
+        room, owner_weight = owners_first
+        total_left, keeps = room.astype(float).copy(), owner_weight > 0
     for item in order.tolist():
         a = agent_of_rep.get(int(owner[item]))
-        need = owner_weight[a, item] if partial and a is not None else hours[item]
+        need = (owner_weight[a, item] if owners_first is not None and a is not None
+                else hours[item])
         if a is not None and keeps[a, item] and total_left[a] >= need:
             hint[item] = a
             total_left[a] -= need
@@ -602,7 +605,7 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
         if hint[item] >= 0:
             continue
         fits = exists[:, item] & (left[:, cls[item]] > 0)
-        if owner_room is not None:  # past the band maximum the repair would move owned items
+        if owners_first is not None:  # past the band maximum the repair would move owned items
             fits &= total_left >= hours[item]
         candidates = np.nonzero(fits)[0]
         if len(candidates):
