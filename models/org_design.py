@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from models.cpsat import add_hints_at_once, new_solver, solve_levels
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
-from models.warm_start import improve_org, moved_count, start_for_teams
+from models.warm_start import improve_org, initial_teams, moved_count, start_for_teams
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
                               OrgSolution, Progress, SolveSettings)
 
@@ -211,6 +211,22 @@ def _build(inst: OrgDesignInstance, explain: bool = False, warm_seconds: float =
     return _Stage1(model, team, y, unmet, terms, rules, shorts, start)
 
 
+def _start_within_rules(inst: OrgDesignInstance):
+    """The start of `initial_teams` with hours only on pairs no rule forbids (an explaining
+    instance also has the pairs that min_proficiency or key_accounts_senior rule out)."""
+    if inst.pair_rule is None or not inst.pair_rule.any():
+        return start_for_teams(inst, initial_teams(inst))
+    keep = np.nonzero(inst.pair_rule == 0)[0]
+    terms = {name: replace(term, pair=None if term.pair is None else term.pair[keep])
+             for name, term in inst.terms.items()}
+    allowed = replace(inst, pair_rep=inst.pair_rep[keep], pair_class=inst.pair_class[keep],
+                      pair_rule=None, terms=terms)
+    start = start_for_teams(allowed, initial_teams(allowed))
+    hours = np.zeros(len(inst.pair_rep), dtype=np.int64)
+    hours[keep] = start.hours
+    return replace(start, hours=hours)
+
+
 def _todays_teams(inst: OrgDesignInstance):
     """Today's teams as a start (the best hours for them), or None where today is no start
     (reps without a current team, pins that move someone)."""
@@ -289,6 +305,12 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
     start = warm_start(inst, warm_seconds, settings, started)
     if start is None:
         return None  # no teams hold the extensions' rules: CP-SAT will have to look itself
+    _hint_start(model, inst, team, y, unmet, devs, shorts, start)
+    return start
+
+
+def _hint_start(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars, y: list,
+                unmet: list, devs: list | None, shorts: list | None, start) -> None:
     hinted, values = [], []
     for r, t in enumerate(start.rep_team.tolist()):
         hinted += team.x[r]
@@ -310,7 +332,6 @@ def _add_hints(model: cp_model.CpModel, inst: OrgDesignInstance, team: TeamVars,
         hinted += shorts
         values += np.maximum(least - load, 0).astype(np.int64).tolist()
     add_hints_at_once(model, hinted, values)
-    return start
 
 
 class TeamRules:
@@ -487,19 +508,32 @@ def explain_infeasibility(inst: OrgDesignInstance,
                           settings: SolveSettings) -> tuple[list[str], list[str]]:
     """Which rules conflict, and which rule families, dropped alone, make the instance feasible.
 
-    Returns (core, relaxing_families): `core` is a set of rule keys that cannot hold together
-    and from which no key can be removed (checked one by one); `relaxing_families` lists the
-    family prefixes (e.g. 'band_max', 'demand') whose removal alone restores feasibility.
+    Returns (core, relaxing_families): `core` is a set of rule keys that cannot hold together,
+    from which no key could be removed (checked one by one while time remains; a check that
+    runs out of time keeps its key, so the core still conflicts but may not be the smallest);
+    `relaxing_families` lists the family prefixes (e.g. 'band_max', 'demand') whose removal
+    alone was shown to restore feasibility. `settings.time_limit` bounds the whole explanation
+    (a user waits for it after the solve's own time limit), not each check.
     """
+    deadline = time.monotonic() + settings.time_limit
     built = _build(inst, explain=True)
     keys = list(built.rules.literals)
     if not keys:
         return [], []
+    # today's teams (or each rep's best) with their best hours: a plan of every rule but the
+    # band minimum, so that a check without it, the commonest way out, ends at once
+    _hint_start(built.model, inst, built.team, built.y, built.unmet, None, None,
+                _start_within_rules(inst))
 
-    def feasible(active: list[str]) -> bool | None:
+    def feasible(active: list[str], share: float = 1.0) -> bool | None:
+        left = (deadline - time.monotonic()) * share
+        if left <= 0.05:
+            return None
         built.model.clear_assumptions()
         built.model.add_assumptions([built.rules.literals[k] for k in active])
-        solver = new_solver(SolveSettings(workers=1, seed=settings.seed), settings.time_limit)
+        if holds_on_hint(min(left, 1.0)):
+            return True
+        solver = new_solver(SolveSettings(workers=settings.workers, seed=settings.seed), left)
         status = solver.solve(built.model)
         if status == cp_model.INFEASIBLE:
             feasible.last_core = [built.model.get_bool_var_from_proto_index(i).name
@@ -507,18 +541,27 @@ def explain_infeasibility(inst: OrgDesignInstance,
             return False
         return True if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
+    def holds_on_hint(seconds: float) -> bool:
+        """Whether the hint holds the active rules (only a yes is an answer: the hint failing
+        proves nothing), in milliseconds where a search would take seconds."""
+        solver = new_solver(SolveSettings(workers=1, seed=settings.seed), seconds)
+        solver.parameters.fix_variables_to_their_hinted_value = True
+        return solver.solve(built.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
     feasible.last_core = []
     built.model.clear_objective()
     if feasible(keys) is not False:
         return [], []
     core = list(feasible.last_core) or keys
+    # the ways out first (a plan found without one family comes quickly), each with a share
+    # of the time, so that one hard check cannot use it all; then the core made smaller
+    prefixes = sorted({k.split(":")[0] for k in core})
+    relaxing = [p for p in prefixes
+                if feasible([k for k in keys if k.split(":")[0] != p], share=0.25) is True]
     for key in list(core):
         if key not in core:
             continue
         trial = [k for k in core if k != key]
-        if trial and feasible(trial) is False:
+        if trial and feasible(trial, share=0.5) is False:
             core = [k for k in (feasible.last_core or trial)]
-    prefixes = sorted({k.split(":")[0] for k in core})
-    relaxing = [p for p in prefixes
-                if feasible([k for k in keys if k.split(":")[0] != p]) is True]
     return core, relaxing

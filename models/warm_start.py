@@ -220,7 +220,7 @@ class _Search:
         self.oracle = TeamOracle(inst)
         self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
         self.ranked: dict[int, list[int]] = {}
-        self.reset(_initial_teams(inst, self.oracle))
+        self.reset(initial_teams(inst, self.oracle))
 
     def reset(self, team: np.ndarray) -> None:
         self.team = np.asarray(team, dtype=np.int64).copy()
@@ -326,7 +326,10 @@ def start_for_teams(inst: OrgDesignInstance, team: np.ndarray) -> OrgStart:
     return _start_from(inst, oracle, team, results)
 
 
-def _initial_teams(inst: OrgDesignInstance, oracle: TeamOracle) -> np.ndarray:
+def initial_teams(inst: OrgDesignInstance, oracle: TeamOracle | None = None) -> np.ndarray:
+    """Pinned reps in their pins, the others in today's team, or else where they are
+    qualified for the most hours."""
+    oracle = TeamOracle(inst) if oracle is None else oracle
     team = np.full(inst.n_reps, -1, dtype=np.int64)
     for r in range(inst.n_reps):
         if inst.fixed_team is not None and inst.fixed_team[r] >= 0:

@@ -50,6 +50,7 @@ REDESIGN_SECONDS = 2.0
 #: ... and until the solve has taken at most this many times its time limit
 REDESIGN_OVERTIME = 3.0
 REDESIGN = "stage 1: teams (redesign)"
+EXPLAIN_SECONDS = 15.0
 RESCUE = "joint model (rescue)"
 
 
@@ -179,7 +180,10 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
 
 
 def _explain_settings(settings) -> SolveSettings:
-    return SolveSettings(time_limit=max(10.0, settings.time_limit / 2), seed=settings.seed)
+    """The whole explanation's time, after the solve's own: half the time limit, at least
+    EXPLAIN_SECONDS (a conflict is worth the wait, but not an open-ended one)."""
+    return SolveSettings(time_limit=max(EXPLAIN_SECONDS, settings.time_limit / 2),
+                         workers=settings.workers, seed=settings.seed)
 
 
 def joint_pairs(p: Problemset) -> int:

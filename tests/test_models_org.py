@@ -17,7 +17,7 @@ import pytest
 
 from models.instances import (RULE_MIN_PROFICIENCY, Coverage, OrgDesignInstance, OrgTerm,
                               Progress, SolveSettings)
-from models.org_design import explain_infeasibility, solve_org_design
+from models.org_design import _start_within_rules, explain_infeasibility, solve_org_design
 from models.warm_start import improve_org
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
@@ -446,6 +446,30 @@ def test_explain_pin_against_coverage():
     core, relaxing = explain_infeasibility(inst, SETTINGS)
     assert sorted(core) == ["coverage:east", "pin:0"]
     assert relaxing == ["coverage", "pin"]
+
+
+# 2 reps band [6, 10] in 1 team of 12 h; rep 1's pair is ruled out by min_proficiency and unmet
+# is allowed (1 per hour). The explaining start puts hours only where no rule forbids them: rep
+# 0 takes 10 h (its band's maximum), rep 1 none, 2 h unmet; that start holds every rule but the
+# band minimum (rep 1 at 0 < 6), which is how dropping the band minimum is shown to be a way
+# out without a search. Without min_proficiency, 6 + 6 = 12 h fits: the other way out.
+def test_explaining_start_keeps_off_ruled_out_pairs():
+    inst = make_org([6, 6], [10, 10], 1, [0], [12], all_pairs(2, 1), {"unmet": unmet_term(1, 1)},
+                    pair_rule=i64([0, RULE_MIN_PROFICIENCY]))
+    start = _start_within_rules(inst)
+    assert start.hours.tolist() == [10, 0]
+    assert start.unmet.tolist() == [2]
+    core, relaxing = explain_infeasibility(inst, SETTINGS)
+    assert sorted(core) == ["band_min", "min_proficiency"]
+    assert relaxing == ["band_min", "min_proficiency"]
+
+
+# The time limit bounds the whole explanation: with none left, nothing is claimed (no core, no
+# way out) rather than a conflict that was not proven.
+def test_explanation_without_time_claims_nothing():
+    inst = make_org([6, 6], [10, 10], 1, [0], [10], all_pairs(2, 1), {"unmet": unmet_term(1, 1)},
+                    allow_unmet=False)
+    assert explain_infeasibility(inst, replace(SETTINGS, time_limit=0.0)) == ([], [])
 
 
 # A feasible instance has nothing to explain.
