@@ -4,11 +4,13 @@ numbers, and the relaxations that would make the scenario feasible."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from models.instances import SolveSettings
 from models.org_design import explain_infeasibility
-from planner.errors import InfeasibleError
+from planner.errors import InfeasibleError, NoPlanError
 from planner.instance import Problemset, coverage_requirements, org_design_instance
 from planner.skills import MIN_PROFICIENCY_BIT, SENIORITY_BIT
 
@@ -174,6 +176,37 @@ def indivisible(p: Problemset) -> InfeasibleError:
          f"{rules.utilization.min:.0%} and {rules.utilization.max:.0%} of capacity: each "
          "account's work of one function goes to one rep, who must be qualified for its "
          "products (checked exactly on this company with the joint model)"], relax)
+
+
+def below_band(p: Problemset, pair_rep: np.ndarray, design, joint_tried: bool,
+               limit: int = 5) -> NoPlanError:
+    """No plan in time because the best team design found leaves reps below the band's
+    minimum (neither found feasible nor proven infeasible): which reps, by how much, and the
+    minimum that this design would hold."""
+    rules = p.scenario.rules
+    load = np.bincount(pair_rep, weights=design.hours, minlength=p.n_reps)
+    share = np.where(design.is_manager, rules.manager_load, 1.0)
+    least = np.where(design.is_manager, p.mgr_lo, p.rep_lo)
+    util = load / np.maximum(p.cap * share, 1)
+    short = np.nonzero(load < least)[0]
+    short = short[np.argsort(util[short], kind="stable")]
+    ids = p.company.reps["rep_id"].to_numpy()
+    named = ", ".join(f"{ids[r]} at {math.floor(util[r] * 100):.0f}% in "
+                      f"{p.org.teams[int(design.rep_team[r])].team_id!r}"
+                      + (" (a manager)" if design.is_manager[r] else "")
+                      for r in short[:limit])
+    more = f" and {len(short) - limit} more" if len(short) > limit else ""
+    holds = math.floor(float(util.min(initial=1.0)) * 100) / 100
+    searched = "stage 1 and the joint model" if joint_tried else "stage 1"
+    return NoPlanError(
+        f"no plan was found within the time limit: {searched} found no team design in which "
+        f"every rep works at least {rules.utilization.min:.0%} of capacity, nor proved that "
+        f"none exists. The best design found leaves {len(short)} "
+        f"rep{'s' if len(short) != 1 else ''} below it ({named}{more}; "
+        f"{_h(p, float(np.maximum(least - load, 0).sum()))} short in all). Raise the time limit "
+        f"(--time-limit), lower rules.utilization.min (this design holds at {holds:.0%})"
+        + (f", or lower rules.min_proficiency (now {rules.min_proficiency:g}: more reps qualify "
+           "for more work)" if rules.min_proficiency > 0 else ""))
 
 
 def describe(p: Problemset, key: str) -> str:

@@ -27,7 +27,7 @@ from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
 from models.org_design import solve_org_design
 from planner.errors import InfeasibleError, NoPlanError, UsageError
-from planner.explain import RELAXATIONS, explain, indivisible, precheck
+from planner.explain import RELAXATIONS, below_band, explain, indivisible, precheck
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
                               line_reps, org_design_instance)
 from planner.objective import Decision
@@ -158,7 +158,8 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
         line_rep, stage2, failed, s1 = _stage2_with_redesigns(p, inst1, s1, start, settings,
                                                               model_settings, stage1_levels, stop)
     if failed is not None or s1.band_shortfall > 0:
-        return _rescue(p, failed, start, settings.time_limit, model_settings)
+        return _rescue(p, failed, start, settings.time_limit, model_settings,
+                       None if failed is not None else (inst1.pair_rep, s1))
     decision = Decision(s1.rep_team, s1.is_manager, s1.hired_managers, line_rep)
     missing = _missing_manager_value(p, s1.hired_managers)
     in_objective = p.levels is None or "unmet" in p.levels[0]
@@ -334,19 +335,21 @@ def _solve_all_teams_at_once(p: Problemset, s1, start: float, time_limit: float,
 
 
 def _rescue(p: Problemset, team: int | None, start: float, time_limit: float,
-            model_settings) -> tuple[Decision, SolveReport]:
-    """A team's lines could not be split among its reps within the band: try the joint model
-    on small instances, else explain which team and why."""
-    if joint_pairs(p) <= JOINT_MAX_PAIRS:
+            model_settings, short_design: tuple | None = None) -> tuple[Decision, SolveReport]:
+    """A team's lines could not be split among its reps within the band, or stage 1's best
+    design (`short_design`: pair reps and the design) leaves reps below the band: try the
+    joint model on small instances, else explain which team, or which reps, and why."""
+    joint = joint_pairs(p) <= JOINT_MAX_PAIRS
+    if joint:
         left = max(5.0, time_limit - (time.monotonic() - start))
-        return _solve_joint(p, model_settings(RESCUE, left), start)
+        try:
+            return _solve_joint(p, model_settings(RESCUE, left), start)
+        except NoPlanError:
+            if short_design is None:
+                raise
     rules = p.scenario.rules
     if team is None:
-        raise NoPlanError(
-            "no plan was found within the time limit: stage 1 found no team design in which "
-            f"every rep can work between {rules.utilization.min:.0%} and "
-            f"{rules.utilization.max:.0%} of capacity. Raise the time limit (--time-limit), or "
-            "widen rules.utilization")
+        raise below_band(p, *short_design, joint_tried=joint)
     # not proven infeasible: another team design may well work, so this is "no plan in time"
     raise NoPlanError(
         f"no plan was found within the time limit: the team design found so far gives team "

@@ -184,6 +184,33 @@ def test_an_unproven_stage_2_failure_is_no_plan_not_infeasible(tmp_path, monkeyp
         "rules.utilization, or allow unmet demand (rules.allow_unmet: true)")
 
 
+# Stage 1's best design gives Ann 30 h and Bob 45 h of their 40 h (band 80%-120%: at least
+# 32 h): Ann is 2 h short at 75%, so the design would hold with a minimum of 75%. Neither
+# found feasible nor proven infeasible, the answer names the rep, the hours and that minimum.
+def test_no_plan_below_the_band_names_reps_and_the_minimum_that_would_hold(tmp_path):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from planner.explain import below_band
+    from planner.instance import prepare
+    from planner.run import load_data
+    scenario = load_scenario(write_scenario(
+        tmp_path, TWO_REPS, THREE_ACCOUNTS_30_30_15,
+        rules={"utilization": {"min": 0.8, "max": 1.2}, "min_proficiency": 2}))
+    p = prepare(load_data(scenario), scenario)
+    design = SimpleNamespace(hours=np.array([30, 45]) * p.hour_scale,
+                             is_manager=np.array([False, False]), rep_team=np.array([0, 0]))
+    err = below_band(p, np.array([0, 1]), design, joint_tried=False)
+    assert str(err) == (
+        "no plan was found within the time limit: stage 1 found no team design in which every "
+        "rep works at least 80% of capacity, nor proved that none exists. The best design found "
+        "leaves 1 rep below it (R1 at 75% in 'All'; 2 h short in all). Raise the time limit "
+        "(--time-limit), lower rules.utilization.min (this design holds at 75%), or lower "
+        "rules.min_proficiency (now 2: more reps qualify for more work)")
+    assert err.exit_code == 6
+
+
 # Both reps have farming 5 and ERP 5: every rep is qualified for every line, so lowering
 # min_proficiency changes nothing and must not be offered as a relaxation that "would make it
 # feasible".
