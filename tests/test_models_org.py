@@ -10,6 +10,7 @@ band, manager counts), so a test asserts values and properties, not tied assignm
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -18,7 +19,7 @@ import pytest
 from models.instances import (RULE_MIN_PROFICIENCY, Coverage, OrgDesignInstance, OrgTerm,
                               Progress, SolveSettings)
 from models.org_design import _start_within_rules, explain_infeasibility, solve_org_design
-from models.warm_start import improve_org
+from models.warm_start import _Search, improve_org
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
 
@@ -507,6 +508,26 @@ def test_improve_org_respects_band_and_matches_the_model_objective():
     assert sol.status == "OPTIMAL"
     assert sol.objective == 8
     assert sol.objective <= start.cost
+
+
+# The band pass of a large company's search: 2 reps, band [8, 10], both in team 0 today;
+# team 0 has 10 h (class 0), team 1 10 h (class 1), both reps qualified for both; unmet 1/h, a
+# shortfall hour 100. Together in team 0 they fall 6 h short (8 + 8 > 10) and team 1's 10 h
+# lie unmet. The rep with the lower load (2 h against 8, as the flow splits them) is the most
+# short; team 1's 10 h of unmet work it is qualified for exceed its 2 h: it moves there.
+# Each then has 10 h: no shortfall, nothing unmet.
+def test_band_pass_moves_a_short_rep_to_unmet_work_it_can_do():
+    inst = make_org([8, 8], [10, 10], 2, [0, 1], [10, 10], all_pairs(2, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "band_shortfall": OrgTerm(shortfall=i64([100, 100]))},
+                    hint_team=i64([0, 0]))
+    search = _Search(inst, time.monotonic() + 10)
+    assert sum(r.shortfall for r in search.results.values()) == 6
+    assert search.band_pass()
+    assert sorted(search.team.tolist()) == [0, 1]
+    assert sum(r.shortfall for r in search.results.values()) == 0
+    assert sum(int(r.unmet.sum()) for r in search.results.values()) == 0
+    assert not search.band_pass()  # nobody is short any more
 
 
 # The warm start's cost is the objective of its own plan: with the teams it chose pinned, the
