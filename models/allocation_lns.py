@@ -98,15 +98,23 @@ class _Neighbours:
         for n in names:
             if inst.terms[n].pair is not None:
                 cost += inst.terms[n].pair.astype(np.int64)
-        # for each item, its agents from cheapest to dearest
-        order = np.lexsort((cost, inst.pair_item))
-        self.sorted_agents = inst.pair_agent[order]
-        self.item_start = np.searchsorted(inst.pair_item[order], np.arange(inst.n_items + 1))
+        # each item's pairs (a stable sort by item is quick: pairs come in runs sorted by
+        # item, one per agent); an item's cheapest agents are found when first asked for
+        self.cost = cost
+        self.by_item = np.argsort(inst.pair_item, kind="stable")
+        self.item_start = np.searchsorted(inst.pair_item[self.by_item], np.arange(inst.n_items + 1))
+        self.pair_agent = inst.pair_agent
         self.n_agents = inst.n_agents
+        self._cheapest: dict[int, list[int]] = {}
 
     def cheapest_agents(self, item: int, k: int) -> list[int]:
-        begin, end = self.item_start[item], self.item_start[item + 1]
-        return self.sorted_agents[begin:min(end, begin + k)].tolist()
+        """The item's k cheapest agents, cheapest first (ties: in pair order)."""
+        known = self._cheapest.get(item)
+        if known is None or len(known) < k:
+            pairs = self.by_item[self.item_start[item]:self.item_start[item + 1]]
+            pairs = pairs[np.argsort(self.cost[pairs], kind="stable")]
+            known = self._cheapest[item] = self.pair_agent[pairs[:max(k, 4)]].tolist()
+        return known[:k]
 
     def pick(self, item_agent: np.ndarray, size: int) -> np.ndarray:
         size = min(size, self.n_agents)

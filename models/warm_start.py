@@ -100,7 +100,8 @@ class TeamOracle:
         return self._pair_order[lo:hi]
 
     def pairs_of_rep(self, r: int) -> np.ndarray:
-        lo, hi = np.searchsorted(self._pair_key, [r * self.inst.n_teams, (r + 1) * self.inst.n_teams])
+        n_t = self.inst.n_teams
+        lo, hi = np.searchsorted(self._pair_key, [r * n_t, (r + 1) * n_t])
         return self._pair_order[lo:hi]
 
     def qualified_hours(self, r: int, t: int) -> int:
@@ -502,10 +503,17 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
             place(i, max(agents_of[i], key=lambda a: hi[a] - load[a]))
     largest = np.zeros(n_items, dtype=np.int64)  # an item's weight with its dearest agent
     np.maximum.at(largest, inst.pair_item, inst.pair_weight.astype(np.int64))
-    by_size = np.argsort(-largest, kind="stable").tolist()
+    by_size = np.argsort(-largest, kind="stable")
     full = largest.tolist()
-    for a in np.nonzero(load > hi)[0].tolist():
-        for i in [i for i in by_size[::-1] if item_agent[i] == a and fixed[i] < 0]:
+    # an agent above its maximum receives nothing before its turn: its items (smallest first)
+    # are those it has now
+    smallest_first = by_size[::-1]
+    owners = item_agent[smallest_first]
+    overloaded = np.nonzero(load > hi)[0]
+    mine = np.isin(owners, overloaded) & (fixed[smallest_first] < 0)
+    items_of = _group(smallest_first[mine], owners[mine])
+    for a in overloaded.tolist():
+        for i in items_of.get(a, []):
             if load[a] <= hi[a]:
                 break
             room = [b for b in agents_of[i] if b != a and load[b] + weight[i, b] <= hi[b]]
@@ -513,24 +521,45 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
                 place(i, max(room, key=lambda b: (weight[i, b], lo[b] - load[b])))
             elif inst.item_optional[i]:
                 place(i, -1)
-    for i in by_size:
+    for i in by_size.tolist():
         if item_agent[i] >= 0 or fixed[i] >= 0:
             continue
         room = [b for b in agents_of[i] if load[b] + weight[i, b] <= hi[b]]
         if room:
             place(i, max(room, key=lambda b: (weight[i, b], hi[b] - load[b])))
+    rank = np.empty(n_items, dtype=np.int64)
+    rank[by_size] = np.arange(n_items)
+    # pairs come agent by agent: a stable sort by agent is one pass over ready-made runs
+    by_agent = np.argsort(inst.pair_agent, kind="stable")
+    bounds = np.searchsorted(inst.pair_agent[by_agent], np.arange(inst.n_agents + 1))
+
+    def candidates(a: int) -> list[int]:
+        """The items agent a can take, largest first."""
+        items = inst.pair_item[by_agent[bounds[a]:bounds[a + 1]]]
+        return items[np.argsort(rank[items], kind="stable")].tolist()
+
     for whole_only in (True, False):
         for a in np.nonzero(load < lo)[0].tolist():
-            for i in by_size:
+            for i in candidates(a):
                 if load[a] >= lo[a]:
                     break
-                if (i, a) not in weight or fixed[i] >= 0 or load[a] + weight[i, a] > hi[a] \
+                if fixed[i] >= 0 or load[a] + weight[i, a] > hi[a] \
                         or (whole_only and weight[i, a] < full[i]):
                     continue
                 owner = item_agent[i]
                 if owner < 0 or (owner != a and load[owner] - weight[i, owner] >= lo[owner]):
                     place(i, a)
     return item_agent
+
+
+def _group(values: np.ndarray, keys: np.ndarray) -> dict[int, list[int]]:
+    """The values of each key, in their order."""
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    cuts = np.nonzero(np.diff(keys))[0] + 1
+    return {int(group_keys[0]): group.tolist()
+            for group_keys, group in zip(np.split(keys, cuts), np.split(values, cuts))
+            if len(group)}
 
 
 #: Items x agents up to which _PairWeights keeps a dense table (8 bytes each)

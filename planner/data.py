@@ -8,8 +8,8 @@ that the rest of the planner works on. Input files are only read, never written.
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +100,24 @@ class Company:
         if self.travel is not None:
             return self.travel_cost(np.repeat(rep, len(account)),
                                     np.tile(account, len(rep))).reshape(len(rep), len(account))
-        r = _unit_vectors(self.reps["lat"].to_numpy(float)[rep],
-                          self.reps["lon"].to_numpy(float)[rep])
-        a = _unit_vectors(self.accounts["lat"].to_numpy(float)[account],
-                          self.accounts["lon"].to_numpy(float)[account])
-        cos = np.clip(r @ a.T, -1.0, 1.0)
-        return np.nan_to_num(6371.0 * np.arccos(cos), nan=0.0)
+        r, a = self._rep_points[rep], self._account_points[account]
+        km = np.arccos(np.clip(r @ a.T, -1.0, 1.0))
+        km *= 6371.0
+        # missing coordinates cost nothing; zeroing their rows and columns is much cheaper
+        # than a NaN scan of millions of pairs
+        km[np.isnan(r[:, 0])] = 0.0
+        km[:, np.isnan(a[:, 0])] = 0.0
+        return km
+
+    @cached_property
+    def _rep_points(self) -> np.ndarray:
+        return _unit_vectors(self.reps["lat"].to_numpy(float), self.reps["lon"].to_numpy(float))
+
+    @cached_property
+    def _account_points(self) -> np.ndarray:
+        """Computed once: stage 1 asks for the travel of each of thousands of demand classes."""
+        return _unit_vectors(self.accounts["lat"].to_numpy(float),
+                             self.accounts["lon"].to_numpy(float))
 
     def travel_cost(self, rep: np.ndarray, account: np.ndarray) -> np.ndarray:
         """Cost of rep[i] serving account[i]: travel.csv where it has the pair, else
