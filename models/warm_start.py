@@ -26,7 +26,8 @@ CACHE_SIZE = 500_000
 #: From this many rep x class pairs on, a full move pass (every rep tried in every team, two
 #: flows each) takes minutes; the search first moves reps below the band by a cheap screen
 #: (see _Search.band_pass). On smaller companies that pass leads to worse designs than the
-#: move pass alone (demo company, min_proficiency 3: 389 h short after 60 s, against 151 h).
+#: move pass alone (demo company, min_proficiency 3: 389 h short after a 60 s stage 1,
+#: against 151 h).
 BAND_PASS_PAIRS = 200_000
 #: Cost per missing unit of a coverage requirement, in units of the band penalty.
 COVERAGE_PENALTY_FACTOR = 10_000
@@ -284,12 +285,11 @@ class _Search:
         inst, improved = self.inst, False
         unmet = np.zeros(len(inst.class_hours), dtype=np.int64)
         load = np.zeros(inst.n_reps)
+        is_mgr = np.zeros(inst.n_reps, dtype=bool)
         for res in self.results.values():
             unmet[res.classes] = res.unmet
             load += np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
                                 minlength=inst.n_reps)
-        is_mgr = np.zeros(inst.n_reps, dtype=bool)
-        for res in self.results.values():
             is_mgr[res.managers] = True
         short = np.where(is_mgr, inst.mgr_lo, inst.rep_lo) - load
         for r in np.argsort(-short, kind="stable"):
