@@ -1,6 +1,7 @@
 """Why a scenario cannot be satisfied, in words a sales manager reads: quick checks on the data
 first, then the conflicting rules found by the model (assumption literals), each with its
-numbers, and the relaxations that would make the scenario feasible."""
+numbers, and the relaxations that would make the scenario feasible. Also why no plan came in
+time when nothing was proven: which reps the best team design left below the band."""
 
 from __future__ import annotations
 
