@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 #: A cell starting with one of these is read by spreadsheets as a formula (OWASP).
@@ -43,23 +44,39 @@ def quote_frame(frame: pd.DataFrame) -> pd.DataFrame:
     quote); numeric and boolean columns, and non-text cells of mixed columns, are left as
     they are."""
     text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c].dtype)]
-    return _map_cells(frame, text_columns, _looks_like_formula, quote)
+    return _map_cells(frame, text_columns, _looks_like_formula, quote,
+                      prefixes=(QUOTE, *FORMULA_STARTS))
 
 
 def unquote_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A frame read as strings from an Excel-safe file with every cell unquoted (a copy; the
     frame itself when no cell starts with a quote)."""
-    return _map_cells(frame, list(frame.columns), lambda text: text.startswith(QUOTE), unquote)
+    return _map_cells(frame, list(frame.columns), lambda text: text.startswith(QUOTE), unquote,
+                      prefixes=(QUOTE,))
 
 
 def _map_cells(frame: pd.DataFrame, columns: list, needs: Callable[[str], bool],
-               change: Callable[[str], str]) -> pd.DataFrame:
+               change: Callable[[str], str], prefixes: tuple[str, ...] | None = None
+               ) -> pd.DataFrame:
     """`change` applied to the text cells of `columns`, touching only the columns where some
-    cell `needs` it (plans are written and read often; most columns need nothing)."""
+    cell `needs` it (plans are written and read often; most columns need nothing). A cell
+    needs it only if it starts with one of `prefixes`, when given."""
     out = None
     for col in columns:
         cells = frame[col].to_numpy(dtype=object)
+        if prefixes is not None and not _any_starts_with(cells, prefixes):
+            continue  # no text cell can need it: decided in C, not per cell in Python
         if any(isinstance(v, str) and needs(v) for v in cells):
             out = frame.copy() if out is None else out
             out[col] = [change(v) if isinstance(v, str) else v for v in cells]
     return frame if out is None else out
+
+
+def _any_starts_with(cells: np.ndarray, prefixes: tuple[str, ...]) -> bool:
+    """Whether some text cell starts with one of `prefixes` (True where the column holds no
+    text pandas can test: the cell-by-cell check decides then)."""
+    try:
+        starts = pd.Series(cells, dtype=object).str.startswith(prefixes)
+    except AttributeError:
+        return True
+    return bool(starts.fillna(False).astype(bool).any())

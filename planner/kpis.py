@@ -48,11 +48,17 @@ def ids(values) -> np.ndarray:
     """Identifiers as an object array of str ('' for missing), whatever the dtype."""
     given = (values.to_numpy(dtype=object) if isinstance(values, pd.Series)
              else np.asarray(values, dtype=object))
-    if given.ndim == 1 and all(type(v) is str for v in given):
+    if given.ndim == 1 and _all_text(given):
         return given.copy()  # already text: skip pandas' conversion (called for every column)
     if not isinstance(values, pd.Series):
         values = pd.Series(given)
     return values.astype("str").fillna("").to_numpy(dtype=object)
+
+
+def _all_text(values: np.ndarray) -> bool:
+    """Whether every value is a str (None and NaN are not); checked in C, since plans of
+    large companies have millions of cells."""
+    return pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty")
 
 
 def numbers(values) -> np.ndarray:
@@ -69,7 +75,7 @@ def lookup(keys, queries) -> np.ndarray:
         if base.is_unique:
             return base.get_indexer(np.asarray(queries, dtype=object)).astype(np.int64)
     key_parts, query_parts = _parts(keys), _parts(queries)
-    if all(type(v) is str for part in key_parts + query_parts for v in part):
+    if all(_all_text(np.asarray(part, dtype=object)) for part in key_parts + query_parts):
         # text keys (ids): a dict of first positions, much cheaper than a merge on small data
         first: dict = {}
         for position, key in enumerate(zip(*key_parts)):
