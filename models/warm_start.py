@@ -283,15 +283,7 @@ class _Search:
         the team; two flows confirm the move. On a large company a full move pass tries every
         team for every rep and does not get past the first few reps in a short time limit."""
         inst, improved = self.inst, False
-        unmet = np.zeros(len(inst.class_hours), dtype=np.int64)
-        load = np.zeros(inst.n_reps)
-        is_mgr = np.zeros(inst.n_reps, dtype=bool)
-        for res in self.results.values():
-            unmet[res.classes] = res.unmet
-            load += np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
-                                minlength=inst.n_reps)
-            is_mgr[res.managers] = True
-        short = np.where(is_mgr, inst.mgr_lo, inst.rep_lo) - load
+        load, short, unmet, is_mgr = _team_state(inst, self.results)
         for r in np.argsort(-short, kind="stable"):
             r = int(r)
             if short[r] <= 0 or self.out_of_time():
@@ -399,21 +391,30 @@ def _candidates(inst: OrgDesignInstance, team: np.ndarray, results: dict, oracle
                 ) -> list[int]:
     """Reps worth trying to move: those below their band, then those qualified for work that
     is left unmet elsewhere, then everyone else (most promising first)."""
-    short, helpful = [], []
-    unmet_classes = set()
-    for t, res in results.items():
-        unmet_classes.update(int(k) for k, u in zip(res.classes, res.unmet) if u > 0)
-        load = np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
-                           minlength=inst.n_reps)
-        members = np.nonzero(team == t)[0]
-        is_mgr = np.isin(members, res.managers)
-        lo = np.where(is_mgr, inst.mgr_lo[members], inst.rep_lo[members])
-        short += [int(r) for r, l in zip(members, lo) if load[r] < l]
-    if unmet_classes:
-        mask = np.isin(inst.pair_class, list(unmet_classes))
+    _, below, unmet, _ = _team_state(inst, results)
+    short_reps = np.nonzero(below > 0)[0]
+    short = short_reps[np.argsort(team[short_reps], kind="stable")].tolist()  # team by team
+    helpful = []
+    unmet_classes = np.nonzero(unmet > 0)[0]
+    if len(unmet_classes):
+        mask = np.isin(inst.pair_class, unmet_classes)
         helpful = list(dict.fromkeys(int(r) for r in inst.pair_rep[mask]))
     rest = [r for r in range(inst.n_reps) if r not in set(short) | set(helpful)]
     return list(dict.fromkeys(short + helpful + rest))
+
+
+def _team_state(inst: OrgDesignInstance, results: dict):
+    """From the teams' evaluations: each rep's load, how far it falls below its band minimum
+    (<= 0 where it does not), each class's unmet hours, and who manages."""
+    unmet = np.zeros(len(inst.class_hours), dtype=np.int64)
+    load = np.zeros(inst.n_reps)
+    is_mgr = np.zeros(inst.n_reps, dtype=bool)
+    for res in results.values():
+        unmet[res.classes] = res.unmet
+        load += np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
+                            minlength=inst.n_reps)
+        is_mgr[res.managers] = True
+    return load, np.where(is_mgr, inst.mgr_lo, inst.rep_lo) - load, unmet, is_mgr
 
 
 def moved_count(inst: OrgDesignInstance, team: np.ndarray) -> int:
