@@ -18,7 +18,8 @@ from ortools.sat.python import cp_model
 from models.cpsat import add_hints_at_once, solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
-from models.allocation_lns import improve_by_neighbourhoods, level_terms
+from models.allocation_bound import LagrangeBound, lagrangian_bound, priced_plan
+from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost
 from models.warm_start import improve_allocation, repair_allocation
 
 #: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
@@ -38,6 +39,14 @@ LNS_ONLY_PAIRS = 100_000
 #: the generated companies: 4 s for 257,000 pairs)
 BUILD_SECONDS_PER_PAIR = 1.6e-5
 MIN_SECONDS = 0.2
+#: Share of a team's time the Lagrangian relaxation and its priced plans may take (on small
+#: teams they are done well before: 200 steps take 0.25 s on the GAP benchmark's largest
+#: instance). Measured on the M company at 10 s: a tenth of the time left the bound
+#: unconverged and the starts poor (stage-2 gap 42 %); half of it, 16 %.
+BOUND_SHARE = 0.5
+#: One round of the relaxation, its priced plan and that plan's repair takes about this long
+#: per item x agent pair (measured on the XL company: 3.5 s for a team of 5.8 M pairs)
+RELAX_SECONDS_PER_PAIR = 6e-7
 
 
 @dataclass
@@ -228,19 +237,25 @@ def build_allocation(inst: AllocationInstance) -> tuple[cp_model.CpModel, AllocV
 def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     """Solve stage 2 for one team (or a GAP instance).
 
-    CP-SAT first, with a share of the time: small teams are proved optimal there. Otherwise
-    its plan is improved by large-neighbourhood search (models.allocation_lns) for the rest of
-    the time. A team whose CP-SAT model would not even be built in time (see
-    `skips_cpsat`) starts from its repaired hint instead."""
+    First a Lagrangian relaxation (models.allocation_bound): its bound counts the bands and the
+    balance, and the plans its prices suggest, repaired into the bands, often start far better
+    than the hint. Then CP-SAT, with a share of the time: small teams are proved optimal there.
+    Otherwise its plan is improved by large-neighbourhood search (models.allocation_lns) for
+    the rest of the time. A team whose CP-SAT model would not even be built in time (see
+    `skips_cpsat`) starts from the better start instead."""
     began = time.monotonic()
+    relaxed = None
+    if lns_applies(inst, settings):
+        inst, relaxed = _relax_and_start(inst, settings)
     if skips_cpsat(inst, settings):
         start = repair_allocation(inst)
         if allocation_is_feasible(inst, start):
             if not lns_applies(inst, settings):
                 return _start_as_plan(inst, settings, start, time.monotonic() - began)
-            bound = cheapest_agent_bound(inst, level_terms(inst, settings))
+            bound = _higher(cheapest_agent_bound(inst, level_terms(inst, settings)), relaxed)
             left = settings.time_limit - (time.monotonic() - began)
-            best = improve_by_neighbourhoods(inst, start, settings, left, bound)
+            best = improve_by_neighbourhoods(inst, start, settings, left, bound,
+                                             prices=_prices(relaxed))
             return _finished(inst, settings, best, bound, time.monotonic() - began)
     if not lns_applies(inst, settings):
         return solve_with_cpsat(inst, settings)
@@ -250,8 +265,54 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))
     if first.status == "OPTIMAL" or left <= MIN_SECONDS or _stopped(settings):
         return first
-    best = improve_by_neighbourhoods(inst, first.item_agent, settings, left, first.bound)
-    return _finished(inst, settings, best, first.bound, time.monotonic() - began)
+    bound = _higher(first.bound, relaxed)
+    best = improve_by_neighbourhoods(inst, first.item_agent, settings, left, bound,
+                                     prices=_prices(relaxed))
+    return _finished(inst, settings, best, bound, time.monotonic() - began)
+
+
+def _prices(relaxed: LagrangeBound | None) -> np.ndarray | None:
+    return None if relaxed is None else relaxed.prices
+
+
+def _higher(known: int | None, relaxed: LagrangeBound | None) -> int | None:
+    if relaxed is None:
+        return known
+    return relaxed.bound if known is None else max(known, relaxed.bound)
+
+
+def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
+                     ) -> tuple[AllocationInstance, LagrangeBound | None]:
+    """The Lagrangian bound, and the instance hinted with the cheapest plan among the repaired
+    hint and the relaxation's priced plans (models.allocation_bound.priced_plan) repaired into
+    the bands. The relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time
+    its steps aim at the best plan the first one gave), once on larger ones, and not at all when
+    even once would take more than its share of the time."""
+    pairs = len(inst.pair_item)
+    rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
+    if pairs * RELAX_SECONDS_PER_PAIR * rounds > settings.time_limit * BOUND_SHARE:
+        return inst, None
+    names = level_terms(inst, settings)
+    budget = settings.time_limit * BOUND_SHARE / (2 * rounds)  # relaxations, priced plans
+    starts = []
+    if inst.hint_agent is not None:
+        starts.append(repair_allocation(inst))
+    relaxed = None
+    for _ in range(rounds):
+        costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
+        found = lagrangian_bound(inst, names, budget, upper=min(costs, default=None),
+                                 prices=None if relaxed is None else relaxed.prices)
+        if found is None:
+            return inst, None
+        if relaxed is None or found.bound >= relaxed.bound:
+            relaxed = found
+        starts.append(repair_allocation(replace(
+            inst, hint_agent=priced_plan(inst, names, found, budget))))
+    feasible = [s for s in starts if allocation_is_feasible(inst, s)]
+    if not feasible:
+        return inst, relaxed
+    best = min(feasible, key=lambda s: plan_cost(inst, s, names))
+    return replace(inst, hint_agent=best), relaxed
 
 
 def skips_cpsat(inst: AllocationInstance, settings: SolveSettings) -> bool:

@@ -92,12 +92,15 @@ def sub_instance(inst: AllocationInstance, agents: np.ndarray, item_agent: np.nd
 class _Neighbours:
     """Which agents to free together: those between which items could move cheaply."""
 
-    def __init__(self, inst: AllocationInstance, names: tuple[str, ...], rng: random.Random):
+    def __init__(self, inst: AllocationInstance, names: tuple[str, ...], rng: random.Random,
+                 prices: np.ndarray | None = None):
         self.rng = rng
-        cost = np.zeros(len(inst.pair_item), dtype=np.int64)
+        cost = np.zeros(len(inst.pair_item), dtype=np.float64)
         for n in names:
             if inst.terms[n].pair is not None:
-                cost += inst.terms[n].pair.astype(np.int64)
+                cost += inst.terms[n].pair
+        if prices is not None:  # what an hour of each agent is worth (a Lagrangian price)
+            cost += prices[inst.pair_agent] * inst.pair_weight
         # each item's pairs (a stable sort by item is quick: pairs come in runs sorted by
         # item, one per agent); an item's cheapest agents are found when first asked for
         self.cost = cost
@@ -163,7 +166,8 @@ def _solve_sub(sub: AllocationInstance, names: tuple[str, ...], seed: int,
 def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
                               settings: SolveSettings, time_budget: float,
                               bound: int | None = None,
-                              stats: LnsStats | None = None) -> np.ndarray:
+                              stats: LnsStats | None = None,
+                              prices: np.ndarray | None = None) -> np.ndarray:
     """Improve a complete, feasible plan within `time_budget` seconds; never makes it worse.
 
     With several workers, as many searches run at once on the shared plan (CP-SAT releases
@@ -171,7 +175,7 @@ def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
     meanwhile. Stops early at `bound` (nothing better exists) or when `settings.stop` is set."""
     shared = _Shared(inst, item_agent, level_terms(inst, settings), settings, bound,
                      time.monotonic() + time_budget,
-                     stats if stats is not None else LnsStats())
+                     stats if stats is not None else LnsStats(), prices)
     threads = [threading.Thread(target=shared.search, args=(settings.seed + k,), daemon=True)
                for k in range(1, max(1, settings.workers))]
     for t in threads:
@@ -187,9 +191,10 @@ class _Shared:
 
     def __init__(self, inst: AllocationInstance, item_agent: np.ndarray,
                  names: tuple[str, ...], settings: SolveSettings, bound: int | None,
-                 deadline: float, stats: LnsStats):
+                 deadline: float, stats: LnsStats, prices: np.ndarray | None = None):
         self.inst, self.names, self.settings = inst, names, settings
         self.bound, self.deadline, self.stats = bound, deadline, stats
+        self.prices = prices
         self.best = np.asarray(item_agent, dtype=np.int64).copy()
         self.cost = plan_cost(inst, self.best, names)
         self.version = np.zeros(inst.n_agents, dtype=np.int64)
@@ -207,7 +212,7 @@ class _Shared:
         run out of time."""
         inst = self.inst
         rng = random.Random(seed)
-        picker = _Neighbours(inst, self.names, rng)
+        picker = _Neighbours(inst, self.names, rng, self.prices)
         size = min(max(MIN_AGENTS, 3), inst.n_agents)
         stale = 0
         while not self._done():

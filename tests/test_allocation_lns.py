@@ -140,3 +140,16 @@ def test_a_team_short_of_time_keeps_its_hint_by_priorities(monkeypatch):
     assert sol.item_agent.tolist() == [1, 1, 0]
     assert (sol.status, sol.objective, sol.bound) == ("FEASIBLE", 12, 4)
     assert sol.term_values == {"cost": 12, "second": 0}
+
+
+# One item, agent 0 costs 1 (5 hours), agent 1 costs 2 (1 hour). By cost alone agent 0 is its
+# nearest; priced at 1 per hour on agent 0 (a Lagrangian price: it is full), 1 + 5 = 6 against
+# 2, agent 1 is.
+def test_neighbourhoods_rank_agents_by_priced_cost():
+    import random
+    from models.allocation_lns import _Neighbours
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 5), (0, 1, 1)], 1,
+                      {"cost": AllocTerm(pair=i64([1, 2]))})
+    assert _Neighbours(inst, ("cost",), random.Random(0)).cheapest_agents(0, 2) == [0, 1]
+    priced = _Neighbours(inst, ("cost",), random.Random(0), prices=np.array([1.0, 0.0]))
+    assert priced.cheapest_agents(0, 2) == [1, 0]

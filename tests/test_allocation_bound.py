@@ -1,0 +1,143 @@
+"""The Lagrangian bound of stage 2 (models.allocation_bound): values computed by hand on tiny
+instances (each comment gives the relaxation and the best plan), and on random small ones the
+property that makes it a bound: never above the optimum CP-SAT proves."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from models.allocation import cheapest_agent_bound, solve_with_cpsat
+from models.allocation_bound import LagrangeBound, lagrangian_bound, priced_plan
+from models.instances import AllocTerm, SolveSettings
+from tests.test_models_allocation import i64, make_alloc
+
+
+def bound_of(inst) -> int:
+    found = lagrangian_bound(inst, tuple(inst.terms), seconds=5.0, max_iterations=2000)
+    assert found is not None
+    return found.bound
+
+
+# Two items of weight 2; agent 0 (capacity 3) costs 1 per item, agent 1 (capacity 10) costs 3.
+# A plan fits one item on agent 0: 1 + 3 = 4. The LP puts 1.5 items there: 1.5 + 0.5 x 3 = 3,
+# which is the Lagrangian bound (price 1 per hour on agent 0 makes both agents cost 3).
+def test_bound_is_the_lp_value_when_items_would_split():
+    inst = make_alloc([0, 0], [3, 10], [(0, 0, 2), (0, 1, 2), (1, 0, 2), (1, 1, 2)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 3, 1, 3]))})
+    assert bound_of(inst) == 3
+    assert cheapest_agent_bound(inst, ("cost",)) == 2
+
+
+# One agent, target 10, deviation 1 per hour; its two mandatory items of 3 hours each give it 6:
+# the only plan costs |6 - 10| = 4. Pricing its load at -1 per hour gives 4 = -6 + min over
+# loads L of (|L - 10| + L) = -6 + 10; the cheapest-agent bound counts no deviation (0).
+def test_bound_counts_the_balance_term():
+    inst = make_alloc([0], [20], [(0, 0, 3), (1, 0, 3)], 2,
+                      {"balance": AllocTerm(deviation=i64([1]))}, agent_target=i64([10]))
+    assert bound_of(inst) == 4
+    assert cheapest_agent_bound(inst, ("balance",)) == 0
+
+
+# One agent that must work 5 to 10 hours; its only item (5 hours, optional) costs 7 when it
+# takes it and 2 when nobody does. Only taking it reaches the band: 7. At price -1 per hour the
+# relaxation gives min(7 - 5, 2) + 5 = 7; the cheapest-agent bound leaves the item out (2).
+def test_bound_counts_the_band_minimum():
+    inst = make_alloc([5], [10], [(0, 0, 5)], 1,
+                      {"cost": AllocTerm(pair=i64([7]), unassigned=i64([2]))}, optional=[True])
+    assert bound_of(inst) == 7
+    assert cheapest_agent_bound(inst, ("cost",)) == 2
+
+
+# Two items of one account, both on the only agent: the travel (10) is paid once. Each item
+# carries half of it in the relaxation, 5 + 5 = 10, never more than a plan pays.
+def test_travel_is_shared_among_the_accounts_items():
+    inst = make_alloc([0], [10], [(0, 0, 1), (1, 0, 1)], 2,
+                      {"travel": AllocTerm(travel=np.array([[10]]))}, item_account=i64([0, 0]))
+    assert bound_of(inst) == 10
+
+
+# Item 0 is pinned to agent 1 (cost 9, against 1 on agent 0); item 1 costs 2 on either.
+# Every plan costs 9 + 2 = 11.
+def test_pinned_items_count_at_their_agent():
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 9, 2, 2]))}, fixed_agent=i64([1, -1]))
+    assert bound_of(inst) == 11
+
+
+# Item 1 has no allowed agent: optional, it costs its "nobody" cost (4); mandatory, no plan
+# exists and there is no bound to give.
+def test_items_without_agents():
+    terms = {"cost": AllocTerm(pair=i64([3]), unassigned=i64([0, 4]))}
+    inst = make_alloc([0], [10], [(0, 0, 1)], 2, terms, optional=[False, True])
+    assert bound_of(inst) == 7
+    assert lagrangian_bound(replace(inst, item_optional=np.array([False, False])),
+                            ("cost",), 1.0) is None
+
+
+# No capacity binds: at the best prices (0) each item's choice is its cheaper agent, item 0
+# agent 0 (1 against 3), item 1 agent 1 (2 against 4): 1 + 2 = 3.
+def test_choices_are_each_items_cheapest_pair_at_the_best_prices():
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 2), (0, 1, 2), (1, 0, 2), (1, 1, 2)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 3, 4, 2]))})
+    found = lagrangian_bound(inst, ("cost",), 1.0)
+    assert found.bound == 3
+    assert found.choice.tolist() == [0, 1]
+
+
+# Agent 0 (capacity 4) holds both items, one hour over. Item 0 (4 hours) would cost 4 more on
+# agent 1, item 1 (1 hour) 2 more: per hour freed item 0 looks cheaper (1 against 2), but only
+# one hour needs to go, and per hour of the overload item 1 is (2 against 4). Moving it gives
+# the optimum, 1 + 3 = 4 (moving item 0 would cost 5 + 1 = 6).
+def test_priced_plan_moves_what_removes_the_overload_cheapest():
+    inst = make_alloc([0, 0], [4, 10], [(0, 0, 4), (0, 1, 4), (1, 0, 1), (1, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 5, 1, 3]))})
+    at_zero = LagrangeBound(0, np.zeros(2), i64([0, 0]), 0, 0.0)
+    assert priced_plan(inst, ("cost",), at_zero, seconds=5.0).tolist() == [0, 1]
+
+
+# The same with agent 1 priced at 3 per hour (half of it counts, price_weight 0.5): item 1
+# would then cost 3 + 1.5 more per hour on agent 1 against 4 + 6 for item 0, and an optional
+# item 1 left to nobody (cost 2, one more than on agent 0) is cheaper still.
+def test_priced_plan_counts_prices_and_may_leave_optional_items_out():
+    inst = make_alloc([0, 0], [4, 10], [(0, 0, 4), (0, 1, 4), (1, 0, 1), (1, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 5, 1, 3]), unassigned=i64([0, 2]))},
+                      optional=[False, True])
+    priced = LagrangeBound(0, np.array([0.0, 3.0]), i64([0, 0]), 0, 0.0)
+    assert priced_plan(inst, ("cost",), priced, seconds=5.0).tolist() == [0, -1]
+
+
+@st.composite
+def small_instances(draw):
+    """2-3 agents, 1-6 items, random allowed pairs, costs, bands, optional items, balance
+    and travel."""
+    n_agents = draw(st.integers(2, 3))
+    n_items = draw(st.integers(1, 6))
+    pairs = [(i, a, draw(st.integers(1, 6))) for i in range(n_items) for a in range(n_agents)
+             if draw(st.booleans()) or a == i % n_agents]
+    hi = [draw(st.integers(4, 14)) for _ in range(n_agents)]
+    lo = [draw(st.integers(0, h // 2)) for h in hi]
+    optional = [draw(st.booleans()) for _ in range(n_items)]
+    n_accounts = draw(st.integers(1, n_items))
+    terms = {
+        "cost": AllocTerm(pair=i64([draw(st.integers(0, 9)) for _ in pairs]),
+                          unassigned=i64([draw(st.integers(0, 20)) for _ in range(n_items)])),
+        "balance": AllocTerm(deviation=i64([draw(st.integers(0, 3)) for _ in range(n_agents)])),
+        "travel": AllocTerm(travel=np.array([[draw(st.integers(0, 8)) for _ in range(n_agents)]
+                                             for _ in range(n_accounts)])),
+    }
+    return make_alloc(lo, hi, pairs, n_items, terms, optional=optional,
+                      agent_target=i64([(lo[a] + hi[a]) // 2 for a in range(n_agents)]),
+                      item_account=i64([i % n_accounts for i in range(n_items)]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_instances())
+def test_bound_never_exceeds_the_proved_optimum(inst):
+    found = lagrangian_bound(inst, tuple(inst.terms), 1.0)
+    best = solve_with_cpsat(inst, SolveSettings(time_limit=5.0, workers=1, seed=0))
+    if best.status == "OPTIMAL":
+        assert found is not None and found.bound <= best.objective
+    assert found is None or set(found.choice.tolist()) <= set(range(-1, inst.n_agents))
