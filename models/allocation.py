@@ -239,16 +239,20 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
 
     First a Lagrangian relaxation (models.allocation_bound): its bound counts the bands and the
     balance, and the plans its prices suggest, repaired into the bands, often start far better
-    than the hint. Then CP-SAT, with a share of the time: small teams are proved optimal there.
-    Otherwise its plan is improved by large-neighbourhood search (models.allocation_lns) for
-    the rest of the time. A team whose CP-SAT model would not even be built in time (see
-    `skips_cpsat`) starts from the better start instead."""
+    than the team's hint (which they then replace). Then CP-SAT, with a share of the time:
+    small teams are proved optimal there. Otherwise the better of its plan and the priced start
+    is improved by large-neighbourhood search (models.allocation_lns) for the rest of the time.
+    A team whose CP-SAT model would not even be built in time (see `skips_cpsat`) goes to that
+    search from its start directly."""
     began = time.monotonic()
-    relaxed = None
+    relaxed = start = None
     if lns_applies(inst, settings):
-        inst, relaxed = _relax_and_start(inst, settings)
-    if skips_cpsat(inst, settings):
-        start = repair_allocation(inst)
+        relaxed, start = _relax_and_start(inst, settings)
+        if start is not None and inst.hint_agent is not None:
+            inst = replace(inst, hint_agent=start)
+    if skips_cpsat(inst, settings, started=start is not None):
+        if start is None:
+            start = repair_allocation(inst)
         if allocation_is_feasible(inst, start):
             if not lns_applies(inst, settings):
                 return _start_as_plan(inst, settings, start, time.monotonic() - began)
@@ -266,8 +270,11 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     if first.status == "OPTIMAL" or left <= MIN_SECONDS or _stopped(settings):
         return first
     bound = _higher(first.bound, relaxed)
-    best = improve_by_neighbourhoods(inst, first.item_agent, settings, left, bound,
-                                     prices=_prices(relaxed))
+    plan = first.item_agent
+    names = level_terms(inst, settings)
+    if start is not None and plan_cost(inst, start, names) < plan_cost(inst, plan, names):
+        plan = start
+    best = improve_by_neighbourhoods(inst, plan, settings, left, bound, prices=_prices(relaxed))
     return _finished(inst, settings, best, bound, time.monotonic() - began)
 
 
@@ -282,16 +289,16 @@ def _higher(known: int | None, relaxed: LagrangeBound | None) -> int | None:
 
 
 def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
-                     ) -> tuple[AllocationInstance, LagrangeBound | None]:
-    """The Lagrangian bound, and the instance hinted with the cheapest plan among the repaired
-    hint and the relaxation's priced plans (models.allocation_bound.priced_plan) repaired into
-    the bands. The relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time
-    its steps aim at the best plan the first one gave), once on larger ones, and not at all when
-    even once would take more than its share of the time."""
+                     ) -> tuple[LagrangeBound | None, np.ndarray | None]:
+    """The Lagrangian bound, and the cheapest plan among the repaired hint and the
+    relaxation's priced plans (models.allocation_bound.priced_plan) repaired into the bands
+    (None when none holds them). The relaxation runs twice on teams of up to LNS_ONLY_PAIRS
+    pairs (the second time its steps aim at the best plan the first one gave), once on larger
+    ones, and not at all when even once would take more than its share of the time."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
     if pairs * RELAX_SECONDS_PER_PAIR * rounds > settings.time_limit * BOUND_SHARE:
-        return inst, None
+        return None, None
     names = level_terms(inst, settings)
     budget = settings.time_limit * BOUND_SHARE / (2 * rounds)  # relaxations, priced plans
     starts = []
@@ -303,24 +310,25 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         found = lagrangian_bound(inst, names, budget, upper=min(costs, default=None),
                                  prices=None if relaxed is None else relaxed.prices)
         if found is None:
-            return inst, None
+            return None, None
         if relaxed is None or found.bound >= relaxed.bound:
             relaxed = found
         starts.append(repair_allocation(replace(
             inst, hint_agent=priced_plan(inst, names, found, budget))))
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
     if not feasible:
-        return inst, relaxed
-    best = min(feasible, key=lambda s: plan_cost(inst, s, names))
-    return replace(inst, hint_agent=best), relaxed
+        return relaxed, None
+    return relaxed, min(feasible, key=lambda s: plan_cost(inst, s, names))
 
 
-def skips_cpsat(inst: AllocationInstance, settings: SolveSettings) -> bool:
-    """Whether the team goes without CP-SAT's whole model: it has a hint, nothing the repair
-    and the neighbourhood search do not model (outside constraints, caps), and either more than
-    LNS_ONLY_PAIRS pairs or a time limit shorter than twice the model's building time."""
+def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool = False) -> bool:
+    """Whether the team goes without CP-SAT's whole model: it has a hint (or a start is
+    `started`), nothing the repair and the neighbourhood search do not model (outside
+    constraints, caps), and either more than LNS_ONLY_PAIRS pairs or a time limit shorter than
+    twice the model's building time."""
     pairs = len(inst.pair_item)
-    return (inst.hint_agent is not None and not inst.extensions and not settings.term_limits
+    return ((inst.hint_agent is not None or started) and not inst.extensions
+            and not settings.term_limits
             and (pairs > LNS_ONLY_PAIRS
                  or pairs * BUILD_SECONDS_PER_PAIR > 0.5 * settings.time_limit))
 
