@@ -267,15 +267,18 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
         return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))
-    if first.status == "OPTIMAL" or left <= MIN_SECONDS or _stopped(settings):
+    if first.status == "OPTIMAL" or (relaxed is None and (left <= MIN_SECONDS
+                                                          or _stopped(settings))):
         return first
     bound = _higher(first.bound, relaxed)
     plan = first.item_agent
     names = level_terms(inst, settings)
     if start is not None and plan_cost(inst, start, names) < plan_cost(inst, plan, names):
         plan = start
-    best = improve_by_neighbourhoods(inst, plan, settings, left, bound, prices=_prices(relaxed))
-    return _finished(inst, settings, best, bound, time.monotonic() - began)
+    if left > MIN_SECONDS and not _stopped(settings):
+        plan = improve_by_neighbourhoods(inst, plan, settings, left, bound,
+                                         prices=_prices(relaxed))
+    return _finished(inst, settings, plan, bound, time.monotonic() - began)
 
 
 def _prices(relaxed: LagrangeBound | None) -> np.ndarray | None:
