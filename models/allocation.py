@@ -42,7 +42,8 @@ MIN_SECONDS = 0.2
 #: Share of a team's time the Lagrangian relaxation and its priced plans may take (on small
 #: teams they are done well before: 200 steps take 0.25 s on the GAP benchmark's largest
 #: instance). Measured on the M company at 10 s: a tenth of the time left the bound
-#: unconverged and the starts poor (stage-2 gap 42 %); half of it, 16 %.
+#: unconverged and the starts poor (stage-2 gap 42 %); half of it, 22 % (before the priced
+#: plans, which took it to 16 %).
 BOUND_SHARE = 0.5
 #: One round of the relaxation, its priced plan and that plan's repair takes about this long
 #: per item x agent pair (measured on the XL company: 3.5 s for a team of 5.8 M pairs)
