@@ -180,12 +180,12 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
     return LagrangeBound(bound, best_prices, choice, iterations, best_value)
 
 
-
 def priced_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: LagrangeBound,
                 seconds: float, price_weight: float = 0.5) -> np.ndarray:
     """The relaxation's choices with every agent brought back under its maximum the way the
     prices say costs least: while an agent is over, the item whose move to an agent with room
-    (or to nobody, if optional) raises the priced cost least per hour freed moves. Agents
+    (or to nobody, if optional) raises the priced cost least per hour of the overload it
+    removes moves (`price_weight`: the share of the prices counted). Agents
     below their minimum and items left over are for `repair_allocation`; what the time does
     not allow is left to it too."""
     deadline = time.monotonic() + seconds
