@@ -312,7 +312,8 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     for _ in range(rounds):
         costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
         found = lagrangian_bound(inst, names, budget, upper=min(costs, default=None),
-                                 prices=None if relaxed is None else relaxed.prices)
+                                 prices=None if relaxed is None else relaxed.prices,
+                                 again=relaxed)
         if found is None:
             return None, None
         if relaxed is None or found.bound >= relaxed.bound:

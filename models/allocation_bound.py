@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,8 @@ class LagrangeBound:
     choice: np.ndarray
     iterations: int
     value: float  # the bound before rounding
+    #: the instance's data as the relaxation reads it, for the priced plan and a second run
+    relaxation: "_Relaxation | None" = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,16 @@ def _best_loads(r: _Relaxation, prices: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
                      upper: float | None = None, max_iterations: int = 200,
-                     prices: np.ndarray | None = None) -> LagrangeBound | None:
+                     prices: np.ndarray | None = None,
+                     again: LagrangeBound | None = None) -> LagrangeBound | None:
     """The best Lagrangian bound found within `seconds` (at least one evaluation).
 
     `upper` (a known plan's cost) sets the subgradient steps' scale; without it the bound's
-    own size does. None when a mandatory item has no allowed agent."""
+    own size does. `again`, an earlier result on the same instance and names, saves building
+    the relaxation's data again. None when a mandatory item has no allowed agent."""
     began = time.monotonic()
-    r = _relaxation(inst, names)
+    r = again.relaxation if again is not None and again.relaxation is not None \
+        else _relaxation(inst, names)
     if r is None:
         return None
     n = inst.n_agents
@@ -177,7 +182,7 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
     choice = np.full(inst.n_items, -1, dtype=np.int64)
     picked = best_chosen >= 0
     choice[r.items[picked]] = r.agent[best_chosen[picked]]
-    return LagrangeBound(bound, best_prices, choice, iterations, best_value)
+    return LagrangeBound(bound, best_prices, choice, iterations, best_value, r)
 
 
 def priced_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: LagrangeBound,
@@ -189,7 +194,7 @@ def priced_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: Lagra
     below their minimum and items left over are for `repair_allocation`; what the time does
     not allow is left to it too."""
     deadline = time.monotonic() + seconds
-    r = _relaxation(inst, names)
+    r = relaxed.relaxation if relaxed.relaxation is not None else _relaxation(inst, names)
     plan = relaxed.choice.copy()
     if r is None or not len(r.order):
         return plan
@@ -200,9 +205,10 @@ def priced_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: Lagra
     last[r.items] = np.r_[r.starts[1:], len(r.order)]
     pair_of = np.full(inst.n_items, -1, dtype=np.int64)  # each item's chosen sorted pair
     assigned = np.flatnonzero(plan >= 0)
-    for i in assigned.tolist():
-        span = np.arange(first[i], last[i])
-        pair_of[i] = span[r.agent[span] == plan[i]][0]
+    key = inst.pair_item[r.order] * inst.n_agents + r.agent  # (item, agent) of each sorted pair
+    by_key = np.argsort(key, kind="stable")
+    pair_of[assigned] = by_key[np.searchsorted(key[by_key], assigned * inst.n_agents
+                                               + plan[assigned])]
     load = np.bincount(r.agent[pair_of[assigned]], weights=r.weight[pair_of[assigned]],
                        minlength=inst.n_agents)
     pinned = inst.fixed_agent >= 0 if inst.fixed_agent is not None \
