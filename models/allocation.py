@@ -247,6 +247,9 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     search from its start directly."""
     began = time.monotonic()
     relaxed = start = None
+    if by_strict_priorities(inst, settings) and inst.hint_agent is not None:
+        repaired = repair_allocation(inst)
+        inst = narrow_to_first_level(inst, settings, repaired) or inst
     if lns_applies(inst, settings):
         relaxed, start = _relax_and_start(inst, settings)
         if start is not None and inst.hint_agent is not None:
@@ -280,6 +283,47 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         plan = improve_by_neighbourhoods(inst, plan, settings, left, bound,
                                          prices=_prices(relaxed))
     return _finished(inst, settings, plan, bound, time.monotonic() - began)
+
+
+def by_strict_priorities(inst: AllocationInstance, settings: SolveSettings) -> bool:
+    """Whether the team is solved level by level with no slack between levels (a re-plan that
+    keeps relationships first), with nothing outside the model's own terms and constraints."""
+    return (bool(settings.levels) and len(settings.levels) > 1 and settings.tolerance == 0
+            and not inst.extensions and not settings.term_limits)
+
+
+def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
+                          plan: np.ndarray) -> AllocationInstance | None:
+    """The instance without the choices no best plan of the first level makes, when `plan`
+    proves that level's optimum: it holds every constraint and its first level costs what
+    each item at its cheapest choice costs (`cheapest_agent_bound`). Every plan that good has
+    each item at one of its cheapest choices, and strict priorities keep the first level at
+    its optimum, so the other choices can go. In a re-plan that keeps relationships first,
+    every item with an owner in the team then has that owner alone, and the model is built
+    for the items that must move or are unowned. None when `plan` does not prove it."""
+    names = level_terms(inst, settings)
+    if not allocation_is_feasible(inst, plan) \
+            or plan_cost(inst, plan, names) != cheapest_agent_bound(inst, names):
+        return None
+    cost = np.zeros(len(inst.pair_item), dtype=np.int64)
+    none = np.zeros(inst.n_items, dtype=np.int64)
+    for n in names:
+        if inst.terms[n].pair is not None:
+            cost += inst.terms[n].pair.astype(np.int64)
+        if inst.terms[n].unassigned is not None:
+            none += inst.terms[n].unassigned.astype(np.int64)
+    optional = inst.item_optional.astype(bool)
+    best = np.where(optional, none, np.iinfo(np.int64).max)
+    np.minimum.at(best, inst.pair_item, cost)
+    keep = cost == best[inst.pair_item]
+    still_optional = optional & (none == best)
+    if keep.all() and np.array_equal(optional, still_optional):
+        return None
+    pairs = {f: getattr(inst, f)[keep] for f in ("pair_item", "pair_agent", "pair_weight")}
+    terms = {n: replace(t, pair=None if t.pair is None else t.pair[keep])
+             for n, t in inst.terms.items()}
+    return replace(inst, **pairs, terms=terms, item_optional=still_optional,
+                   hint_agent=plan)
 
 
 def _prices(relaxed: LagrangeBound | None) -> np.ndarray | None:

@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from models.allocation import allocation_is_feasible, evaluate_allocation_term, solve_allocation
+from models.allocation import (allocation_is_feasible, evaluate_allocation_term,
+                               narrow_to_first_level, solve_allocation, solve_with_cpsat)
 from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
 from models.warm_start import repair_allocation
 
@@ -330,3 +331,49 @@ def test_repair_reads_weights_either_way(monkeypatch, dense):
     start = repair_allocation(inst)
     assert allocation_is_feasible(inst, start)
     assert start.tolist() == [1, 1, 0]
+
+
+# A re-plan that keeps relationships first: 3 agents (capacity 10), 3 items of weight 4.
+# Continuity per (item, agent) and when unassigned: item 0 owned by agent 0 (0, 5, 5; 5),
+# item 1 by agent 1 (3, 0, 3; 3), item 2 unowned (0, 0, 0; 0). Unmet: item 2 unassigned
+# costs 4. "second" prefers agent 2 for item 2 (3, 2, 1). The hint [0, 1, -1] costs 0 on
+# continuity, each item's cheapest: every best plan keeps item 0 on agent 0 and item 1 on
+# agent 1, both must be assigned, item 2 may go anywhere or nowhere. Solved by priorities:
+# continuity 0, unmet 0 (item 2 assigned), second 1 (item 2 on agent 2): plan [0, 1, 2].
+REPLAN_PAIRS = [(i, a, 4) for i in range(3) for a in range(3)]
+REPLAN_TERMS = {"continuity": AllocTerm(pair=i64([0, 5, 5, 3, 0, 3, 0, 0, 0]),
+                                        unassigned=i64([5, 3, 0])),
+                "unmet": AllocTerm(unassigned=i64([0, 0, 4])),
+                "second": AllocTerm(pair=i64([0, 0, 0, 0, 0, 0, 3, 2, 1]))}
+BY_PRIORITY = SolveSettings(time_limit=5.0, workers=1, seed=0, tolerance=0.0,
+                            levels=(("continuity",), ("unmet",), ("second",)))
+
+
+def replan(hint, hi=(10, 10, 10)) -> AllocationInstance:
+    return make_alloc([0, 0, 0], list(hi), REPLAN_PAIRS, 3, REPLAN_TERMS, optional=[True] * 3,
+                      hint_agent=i64(hint))
+
+
+def test_narrowing_keeps_only_each_items_cheapest_first_level_choices():
+    narrowed = narrow_to_first_level(replan([0, 1, -1]), BY_PRIORITY, i64([0, 1, -1]))
+    assert list(zip(narrowed.pair_item.tolist(), narrowed.pair_agent.tolist())) == [
+        (0, 0), (1, 1), (2, 0), (2, 1), (2, 2)]
+    assert narrowed.item_optional.tolist() == [False, False, True]
+    assert narrowed.terms["second"].pair.tolist() == [0, 0, 3, 2, 1]
+    assert narrowed.hint_agent.tolist() == [0, 1, -1]
+
+
+@pytest.mark.parametrize("plan, hi", [([1, 1, -1], (10, 10, 10)),  # continuity 5 > 0
+                                      ([0, 1, -1], (3, 10, 10))])  # agent 0 over its band
+def test_narrowing_needs_a_plan_that_proves_the_first_level(plan, hi):
+    assert narrow_to_first_level(replan(plan, hi), BY_PRIORITY, i64(plan)) is None
+
+
+def test_narrowed_solve_gives_the_plan_of_the_whole_model():
+    inst = replan([0, 1, -1])
+    whole = solve_with_cpsat(inst, BY_PRIORITY)
+    narrowed = solve_allocation(inst, BY_PRIORITY)
+    assert whole.item_agent.tolist() == narrowed.item_agent.tolist() == [0, 1, 2]
+    assert whole.term_values == narrowed.term_values == {"continuity": 0, "unmet": 0,
+                                                         "second": 1}
+    assert narrowed.status == "OPTIMAL"
