@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -38,22 +37,16 @@ def read_table(source: Path | bytes, label: str | None = None) -> pd.DataFrame:
         raise InputError(Problem("the first row is empty; the header (the column names, such as "
                                  "rep_id or account_id) must be on row 1", file=label, row=1))
     sep = max(_SEPARATORS, key=header.count) if any(s in header for s in _SEPARATORS) else ","
-    names = next(csv.reader([header], delimiter=sep))
+    records = list(_records(text, sep, label))
+    names = records[0]
     _check_header(names, label)
-    _check_row_lengths(text, sep, len(names), label)
-    try:
-        with warnings.catch_warnings():
-            # blank cells beyond the header's width (a trailing separator) are fine; cells
-            # with text there were refused by _check_row_lengths
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                                na_filter=False, skip_blank_lines=False, engine="python",
-                                quoting=csv.QUOTE_MINIMAL, index_col=False)
-    except (pd.errors.ParserError, csv.Error, ValueError) as err:
-        raise InputError(Problem(f"the file is not a readable CSV table ({_short(err)})",
-                                 file=label)) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.fillna("").apply(lambda col: col.str.strip())
+    _check_row_lengths(records, sep, len(names), label)
+    width = len(names)
+    # blank cells beyond the header's width (a trailing separator) are dropped; cells with
+    # text there were refused above; short rows (a blank line) are padded with blanks
+    body = [[c.strip() for c in (r if len(r) == width else (r + [""] * width)[:width])]
+            for r in records[1:]]
+    frame = pd.DataFrame(body, columns=[n.strip() for n in names], dtype=str)
     frame[ROW_COLUMN] = frame.index + 2
     frame = frame[(frame.drop(columns=ROW_COLUMN) != "").any(axis=1)].reset_index(drop=True)
     if frame.empty:
@@ -62,12 +55,12 @@ def read_table(source: Path | bytes, label: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def _check_row_lengths(text: str, sep: str, width: int, label: str) -> None:
+def _check_row_lengths(records: list[list[str]], sep: str, width: int, label: str) -> None:
     """A row with more cells than the header usually holds an unquoted separator inside a
     value (Acme, Inc.): name the row and say how to fix it."""
     problems = []
-    for row, cells in enumerate(_records(text, sep, label), start=1):
-        if row > 1 and len(cells) > width and any(c.strip() for c in cells[width:]):
+    for row, cells in enumerate(records[1:], start=2):
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
             shown = "a comma" if sep == "," else ("a semicolon" if sep == ";" else "a tab")
             problems.append(Problem(
                 f"this row has {len(cells)} cells but the header has {width}; a value that "
@@ -158,7 +151,3 @@ def _size_text(size: int) -> str:
         if size >= 10 * factor:
             return f"{size / factor:,.0f} {unit}"
     return f"{size:,} bytes"
-
-
-def _short(err: Exception) -> str:
-    return str(err).strip().splitlines()[-1][:200]
