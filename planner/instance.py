@@ -576,7 +576,10 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
     info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
                          "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
     per_item = info.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"))
-    owner = (info.sort_values("h", ascending=False).drop_duplicates("item")
+    # an item's owner: who owns its largest owned line (its largest line may be new work
+    # nobody owns yet)
+    owner = (info.assign(owned=info["owner"] >= 0)
+             .sort_values(["owned", "h"], ascending=False, kind="stable").drop_duplicates("item")
              .set_index("item")["owner"].reindex(per_item.index).to_numpy())
     hours, cls = per_item["h"].to_numpy(), per_item["cls"].to_numpy()
     hint = np.full(n_items, -1, dtype=np.int64)
