@@ -467,27 +467,36 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     class, its current owner first."""
     lines = p.lines.iloc[line_idx]
     item_codes, item_keys = pd.factorize(lines["item"].to_numpy())
+    n_items = len(item_keys)
+    # agent x line matrices are built with the lines grouped by item, so that each item's
+    # sum is one reduceat over adjacent columns
     order = np.argsort(item_codes, kind="stable")
     starts = np.r_[0, np.nonzero(np.diff(item_codes[order]))[0] + 1] if len(order) else np.zeros(0, int)
-    n_items = len(item_keys)
     cell = lines["cell"].to_numpy()
     h = lines["h"].to_numpy().astype(float)
-    q = p.cell_qualified[np.ix_(agents, cell)]  # (A, L)
+    q = p.cell_qualified[np.ix_(agents, cell)]  # (A, L), lines in their given order
+    sorted_cell, sorted_h = cell[order], h[order]
+    qh = p.cell_qualified[np.ix_(agents, sorted_cell)] * sorted_h  # (A, L) hours it may serve
 
-    def per_item(matrix: np.ndarray) -> np.ndarray:  # (A, L) -> (A, I)
+    def per_item(matrix: np.ndarray) -> np.ndarray:  # (A, L) lines by item -> (A, I)
         if not len(order):
             return np.zeros((len(agents), 0))
-        return np.add.reduceat(matrix[:, order], starts, axis=1)
+        return np.add.reduceat(matrix, starts, axis=1)
 
-    weight = per_item(q * h)
+    weight = per_item(qh)
     item_hours = np.bincount(item_codes, weights=h, minlength=n_items)
-    misfit = per_item(q * h * (1.0 - p.cell_fit[np.ix_(agents, cell)]))
-    off = _off_preference(p, np.repeat(agents, len(cell)),
-                          np.tile(lines["function"].to_numpy(), len(agents))).reshape(q.shape)
-    prefs = per_item(q * h * off)
+    misfit = weight - per_item(qh * p.cell_fit[np.ix_(agents, sorted_cell)])
+    del qh
+    # an item's lines share its function (items are account x function x team)
+    item_function = np.zeros(n_items, dtype=object)
+    item_function[item_codes] = lines["function"].to_numpy()
+    functions, function_of_item = np.unique(item_function.astype(str), return_inverse=True)
+    off = _off_preference(p, np.repeat(agents, len(functions)),
+                          np.tile(functions, len(agents))).reshape(len(agents), -1)
+    prefs = weight * off[:, function_of_item]
     owner = lines["owner"].to_numpy()
     pot = lines["potential"].to_numpy() * (owner >= 0)
-    kept = per_item(q * pot * (owner[None, :] == agents[:, None]))
+    kept = _kept_potential(owner, pot, item_codes, q, agents, p.n_reps, n_items)
     owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
     allow = p.scenario.rules.allow_unmet
     exists = (weight > 0) if allow else np.isclose(weight, item_hours[None, :])
@@ -531,6 +540,20 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
                                 owners_first=(hi, np.where(exists, weight, 0.0))
                                 if p.levels and "continuity" in p.levels[0] else None))
     return inst, Items(np.asarray(line_idx), item_codes, agents, q)
+
+
+def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray, q: np.ndarray,
+                    agents: np.ndarray, n_reps: int, n_items: int) -> np.ndarray:
+    """(A, I) potential of each item's lines that the agent owns today and is qualified for
+    (a line has one owner: a sum over lines, not over agents x lines)."""
+    agent_of_rep = np.full(n_reps + 1, -1, dtype=np.int64)  # owner -1 reads the last entry
+    agent_of_rep[agents] = np.arange(len(agents))
+    a = agent_of_rep[owner]
+    lines = np.nonzero(a >= 0)[0]
+    lines = lines[q[a[lines], lines]]
+    kept = np.zeros((len(agents), n_items))
+    np.add.at(kept, (a[lines], item_codes[lines]), pot[lines])
+    return kept
 
 
 def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n_items: int,
