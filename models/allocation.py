@@ -244,12 +244,17 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     small teams are proved optimal there. Otherwise the better of its plan and the priced start
     is improved by large-neighbourhood search (models.allocation_lns) for the rest of the time.
     A team whose CP-SAT model would not even be built in time (see `skips_cpsat`) goes to that
-    search from its start directly."""
+    search from its start directly. A re-plan by strict priorities is narrowed first to the
+    choices its first level leaves open (`narrow_to_first_level`)."""
     began = time.monotonic()
     relaxed = start = None
     if by_strict_priorities(inst, settings) and inst.hint_agent is not None:
-        repaired = repair_allocation(inst)
-        inst = narrow_to_first_level(inst, settings, repaired) or inst
+        start = repair_allocation(inst)  # (solved by levels: no relaxation below)
+        narrowed = narrow_to_first_level(inst, settings, start)
+        if narrowed is not None:
+            if _no_choice_left(narrowed):
+                return _forced_plan(narrowed, settings, start, time.monotonic() - began)
+            inst = narrowed
     if lns_applies(inst, settings):
         relaxed, start = _relax_and_start(inst, settings)
         if start is not None and inst.hint_agent is not None:
@@ -266,7 +271,7 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
                                              prices=_prices(relaxed))
             return _finished(inst, settings, best, bound, time.monotonic() - began)
     if not lns_applies(inst, settings):
-        return solve_with_cpsat(inst, settings)
+        return solve_with_cpsat(inst, settings, repaired=start)
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE))
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
@@ -324,6 +329,21 @@ def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
              for n, t in inst.terms.items()}
     return replace(inst, **pairs, terms=terms, item_optional=still_optional,
                    hint_agent=plan)
+
+
+def _no_choice_left(inst: AllocationInstance) -> bool:
+    """Whether each item has one way to go: one agent and no leaving it unassigned, or (when
+    optional) no agent at all."""
+    options = np.bincount(inst.pair_item, minlength=inst.n_items) + inst.item_optional
+    return bool(np.all(options == 1))
+
+
+def _forced_plan(inst: AllocationInstance, settings: SolveSettings, plan: np.ndarray,
+                 seconds: float) -> AllocSolution:
+    """The only plan there is, optimal on every level (`plan` holds every constraint)."""
+    values = {n: evaluate_allocation_term(inst, t, plan) for n, t in inst.terms.items()}
+    levels = [sum(values[n] for n in level if n in values) for level in settings.levels]
+    return AllocSolution("OPTIMAL", levels[0], levels[0], plan, values, seconds, tuple(levels))
 
 
 def _prices(relaxed: LagrangeBound | None) -> np.ndarray | None:
@@ -448,15 +468,16 @@ def _level_key(inst: AllocationInstance, levels, item_agent: np.ndarray) -> tupl
                      for n in level if n in inst.terms) for level in levels)
 
 
-def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
-    """Solve with CP-SAT alone. With a hint, the hint is first repaired
-    into the bands; if CP-SAT finds nothing better in time, that repaired start is the answer
-    when it holds every constraint."""
+def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
+                     repaired: np.ndarray | None = None) -> AllocSolution:
+    """Solve with CP-SAT alone. With a hint, the hint is first repaired into the bands (unless
+    it comes `repaired`); if CP-SAT finds nothing better in time, that repaired start is the
+    answer when it holds every constraint."""
     began = time.monotonic()
     model, v, terms, devs = build_allocation(inst)
     start = None
     if inst.hint_agent is not None:
-        start = repair_allocation(inst)
+        start = repaired if repaired is not None else repair_allocation(inst)
         # the local search weighs all terms together: by priorities it would trade the first
         # for the others, and CP-SAT may not find its way back in a short time limit
         if not inst.extensions and allocation_is_feasible(inst, start) \

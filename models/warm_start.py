@@ -522,12 +522,17 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
                 place(i, max(room, key=lambda b: (weight[i, b], lo[b] - load[b])))
             elif inst.item_optional[i]:
                 place(i, -1)
+    lightest = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(lightest, inst.pair_item, inst.pair_weight.astype(np.int64))
+    lightest = lightest.tolist()
+    most_room = int((hi - load).max(initial=0))  # only falls in this pass: loads only grow
     for i in by_size.tolist():
-        if item_agent[i] >= 0 or fixed[i] >= 0:
-            continue
+        if item_agent[i] >= 0 or fixed[i] >= 0 or lightest[i] > most_room:
+            continue  # (the last: no agent has room for it, as on a re-plan's many unowned)
         room = [b for b in agents_of[i] if load[b] + weight[i, b] <= hi[b]]
         if room:
             place(i, max(room, key=lambda b: (weight[i, b], hi[b] - load[b])))
+            most_room = int((hi - load).max(initial=0))
     rank = np.empty(n_items, dtype=np.int64)
     rank[by_size] = np.arange(n_items)
     # pairs come agent by agent: a stable sort by agent is one pass over ready-made runs

@@ -377,3 +377,19 @@ def test_narrowed_solve_gives_the_plan_of_the_whole_model():
     assert whole.term_values == narrowed.term_values == {"continuity": 0, "unmet": 0,
                                                          "second": 1}
     assert narrowed.status == "OPTIMAL"
+
+
+# The same re-plan without item 2: once narrowed, item 0 can only go to agent 0 and item 1 to
+# agent 1, so that plan is the answer, optimal on every level: continuity 0, second 1 + 2 = 3.
+def test_a_replan_with_no_choice_left_is_its_forced_plan():
+    terms = {"continuity": AllocTerm(pair=i64([0, 5, 5, 3, 0, 3]), unassigned=i64([5, 3])),
+             "second": AllocTerm(pair=i64([1, 0, 0, 0, 2, 0]))}
+    inst = make_alloc([0, 0, 0], [10, 10, 10], REPLAN_PAIRS[:6], 2, terms,
+                      optional=[True, True], hint_agent=i64([0, 1]))
+    levels = replace(BY_PRIORITY, levels=(("continuity",), ("second",)))
+    sol = solve_allocation(inst, levels)
+    assert (sol.status, sol.objective, sol.bound) == ("OPTIMAL", 0, 0)
+    assert sol.item_agent.tolist() == [0, 1]
+    assert sol.term_values == {"continuity": 0, "second": 3}
+    assert sol.level_bounds == (0, 3)
+    assert solve_with_cpsat(inst, levels).term_values == sol.term_values
