@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -37,22 +38,47 @@ def read_table(source: Path | bytes, label: str | None = None) -> pd.DataFrame:
         raise InputError(Problem("the first row is empty; the header (the column names, such as "
                                  "rep_id or account_id) must be on row 1", file=label, row=1))
     sep = max(_SEPARATORS, key=header.count) if any(s in header for s in _SEPARATORS) else ","
-    records = list(_records(text, sep, label))
-    names = records[0]
+    names = next(csv.reader([header], delimiter=sep))
     _check_header(names, label)
-    _check_row_lengths(records, sep, len(names), label)
-    width = len(names)
-    # blank cells beyond the header's width (a trailing separator) are dropped; cells with
-    # text there were refused above; short rows (a blank line) are padded with blanks
-    body = [[c.strip() for c in (r if len(r) == width else (r + [""] * width)[:width])]
-            for r in records[1:]]
-    frame = pd.DataFrame(body, columns=[n.strip() for n in names], dtype=str)
+    frame = _fast_table(text, sep, names)
+    if frame is None:  # a row the fast reader would not take: read it row by row, with reasons
+        frame = _checked_table(text, sep, label)
     frame[ROW_COLUMN] = frame.index + 2
     frame = frame[(frame.drop(columns=ROW_COLUMN) != "").any(axis=1)].reset_index(drop=True)
     if frame.empty:
         raise InputError(Problem("the file has a header but no data rows", file=label))
     frame.attrs[SEPARATOR_ATTR] = sep
     return frame
+
+
+def _fast_table(text: str, sep: str, names: list[str]) -> pd.DataFrame | None:
+    """The table by pandas' C reader, cells stripped; None when a row has more cells than the
+    header, a quote is never closed or the header reads differently (the row-by-row reader
+    then names the row), so that only well-formed files take this path."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                na_filter=False, skip_blank_lines=False, engine="c",
+                                quoting=csv.QUOTE_MINIMAL)
+    except (pd.errors.ParserError, csv.Error, ValueError, OverflowError):
+        return None
+    if list(frame.columns) != names or not isinstance(frame.index, pd.RangeIndex):
+        return None  # (one cell more on every row reads as an index column)
+    frame.columns = [n.strip() for n in names]
+    return frame.apply(lambda col: col.fillna("").str.strip())
+
+
+def _checked_table(text: str, sep: str, label: str) -> pd.DataFrame:
+    """The table read row by row: a row with cells beyond the header's is refused with its
+    row number (unless they are blank: a trailing separator); short rows are padded."""
+    records = list(_records(text, sep, label))
+    names = records[0]
+    width = len(names)
+    _check_row_lengths(records, sep, width, label)
+    body = [[c.strip() for c in (r if len(r) == width else (r + [""] * width)[:width])]
+            for r in records[1:]]
+    return pd.DataFrame(body, columns=[n.strip() for n in names], dtype=str)
 
 
 def _check_row_lengths(records: list[list[str]], sep: str, width: int, label: str) -> None:

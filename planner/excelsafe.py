@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 #: A cell starting with one of these is read by spreadsheets as a formula (OWASP).
@@ -63,20 +62,20 @@ def _map_cells(frame: pd.DataFrame, columns: list, needs: Callable[[str], bool],
     needs it only if it starts with one of `prefixes`, when given."""
     out = None
     for col in columns:
-        cells = frame[col].to_numpy(dtype=object)
-        if prefixes is not None and not _any_starts_with(cells, prefixes):
+        if prefixes is not None and not _any_starts_with(frame[col], prefixes):
             continue  # no text cell can need it: decided in C, not per cell in Python
+        cells = frame[col].to_numpy(dtype=object)
         if any(isinstance(v, str) and needs(v) for v in cells):
             out = frame.copy() if out is None else out
             out[col] = [change(v) if isinstance(v, str) else v for v in cells]
     return frame if out is None else out
 
 
-def _any_starts_with(cells: np.ndarray, prefixes: tuple[str, ...]) -> bool:
+def _any_starts_with(column: pd.Series, prefixes: tuple[str, ...]) -> bool:
     """Whether some text cell starts with one of `prefixes` (True where the column holds no
     text pandas can test: the cell-by-cell check decides then)."""
     try:
-        starts = pd.Series(cells, dtype=object).str.startswith(prefixes)
+        starts = column.str.startswith(prefixes)
     except AttributeError:
         return True
     return bool(starts.fillna(False).astype(bool).any())
