@@ -492,7 +492,7 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     item_function[item_codes] = lines["function"].to_numpy()
     functions, function_of_item = np.unique(item_function.astype(str), return_inverse=True)
     off = _off_preference(p, np.repeat(agents, len(functions)),
-                          np.tile(functions, len(agents))).reshape(len(agents), -1)
+                          np.tile(functions, len(agents))).reshape(len(agents), len(functions))
     prefs = weight * off[:, function_of_item]
     owner = lines["owner"].to_numpy()
     pot = lines["potential"].to_numpy() * (owner >= 0)
