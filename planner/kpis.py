@@ -76,12 +76,14 @@ def lookup(keys, queries) -> np.ndarray:
             return base.get_indexer(np.asarray(queries, dtype=object)).astype(np.int64)
     key_parts, query_parts = _parts(keys), _parts(queries)
     if all(_all_text(np.asarray(part, dtype=object)) for part in key_parts + query_parts):
-        # text keys (ids): a dict of first positions, much cheaper than a merge on small data
-        first: dict = {}
-        for position, key in enumerate(zip(*key_parts)):
-            first.setdefault(key, position)
-        return np.fromiter((first.get(q, -1) for q in zip(*query_parts)), dtype=np.int64,
-                           count=len(query_parts[0]))
+        # text keys (ids): one integer per compound key, looked up among the keys' first
+        # occurrences (a merge costs more on small data, a dict of tuples on large)
+        key_codes, query_codes = _compound_codes(key_parts, query_parts)
+        codes, first = np.unique(key_codes, return_index=True)
+        if not len(codes):
+            return np.full(len(query_codes), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(codes, query_codes), len(codes) - 1)
+        return np.where(codes[at] == query_codes, first[at], -1).astype(np.int64)
 
     def frame(parts) -> pd.DataFrame:
         parts = parts if isinstance(parts, (list, tuple)) else [parts]
@@ -92,6 +94,16 @@ def lookup(keys, queries) -> np.ndarray:
     base = base.drop_duplicates(list(wanted.columns), keep="first")
     found = wanted.merge(base, how="left", on=list(wanted.columns))["position"]
     return found.fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _compound_codes(key_parts: list[np.ndarray], query_parts: list[np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per key and per query, equal exactly where every part is equal."""
+    combined = np.zeros(len(key_parts[0]) + len(query_parts[0]), dtype=np.int64)
+    for key, query in zip(key_parts, query_parts):
+        codes, uniques = pd.factorize(np.concatenate([key, query]), use_na_sentinel=False)
+        combined = pd.factorize(combined * len(uniques) + codes)[0]
+    return combined[:len(key_parts[0])], combined[len(key_parts[0]):]
 
 
 def _parts(key) -> list[np.ndarray]:

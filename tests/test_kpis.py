@@ -12,7 +12,7 @@ import pytest
 
 from planner.data import load_company
 from planner.contracts import KPI_KEYS
-from planner.kpis import (compute_kpis, kept_owner, max_span, moved_reps, rep_columns,
+from planner.kpis import (compute_kpis, kept_owner, lookup, max_span, moved_reps, rep_columns,
                           team_columns, unmet_by_cell)
 from planner.scenario import load_scenario
 
@@ -266,3 +266,14 @@ def test_vectorised_on_a_large_company(tmp_path):
     assert kpis["continuity_potential_pct"] == pytest.approx(100.0)
     assert kpis["unmet_hours"] == pytest.approx(lines["hours"][owner < 0].sum())
     assert kept_owner(company, assignments).sum() == (owner >= 0).sum()
+
+
+# Compound text keys: the first occurrence of each key ("a", "x") at 0, ("b", "y") at 2; parts
+# that match only one by one (("c", "y"): "c" is a key, "y" too, not together) are absent.
+def test_lookup_of_compound_text_keys_finds_first_occurrences():
+    def text(*values):
+        return np.array(values, dtype=object)
+    keys = [text("a", "a", "b", "c"), text("x", "x", "y", "z")]
+    queries = [text("a", "b", "c", "d", "a"), text("x", "y", "y", "z", "z")]
+    assert lookup(keys, queries).tolist() == [0, 2, -1, -1, -1]
+    assert lookup([text(), text()], queries).tolist() == [-1] * 5
