@@ -173,16 +173,16 @@ def _stressing(inst: AllocationInstance, limits: dict[str, int] | None) -> Alloc
 
 def allocation_is_feasible(inst: AllocationInstance, item_agent: np.ndarray) -> bool:
     """Whether an assignment holds every constraint (pairs, mandatory items, pins, bands)."""
-    assigned = np.flatnonzero(item_agent >= 0)
-    allowed = np.sort(inst.pair_item * inst.n_agents + inst.pair_agent)
-    if not np.isin(assigned * inst.n_agents + item_agent[assigned], allowed).all():
+    chosen = item_agent[inst.pair_item] == inst.pair_agent
+    on_a_pair = np.zeros(inst.n_items, dtype=bool)
+    on_a_pair[inst.pair_item[chosen]] = True
+    if np.any((item_agent >= 0) & ~on_a_pair):
         return False
     if np.any((item_agent < 0) & ~inst.item_optional.astype(bool)):
         return False
     if inst.fixed_agent is not None and np.any((inst.fixed_agent >= 0)
                                                & (item_agent != inst.fixed_agent)):
         return False
-    chosen = item_agent[inst.pair_item] == inst.pair_agent
     load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
                        minlength=inst.n_agents)
     return bool(np.all(load >= inst.agent_lo) and np.all(load <= inst.agent_hi))
@@ -249,12 +249,17 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     began = time.monotonic()
     relaxed = start = None
     if by_strict_priorities(inst, settings) and inst.hint_agent is not None:
-        start = repair_allocation(inst)  # (solved by levels: no relaxation below)
+        # (solved by levels: no relaxation below) a hint that holds every constraint needs
+        # no repair to prove the first level, and the narrowed team's is cheaper to repair
+        feasible = allocation_is_feasible(inst, inst.hint_agent)
+        start = inst.hint_agent if feasible else repair_allocation(inst)
         narrowed = narrow_to_first_level(inst, settings, start)
         if narrowed is not None:
             if _no_choice_left(narrowed):
                 return _forced_plan(narrowed, settings, start, time.monotonic() - began)
-            inst = narrowed
+            inst, start = narrowed, None
+        elif feasible:
+            start = repair_allocation(inst)  # it may still place unassigned items
     if lns_applies(inst, settings):
         relaxed, start = _relax_and_start(inst, settings)
         if start is not None and inst.hint_agent is not None:
@@ -307,19 +312,14 @@ def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
     every item with an owner in the team then has that owner alone, and the model is built
     for the items that must move or are unowned. None when `plan` does not prove it."""
     names = level_terms(inst, settings)
-    if not allocation_is_feasible(inst, plan) \
-            or plan_cost(inst, plan, names) != cheapest_agent_bound(inst, names):
+    if not allocation_is_feasible(inst, plan):
         return None
-    cost = np.zeros(len(inst.pair_item), dtype=np.int64)
-    none = np.zeros(inst.n_items, dtype=np.int64)
-    for n in names:
-        if inst.terms[n].pair is not None:
-            cost += inst.terms[n].pair.astype(np.int64)
-        if inst.terms[n].unassigned is not None:
-            none += inst.terms[n].unassigned.astype(np.int64)
+    cost, none, best = _cheapest_choices(inst, names)
+    bound = int(best[best < np.iinfo(np.int64).max].sum()) + sum(
+        int(inst.terms[n].constant) for n in names)  # cheapest_agent_bound
+    if plan_cost(inst, plan, names) != bound:
+        return None
     optional = inst.item_optional.astype(bool)
-    best = np.where(optional, none, np.iinfo(np.int64).max)
-    np.minimum.at(best, inst.pair_item, cost)
     keep = cost == best[inst.pair_item]
     still_optional = optional & (none == best)
     if keep.all() and np.array_equal(optional, still_optional):
@@ -417,6 +417,15 @@ def _start_as_plan(inst: AllocationInstance, settings: SolveSettings, start: np.
 def cheapest_agent_bound(inst: AllocationInstance, names: tuple[str, ...]) -> int:
     """A lower bound of the objective: each item at its cheapest agent (or left unassigned,
     if optional and cheaper), bands ignored; deviation and travel are at least 0."""
+    best = _cheapest_choices(inst, names)[2]
+    return int(best[best < np.iinfo(np.int64).max].sum()) + sum(
+        int(inst.terms[n].constant) for n in names)
+
+
+def _cheapest_choices(inst: AllocationInstance, names: tuple[str, ...]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The named terms' cost of each pair and of leaving each item unassigned, and each
+    item's cheapest of them (int64 max for a mandatory item without pairs)."""
     cost = np.zeros(len(inst.pair_item), dtype=np.int64)
     none = np.zeros(inst.n_items, dtype=np.int64)
     for n in names:
@@ -427,8 +436,7 @@ def cheapest_agent_bound(inst: AllocationInstance, names: tuple[str, ...]) -> in
             none += term.unassigned.astype(np.int64)
     best = np.where(inst.item_optional.astype(bool), none, np.iinfo(np.int64).max)
     np.minimum.at(best, inst.pair_item, cost)
-    return int(best[best < np.iinfo(np.int64).max].sum()) + sum(
-        int(inst.terms[n].constant) for n in names)
+    return cost, none, best
 
 
 def lns_applies(inst: AllocationInstance, settings: SolveSettings) -> bool:
