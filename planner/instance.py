@@ -487,16 +487,13 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     item_hours = np.bincount(item_codes, weights=h, minlength=n_items)
     misfit = weight - per_item(qh * p.cell_fit[np.ix_(agents, sorted_cell)])
     del qh
-    # an item's lines share its function (items are account x function x team)
     item_function = np.zeros(n_items, dtype=object)
     item_function[item_codes] = lines["function"].to_numpy()
     functions, function_of_item = np.unique(item_function.astype(str), return_inverse=True)
     off = _off_preference(p, np.repeat(agents, len(functions)),
                           np.tile(functions, len(agents))).reshape(len(agents), len(functions))
-    prefs = weight * off[:, function_of_item]
     owner = lines["owner"].to_numpy()
     pot = lines["potential"].to_numpy() * (owner >= 0)
-    kept = _kept_potential(owner, pot, item_codes, q, agents, p.n_reps, n_items)
     owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
     allow = p.scenario.rules.allow_unmet
     exists = (weight > 0) if allow else np.isclose(weight, item_hours[None, :])
@@ -504,13 +501,18 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
         item_team = np.zeros(n_items, dtype=np.int64)
         item_team[item_codes] = lines["team"].to_numpy()
         exists &= np.asarray(agent_team)[:, None] == item_team[None, :]
-    pa, pi = np.nonzero(exists)
-    unmet_h = item_hours[pi] - weight[pa, pi]
+    pa, pi = np.nonzero(exists)  # pairs by agent, then item
+    pair_hours = weight[pa, pi]
+    unmet_h = item_hours[pi] - pair_hours
+    kept = _kept_potential(owner, pot, item_codes, q, agents, p.n_reps, pa * n_items + pi,
+                           n_items)
     terms = {
         "unmet": AllocTerm(pair=p.coef("unmet", unmet_h), unassigned=p.coef("unmet", item_hours)),
         "fit": AllocTerm(pair=p.coef("fit", misfit[pa, pi])),
-        "preferences": AllocTerm(pair=p.coef("preferences", prefs[pa, pi])),
-        "continuity": AllocTerm(pair=p.coef("continuity", owned_pot[pi] - kept[pa, pi]),
+        # an item's lines share its function (items are account x function x team)
+        "preferences": AllocTerm(pair=p.coef("preferences",
+                                             pair_hours * off[pa, function_of_item[pi]])),
+        "continuity": AllocTerm(pair=p.coef("continuity", owned_pot[pi] - kept),
                                 unassigned=p.coef("continuity", owned_pot)),
     }
     if not joint:
@@ -530,7 +532,7 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     inst = AllocationInstance(
         fixed_agent=_pinned_agents(p, lines, item_codes, n_items, agents, exists),
         agent_lo=lo, agent_hi=hi, pair_item=pi.astype(np.int64), pair_agent=pa.astype(np.int64),
-        pair_weight=np.rint(weight[pa, pi]).astype(np.int64),
+        pair_weight=np.rint(pair_hours).astype(np.int64),
         item_optional=np.full(n_items, allow), terms=terms, agent_target=target,
         item_account=item_account.astype(np.int64),
         extensions=tuple(account_extension(p, c, local_accounts, agents)
@@ -543,16 +545,23 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
 
 
 def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray, q: np.ndarray,
-                    agents: np.ndarray, n_reps: int, n_items: int) -> np.ndarray:
-    """(A, I) potential of each item's lines that the agent owns today and is qualified for
-    (a line has one owner: a sum over lines, not over agents x lines)."""
+                    agents: np.ndarray, n_reps: int, pair_keys: np.ndarray,
+                    n_items: int) -> np.ndarray:
+    """Per pair (`pair_keys` = agent x n_items + item, ascending), the potential of the item's
+    lines the agent owns today and is qualified for (a line has one owner: a sum over lines,
+    not over agents x lines)."""
     agent_of_rep = np.full(n_reps + 1, -1, dtype=np.int64)  # owner -1 reads the last entry
     agent_of_rep[agents] = np.arange(len(agents))
     a = agent_of_rep[owner]
     lines = np.nonzero(a >= 0)[0]
     lines = lines[q[a[lines], lines]]
-    kept = np.zeros((len(agents), n_items))
-    np.add.at(kept, (a[lines], item_codes[lines]), pot[lines])
+    kept = np.zeros(len(pair_keys))
+    if not len(pair_keys):
+        return kept
+    keys = a[lines] * n_items + item_codes[lines]
+    at = np.minimum(np.searchsorted(pair_keys, keys), len(pair_keys) - 1)
+    found = pair_keys[at] == keys
+    np.add.at(kept, at[found], pot[lines[found]])
     return kept
 
 
