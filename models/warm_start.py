@@ -478,18 +478,14 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     weight = _PairWeights(inst)
     order = np.argsort(inst.pair_item, kind="stable")
     starts = np.searchsorted(inst.pair_item[order], np.arange(n_items + 1)).tolist()
-    agents = inst.pair_agent[order].tolist()
-    agents_of = [agents[starts[i]:starts[i + 1]] for i in range(n_items)]
     fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
     hint = inst.hint_agent if inst.hint_agent is not None else np.full(n_items, -1)
-    item_agent = np.array([a if (i, a) in weight else -1 for i, a in enumerate(hint.tolist())],
-                          dtype=np.int64)
+    item_agent = np.where(weight.of(hint) >= 0, hint, -1).astype(np.int64)
     item_agent = np.where(fixed >= 0, fixed, item_agent)
     lo, hi = inst.agent_lo.astype(np.int64), inst.agent_hi.astype(np.int64)
-    load = np.zeros(inst.n_agents, dtype=np.int64)
-    for i, a in enumerate(item_agent.tolist()):
-        if a >= 0:
-            load[a] += weight[i, a]
+    placed = item_agent >= 0
+    load = np.bincount(item_agent[placed], weights=weight.of(item_agent)[placed],
+                       minlength=inst.n_agents).astype(np.int64)
 
     def place(i: int, a: int) -> None:
         old = item_agent[i]
@@ -499,9 +495,24 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
         if a >= 0:
             load[a] += weight[i, a]
 
+    pair_agents, pair_weights = inst.pair_agent[order], inst.pair_weight[order].astype(np.int64)
+
+    def roomiest(i: int, other_than: int, least: np.ndarray) -> int:
+        """The agent (not `other_than`) with room for item i that it weighs most, then the
+        furthest above `least` (the first such in pair order); -1 when nobody has room."""
+        agent = pair_agents[starts[i]:starts[i + 1]]
+        w = pair_weights[starts[i]:starts[i + 1]]
+        fits = (load[agent] + w <= hi[agent]) & (agent != other_than)
+        if not fits.any():
+            return -1
+        agent, w = agent[fits], w[fits]
+        agent = agent[w == w.max()]
+        return int(agent[np.argmax(least[agent] - load[agent])])
+
     for i in np.nonzero((item_agent < 0) & ~inst.item_optional)[0].tolist():
-        if agents_of[i]:
-            place(i, max(agents_of[i], key=lambda a: hi[a] - load[a]))
+        if starts[i + 1] > starts[i]:
+            agent = pair_agents[starts[i]:starts[i + 1]]
+            place(i, int(agent[np.argmax(hi[agent] - load[agent])]))
     largest = np.zeros(n_items, dtype=np.int64)  # an item's weight with its dearest agent
     np.maximum.at(largest, inst.pair_item, inst.pair_weight.astype(np.int64))
     by_size = np.argsort(-largest, kind="stable")
@@ -517,9 +528,9 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
         for i in items_of.get(a, []):
             if load[a] <= hi[a]:
                 break
-            room = [b for b in agents_of[i] if b != a and load[b] + weight[i, b] <= hi[b]]
-            if room:
-                place(i, max(room, key=lambda b: (weight[i, b], lo[b] - load[b])))
+            b = roomiest(i, a, lo)
+            if b >= 0:
+                place(i, b)
             elif inst.item_optional[i]:
                 place(i, -1)
     lightest = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
@@ -529,9 +540,9 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     for i in by_size.tolist():
         if item_agent[i] >= 0 or fixed[i] >= 0 or lightest[i] > most_room:
             continue  # (the last: no agent has room for it, as on a re-plan's many unowned)
-        room = [b for b in agents_of[i] if load[b] + weight[i, b] <= hi[b]]
-        if room:
-            place(i, max(room, key=lambda b: (weight[i, b], hi[b] - load[b])))
+        b = roomiest(i, -1, hi)
+        if b >= 0:
+            place(i, b)
             most_room = int((hi - load).max(initial=0))
     rank = np.empty(n_items, dtype=np.int64)
     rank[by_size] = np.arange(n_items)
@@ -573,27 +584,36 @@ DENSE_PAIR_TABLE = 20_000_000
 
 
 class _PairWeights:
-    """weight[i, a] and `(i, a) in weight` for the pairs of an instance: from a dense table
-    (a dict of every pair takes seconds to build on a team of 400,000 pairs), or a dict where
-    the table would be too big (every team in one model)."""
+    """weight[i, a], `(i, a) in weight` and the weights of many pairs at once for the pairs
+    of an instance: from a dense table (a dict of every pair takes seconds to build on a team
+    of 400,000 pairs), or a dict where the table would be too big (every team in one
+    model)."""
 
     def __init__(self, inst: AllocationInstance):
-        self.rows = None
+        self.table = None
         if inst.n_items * inst.n_agents <= DENSE_PAIR_TABLE:
-            table = np.full((inst.n_items, inst.n_agents), -1, dtype=np.int64)
-            table[inst.pair_item, inst.pair_agent] = inst.pair_weight
-            self.rows = table.tolist()
+            self.table = np.full((inst.n_items, inst.n_agents), -1, dtype=np.int64)
+            self.table[inst.pair_item, inst.pair_agent] = inst.pair_weight
         else:
             self.pairs = dict(zip(zip(inst.pair_item.tolist(), inst.pair_agent.tolist()),
                                   inst.pair_weight.tolist()))
 
     def __getitem__(self, key: tuple[int, int]) -> int:
-        return self.rows[key[0]][key[1]] if self.rows is not None else self.pairs[key]
+        return int(self.table[key]) if self.table is not None else self.pairs[key]
 
     def __contains__(self, key: tuple[int, int]) -> bool:
-        if self.rows is None:
+        if self.table is None:
             return key in self.pairs
-        return key[1] >= 0 and self.rows[key[0]][key[1]] >= 0
+        return key[1] >= 0 and self.table[key] >= 0
+
+    def of(self, agent_of_item: np.ndarray) -> np.ndarray:
+        """The weight of each item with its agent; -1 where it has none or no such pair."""
+        if self.table is not None:
+            found = self.table[np.arange(len(agent_of_item)), np.maximum(agent_of_item, 0)]
+            return np.where(agent_of_item >= 0, found, -1)
+        return np.fromiter((self.pairs.get((i, a), -1) for i, a in
+                            enumerate(agent_of_item.tolist())), dtype=np.int64,
+                           count=len(agent_of_item))
 
 
 class _Allocation:
