@@ -609,6 +609,8 @@ class _PairWeights:
     def of(self, agent_of_item: np.ndarray) -> np.ndarray:
         """The weight of each item with its agent; -1 where it has none or no such pair."""
         if self.table is not None:
+            if not self.table.shape[1]:  # no agents
+                return np.full(len(agent_of_item), -1, dtype=np.int64)
             found = self.table[np.arange(len(agent_of_item)), np.maximum(agent_of_item, 0)]
             return np.where(agent_of_item >= 0, found, -1)
         return np.fromiter((self.pairs.get((i, a), -1) for i, a in
