@@ -19,7 +19,8 @@ from models.cpsat import add_hints_at_once, solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.allocation_bound import LagrangeBound, lagrangian_bound, priced_plan
-from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost
+from models.allocation_lns import (BUILD_SECONDS_PER_PAIR, improve_by_neighbourhoods,
+                                   level_terms, plan_cost)
 from models.warm_start import improve_allocation, repair_allocation
 
 #: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
@@ -35,9 +36,6 @@ LNS_MIN_AGENTS = 3
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
 #: hint improved by the neighbourhood search, its bound the cheapest agent of each item.
 LNS_ONLY_PAIRS = 100_000
-#: Building CP-SAT's model of a team takes about this long per item x agent pair (measured on
-#: the generated companies: 4 s for 257,000 pairs)
-BUILD_SECONDS_PER_PAIR = 1.6e-5
 MIN_SECONDS = 0.2
 #: Share of a team's time the Lagrangian relaxation and its priced plans may take (on small
 #: teams they are done well before: 200 steps take 0.25 s on the GAP benchmark's largest

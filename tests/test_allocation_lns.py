@@ -47,6 +47,17 @@ def test_it_stops_at_the_bound_and_never_worsens_an_optimal_plan():
     assert best.tolist() == [1, 2, 0] and stats.neighbourhoods == 0
 
 
+# The rotation's neighbourhoods have 9 pairs; at 1 s of model building per pair none fits in
+# the 5 s the search has: it stops without solving one and the plan stays as it was.
+def test_no_neighbourhood_is_started_that_could_not_be_built_in_time(monkeypatch):
+    import models.allocation_lns as lns
+    monkeypatch.setattr(lns, "BUILD_SECONDS_PER_PAIR", 1.0)
+    stats = LnsStats()
+    best = improve_by_neighbourhoods(rotation_instance(), i64([0, 1, 2]), SETTINGS, 5.0,
+                                     stats=stats)
+    assert best.tolist() == [0, 1, 2] and stats.neighbourhoods == 0
+
+
 def test_two_searches_at_once_reach_the_same_optimum():
     inst = rotation_instance()
     best = improve_by_neighbourhoods(inst, i64([0, 1, 2]),
