@@ -911,12 +911,8 @@ def test_objective_continuity_keeps_the_owner(tmp_path, method):
 
 # An item (account x function x team) takes its hint from the lines someone owns: A1's ERP line
 # (20 h) is new work nobody owns, its CRM line (5 h) is R2's. The hint is R2 (it was nobody,
-# from the largest line's owner, which a re-plan then paid for in continuity).
-HINT_REPS = """\
-rep_id,name,home_region,level,capacity_hours,can_manage,function:farming,product:ERP,product:CRM
-R1,Ann,East,3,40,false,5,5,5
-R2,Bob,East,3,40,false,5,5,5
-"""
+# from the largest line's owner, which a re-plan then paid for in continuity). The reps are
+# one face's: both qualified for both lines.
 HINT_ACCOUNTS = """\
 account_id,account_name,region,segment,channel,product,potential,current_owner,hours:farming
 A1,Acme,East,smb,direct,ERP,10,,20
@@ -929,7 +925,7 @@ def test_an_item_is_hinted_to_who_owns_its_owned_lines(tmp_path):
 
     from planner.instance import allocation_instance, prepare
     from planner.run import load_data
-    scenario = load_scenario(write_scenario(tmp_path, HINT_REPS, HINT_ACCOUNTS))
+    scenario = load_scenario(write_scenario(tmp_path, ONE_FACE_REPS, HINT_ACCOUNTS))
     p = prepare(load_data(scenario), scenario)
     inst, _ = allocation_instance(p, np.arange(len(p.lines)), np.array([0, 1]),
                                   np.zeros(2, dtype=bool))
