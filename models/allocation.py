@@ -43,6 +43,9 @@ MIN_SECONDS = 0.2
 #: unconverged and the starts poor (stage-2 gap 42 %); half of it, 22 % (before the priced
 #: plans, which took it to 16 %).
 BOUND_SHARE = 0.5
+#: Share of the time a team solved by priorities gives its first priority alone (relaxation,
+#: CP-SAT, neighbourhood search) before CP-SAT takes every priority from that plan
+FIRST_LEVEL_SHARE = 0.5
 #: One round of the relaxation, its priced plan and that plan's repair takes about this long
 #: per item x agent pair (measured on the XL company: 3.5 s for a team of 5.8 M pairs)
 RELAX_SECONDS_PER_PAIR = 6e-7
@@ -246,6 +249,7 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     choices its first level leaves open (`narrow_to_first_level`)."""
     began = time.monotonic()
     relaxed = start = None
+    first_level_proved = False
     if by_strict_priorities(inst, settings) and inst.hint_agent is not None:
         # (solved by levels: no relaxation below) a hint that holds every constraint needs
         # no repair to prove the first level, and the narrowed team's is cheaper to repair
@@ -255,7 +259,7 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         if narrowed is not None:
             if _no_choice_left(narrowed):
                 return _forced_plan(narrowed, settings, start, time.monotonic() - began)
-            inst, start = narrowed, None
+            inst, start, first_level_proved = narrowed, None, True
         elif feasible:
             start = repair_allocation(inst)  # it may still place unassigned items
     if lns_applies(inst, settings):
@@ -274,7 +278,13 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
                                              prices=_prices(relaxed))
             return _finished(inst, settings, best, bound, time.monotonic() - began)
     if not lns_applies(inst, settings):
-        return solve_with_cpsat(inst, settings, repaired=start)
+        head = None if first_level_proved else _first_level_alone(inst, settings)
+        if head is None:
+            return solve_with_cpsat(inst, settings, repaired=start)
+        left = max(MIN_SECONDS, settings.time_limit - (time.monotonic() - began))
+        rest = solve_with_cpsat(replace(inst, hint_agent=head.item_agent),
+                                replace(settings, time_limit=left), repaired=head.item_agent)
+        return _with_bound(rest, head.bound)
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE))
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
@@ -327,6 +337,33 @@ def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
              for n, t in inst.terms.items()}
     return replace(inst, **pairs, terms=terms, item_optional=still_optional,
                    hint_agent=plan)
+
+
+def _first_level_alone(inst: AllocationInstance, settings: SolveSettings
+                       ) -> AllocSolution | None:
+    """By priorities, the first priority solved alone with a share of the time, the way a
+    single objective is (its relaxation, its neighbourhood search: CP-SAT alone improves a
+    large team's first level slowly); None where that way does not apply or found no plan
+    that holds every constraint."""
+    if not settings.levels or len(settings.levels) < 2:
+        return None
+    alone = replace(settings, levels=settings.levels[:1],
+                    time_limit=settings.time_limit * FIRST_LEVEL_SHARE)
+    if not lns_applies(inst, alone):
+        return None
+    head = solve_allocation(inst, alone)
+    if head.status not in ("OPTIMAL", "FEASIBLE") \
+            or not allocation_is_feasible(inst, head.item_agent):
+        return None
+    return head
+
+
+def _with_bound(sol: AllocSolution, bound: int | None) -> AllocSolution:
+    """The solution with `bound` for its first level where that is higher (any plan's first
+    level costs at least it, whatever the later levels did)."""
+    if bound is None or sol.objective is None or (sol.bound is not None and sol.bound >= bound):
+        return sol
+    return replace(sol, bound=bound, level_bounds=(bound,) + tuple(sol.level_bounds[1:]))
 
 
 def _no_choice_left(inst: AllocationInstance) -> bool:

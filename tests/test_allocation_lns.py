@@ -164,3 +164,27 @@ def test_neighbourhoods_rank_agents_by_priced_cost():
     assert _Neighbours(inst, ("cost",), random.Random(0)).cheapest_agents(0, 2) == [0, 1]
     priced = _Neighbours(inst, ("cost",), random.Random(0), prices=np.array([1.0, 0.0]))
     assert priced.cheapest_agents(0, 2) == [1, 0]
+
+
+# By priorities (cost, then second: 1 for item 0 on agent 1, else 0), the rotation's first
+# level is solved alone first, the way one objective is (here: one call with that level only),
+# and CP-SAT's levels start from its plan: cost 3 with [1, 2, 0], second 1 (the only plan of
+# cost 3; tolerance 0 keeps it).
+def test_by_priorities_the_first_level_is_solved_alone_first(monkeypatch):
+    import models.allocation as allocation
+    seen = []
+    solve = allocation.solve_allocation
+
+    def spy(inst, settings):
+        seen.append(settings.levels)
+        return solve(inst, settings)
+    monkeypatch.setattr(allocation, "solve_allocation", spy)
+    inst = rotation_instance()
+    second = AllocTerm(pair=i64([0, 1, 0, 0, 0, 0, 0, 0, 0]))
+    inst = replace(inst, terms={**inst.terms, "second": second})
+    levels = (("cost",), ("second",))
+    sol = spy(inst, replace(SETTINGS, levels=levels, tolerance=0.0))
+    assert seen == [levels, (("cost",),)]
+    assert sol.item_agent.tolist() == [1, 2, 0]
+    assert sol.term_values == {"cost": 3, "second": 1}
+    assert (sol.objective, sol.bound) == (3, 3)
