@@ -323,9 +323,7 @@ def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
     if not allocation_is_feasible(inst, plan):
         return None
     cost, none, best = _cheapest_choices(inst, names)
-    bound = int(best[best < np.iinfo(np.int64).max].sum()) + sum(
-        int(inst.terms[n].constant) for n in names)  # cheapest_agent_bound
-    if plan_cost(inst, plan, names) != bound:
+    if plan_cost(inst, plan, names) != _sum_of_cheapest(inst, names, best):
         return None
     optional = inst.item_optional.astype(bool)
     keep = cost == best[inst.pair_item]
@@ -452,7 +450,11 @@ def _start_as_plan(inst: AllocationInstance, settings: SolveSettings, start: np.
 def cheapest_agent_bound(inst: AllocationInstance, names: tuple[str, ...]) -> int:
     """A lower bound of the objective: each item at its cheapest agent (or left unassigned,
     if optional and cheaper), bands ignored; deviation and travel are at least 0."""
-    best = _cheapest_choices(inst, names)[2]
+    return _sum_of_cheapest(inst, names, _cheapest_choices(inst, names)[2])
+
+
+def _sum_of_cheapest(inst: AllocationInstance, names: tuple[str, ...], best: np.ndarray) -> int:
+    """The named terms' cost with every item at its cheapest choice (`best`)."""
     return int(best[best < np.iinfo(np.int64).max].sum()) + sum(
         int(inst.terms[n].constant) for n in names)
 

@@ -584,8 +584,8 @@ DENSE_PAIR_TABLE = 20_000_000
 
 
 class _PairWeights:
-    """weight[i, a], `(i, a) in weight` and the weights of many pairs at once for the pairs
-    of an instance: from a dense table (a dict of every pair takes seconds to build on a team
+    """weight[i, a] and the weights of many pairs at once for the pairs of an instance: from
+    a dense table (a dict of every pair takes seconds to build on a team
     of 400,000 pairs), or a dict where the table would be too big (every team in one
     model)."""
 
@@ -600,11 +600,6 @@ class _PairWeights:
 
     def __getitem__(self, key: tuple[int, int]) -> int:
         return int(self.table[key]) if self.table is not None else self.pairs[key]
-
-    def __contains__(self, key: tuple[int, int]) -> bool:
-        if self.table is None:
-            return key in self.pairs
-        return key[1] >= 0 and self.table[key] >= 0
 
     def of(self, agent_of_item: np.ndarray) -> np.ndarray:
         """The weight of each item with its agent; -1 where it has none or no such pair."""

@@ -37,8 +37,8 @@ class SkillTable:
     def _index(self, dim: str, values: pd.Series | np.ndarray) -> np.ndarray:
         """Column of each value in the proficiency matrix; a value no demand line has (only
         possible for hand-made work) reads as proficiency 0 through an extra zero column."""
-        codes, distinct = pd.factorize(np.asarray(values, dtype=object) if not isinstance(
-            values, pd.Series) else values, use_na_sentinel=False)  # few distinct values
+        given = values if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+        codes, distinct = pd.factorize(given, use_na_sentinel=False)  # few distinct values
         index = pd.Index(list(self._values[dim])).get_indexer(np.asarray(distinct, dtype=object))
         return np.where(index < 0, len(self._values[dim]), index)[codes]
 
