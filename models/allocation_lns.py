@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -170,15 +171,20 @@ def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
                               settings: SolveSettings, time_budget: float,
                               bound: int | None = None,
                               stats: LnsStats | None = None,
-                              prices: np.ndarray | None = None) -> np.ndarray:
+                              prices: np.ndarray | None = None,
+                              patience: float | None = None,
+                              hand_over: Callable[[np.ndarray], bool] | None = None
+                              ) -> np.ndarray:
     """Improve a complete, feasible plan within `time_budget` seconds; never makes it worse.
 
     With several workers, as many searches run at once on the shared plan (CP-SAT releases
     the interpreter while it solves); a sub-plan is taken only when none of its agents changed
-    meanwhile. Stops early at `bound` (nothing better exists) or when `settings.stop` is set."""
+    meanwhile. Stops early at `bound` (nothing better exists), when `settings.stop` is set, or
+    after `patience` seconds without a better plan if `hand_over` says so for the plan (asked
+    again after each such stretch; without it the search stops)."""
     shared = _Shared(inst, item_agent, level_terms(inst, settings), settings, bound,
                      time.monotonic() + time_budget,
-                     stats if stats is not None else LnsStats(), prices)
+                     stats if stats is not None else LnsStats(), prices, patience, hand_over)
     threads = [threading.Thread(target=shared.search, args=(settings.seed + k,), daemon=True)
                for k in range(1, max(1, settings.workers))]
     for t in threads:
@@ -194,20 +200,35 @@ class _Shared:
 
     def __init__(self, inst: AllocationInstance, item_agent: np.ndarray,
                  names: tuple[str, ...], settings: SolveSettings, bound: int | None,
-                 deadline: float, stats: LnsStats, prices: np.ndarray | None = None):
+                 deadline: float, stats: LnsStats, prices: np.ndarray | None = None,
+                 patience: float | None = None,
+                 hand_over: Callable[[np.ndarray], bool] | None = None):
         self.inst, self.names, self.settings = inst, names, settings
+        self.patience, self.hand_over, self.handed_over = patience, hand_over, False
         self.bound, self.deadline, self.stats = bound, deadline, stats
         self.prices = prices
         self.best = np.asarray(item_agent, dtype=np.int64).copy()
         self.cost = plan_cost(inst, self.best, names)
         self.version = np.zeros(inst.n_agents, dtype=np.int64)
         self.lock = threading.Lock()
-        self.began = time.monotonic()
+        self.began = self.gained = time.monotonic()
 
     def _done(self) -> bool:
         stop = self.settings.stop
-        return (time.monotonic() >= self.deadline or (stop is not None and stop.is_set())
-                or (self.bound is not None and self.cost <= self.bound))
+        now = time.monotonic()
+        return (now >= self.deadline or (stop is not None and stop.is_set())
+                or (self.bound is not None and self.cost <= self.bound)
+                or self._stalled(now))
+
+    def _stalled(self, now: float) -> bool:
+        """Whether the search stops after `patience` seconds without a better plan."""
+        if self.patience is None or now - self.gained < self.patience:
+            return self.handed_over
+        with self.lock:
+            if not self.handed_over and now - self.gained >= self.patience:
+                self.handed_over = self.hand_over is None or self.hand_over(self.best.copy())
+                self.gained = now  # asked: the next question comes a patience later
+        return self.handed_over
 
     def search(self, seed: int) -> None:
         """One search: the neighbourhood grows while its sub-assignments are proved optimal
@@ -241,6 +262,7 @@ class _Shared:
                     self.cost -= before - after
                     self.version[agents] += 1
                     self.stats.improvements += 1
+                    self.gained = time.monotonic()
                     self._report()
                 else:
                     improved = False

@@ -10,7 +10,11 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from models.allocation import cheapest_agent_bound, solve_with_cpsat
-from models.allocation_bound import LagrangeBound, lagrangian_bound, priced_plan
+import itertools
+
+from models.allocation import allocation_is_feasible
+from models.allocation_bound import LagrangeBound, lagrangian_bound, may_beat, priced_plan
+from models.allocation_lns import plan_cost
 from models.instances import AllocTerm, SolveSettings
 from tests.test_models_allocation import i64, make_alloc
 
@@ -109,6 +113,26 @@ def test_priced_plan_counts_prices_and_may_leave_optional_items_out():
     assert priced_plan(inst, ("cost",), priced, seconds=5.0).tolist() == [0, -1]
 
 
+# Agent 0 takes one item (capacity 1), agent 1 any; item 0 costs 1 or 5, item 1 costs 2 or 3.
+# The best plan costs 1 + 3 = 4, and so does the relaxation at price 1 on agent 0 (items 2
+# and 3, less the price of its hour). Reduced costs: item 0 on agent 1 is 5 - 2 = 3 above its
+# cheapest choice, the others 0. A plan cheaper than 5 (4 at most) has room for none of it;
+# none is cheaper than 4, so no pair is in one.
+def test_reduced_costs_rule_out_the_pairs_no_cheaper_plan_uses():
+    inst = make_alloc([0, 0], [1, 10], [(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 5, 2, 3]))})
+    priced = LagrangeBound(4, np.array([1.0, 0.0]), i64([0, 1]), 1, 4.0)
+    assert may_beat(inst, ("cost",), priced, 5).tolist() == [True, False, True, True]
+    assert may_beat(inst, ("cost",), priced, 4).tolist() == [False] * 4
+
+
+def every_plan(inst):
+    """Each item at one of its agents or (optional) nobody, in every combination."""
+    options = [inst.pair_agent[inst.pair_item == i].tolist()
+               + ([-1] if inst.item_optional[i] else []) for i in range(inst.n_items)]
+    return [i64(p) for p in itertools.product(*options)]
+
+
 @st.composite
 def small_instances(draw):
     """2-3 agents, 1-6 items, random allowed pairs, costs, bands, optional items, balance
@@ -141,3 +165,20 @@ def test_bound_never_exceeds_the_proved_optimum(inst):
     if best.status == "OPTIMAL":
         assert found is not None and found.bound <= best.objective
     assert found is None or set(found.choice.tolist()) <= set(range(-1, inst.n_agents))
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_instances(), st.integers(0, 6))
+def test_every_pair_of_a_cheaper_plan_survives_reduced_cost_fixing(inst, above):
+    names = tuple(inst.terms)
+    found = lagrangian_bound(inst, names, 1.0)
+    plans = [p for p in every_plan(inst) if allocation_is_feasible(inst, p)]
+    if found is None or not plans:
+        return
+    costs = [plan_cost(inst, p, names) for p in plans]
+    upper = min(costs) + above
+    keep = may_beat(inst, names, found, upper)
+    for plan, cost in zip(plans, costs):
+        if cost < upper:
+            used = plan[inst.pair_item] == inst.pair_agent
+            assert keep[used].all()

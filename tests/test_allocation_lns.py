@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from models.allocation import allocation_is_feasible, cheapest_agent_bound, solve_allocation
+from models.allocation_bound import lagrangian_bound
 from models.allocation_lns import (LnsStats, improve_by_neighbourhoods, plan_cost,
                                    sub_instance)
 from models.instances import AllocationInstance, AllocTerm, SolveSettings
@@ -188,3 +189,28 @@ def test_by_priorities_the_first_level_is_solved_alone_first(monkeypatch):
     assert sol.item_agent.tolist() == [1, 2, 0]
     assert sol.term_values == {"cost": 3, "second": 1}
     assert (sol.objective, sol.bound) == (3, 3)
+
+
+def test_it_stops_after_its_patience_without_a_better_plan():
+    stats = LnsStats()
+    best = improve_by_neighbourhoods(rotation_instance(), i64([1, 2, 0]), SETTINGS, 60.0,
+                                     stats=stats, patience=0.3)
+    assert best.tolist() == [1, 2, 0]
+    assert stats.neighbourhoods >= 1 and stats.improvements == 0
+
+
+# Two items of 2 hours. Agent 0 (capacity 3) costs 1 per item, agent 1 costs 3, agents 2-4
+# cost 10: the best plan is 1 + 3 = 4, the relaxation 3 (agent 0 at price 1 per hour: every
+# item costs 3 on agents 0 and 1). Below 4 the pairs of agents 2-4 (reduced cost 7) go, 4 of
+# the 10 pairs are left: once the search stalls, CP-SAT on them proves the plan optimal, which
+# the relaxation alone does not (its bound stays 3).
+def test_a_stalled_search_hands_over_to_cpsat_on_the_pairs_reduced_costs_leave():
+    from models.allocation import _search_then_finish
+    pairs = [(item, agent, 2) for item in range(2) for agent in range(5)]
+    cost = [[1, 3, 10, 10, 10][agent] for _, agent, _ in pairs]
+    inst = make_alloc([0] * 5, [3, 10, 10, 10, 10], pairs, 2, {"cost": AllocTerm(pair=i64(cost))})
+    relaxed = lagrangian_bound(inst, ("cost",), 1.0, max_iterations=2000)
+    assert relaxed.bound == 3
+    settings = replace(SETTINGS, time_limit=2.0)
+    plan, bound = _search_then_finish(inst, i64([0, 1]), settings, 2.0, relaxed.bound, relaxed)
+    assert plan_cost(inst, plan, ("cost",)) == 4 and bound == 4
