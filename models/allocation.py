@@ -328,7 +328,9 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
             return False
         fixed.append(keep)
         return True
-    patience = None if relaxed is None else max(MIN_SECONDS, STALL_SHARE * settings.time_limit)
+    # (above LNS_ONLY_PAIRS CP-SAT's model would take too long to build: no hand-over)
+    patience = None if relaxed is None or len(inst.pair_item) > LNS_ONLY_PAIRS \
+        else max(MIN_SECONDS, STALL_SHARE * settings.time_limit)
     plan = improve_by_neighbourhoods(inst, plan, settings, seconds, bound,
                                      prices=_prices(relaxed), patience=patience,
                                      hand_over=hand_over if patience is not None else None)
