@@ -42,7 +42,9 @@ METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
 #: Building a team's stage-2 instance and repairing its start take about this long per line x
 #: member, outside the time its solve is given (measured on XL: 7 s for 43 million); the
-#: teams' shares of the time left are what remains after them
+#: teams' shares of the time left are what remains after them. It is where the charge starts:
+#: once teams are solved, what they took beyond their shares, per pair, is charged instead
+#: when it is more (`_Charge`)
 TEAM_FIXED_SECONDS_PER_PAIR = 1.6e-7
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
@@ -278,14 +280,16 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     team_lines = p.lines.groupby("team").indices
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
     remaining_size = float(sum(sizes.values()))
+    charge = _Charge()
     totals = {"objective": 0, "bound": 0, "terms": {}, "status": "OPTIMAL", "seconds": 0.0}
     for n, (team, idx) in enumerate(sorted(team_lines.items())):
         agents = np.nonzero(rep_team == team)[0]
         left = time_limit - (time.monotonic() - start)
-        left -= remaining_size * TEAM_FIXED_SECONDS_PER_PAIR
+        left -= remaining_size * charge.per_pair
         budget = max(MIN_TEAM_SECONDS, left * sizes[team] / max(remaining_size, 1.0))
         remaining_size -= sizes[team]
         key = (int(team), tuple(agents.tolist()), tuple(is_manager[agents].tolist()))
+        began = time.monotonic()
         if key in done:
             sol, items = done[key]
         else:
@@ -301,6 +305,7 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                 sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets,
                                                             hurry=False))
             done[key] = (sol, items)
+            charge.add(sizes[team], time.monotonic() - began - budget)
         if sol.status == "INFEASIBLE":
             return line_rep, totals, int(team)
         if sol.status == "UNKNOWN":
@@ -316,6 +321,25 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
         if sol.status != "OPTIMAL":
             totals["status"] = "FEASIBLE"
     return line_rep, totals, None
+
+
+class _Charge:
+    """The seconds each team's pair costs beyond the team's share (building its instance,
+    repairing its start, the model's own set-up): TEAM_FIXED_SECONDS_PER_PAIR until solved
+    teams show more (a slower machine, teams short of reps whose repairs take long), so that
+    the teams still to come leave room for it and stage 2 ends near the time limit."""
+
+    def __init__(self) -> None:
+        self.pairs, self.seconds = 0.0, 0.0
+
+    def add(self, pairs: float, beyond_share: float) -> None:
+        self.pairs += pairs
+        self.seconds += beyond_share
+
+    @property
+    def per_pair(self) -> float:
+        seen = self.seconds / self.pairs if self.pairs else 0.0
+        return max(TEAM_FIXED_SECONDS_PER_PAIR, seen)
 
 
 def _solve_all_teams_at_once(p: Problemset, s1, start: float, time_limit: float,

@@ -250,3 +250,16 @@ def test_custom_rules_that_conflict_are_infeasible(regions):
         v.add(sum(v.in_team(r, "East") for r in v.reps) >= 1)])
     with pytest.raises(InfeasibleError):
         solve(regions.with_constraints(impossible))
+
+
+# Stage 2 charges the teams still to come for what solved teams took beyond their shares:
+# 2 s over on 10 million pairs is 2e-7 s per pair, more than the starting charge (1.6e-7);
+# a team that finished early leaves the charge where it starts.
+def test_stage_2_charges_what_solved_teams_took_beyond_their_share():
+    from planner.solve import TEAM_FIXED_SECONDS_PER_PAIR, _Charge
+    charge = _Charge()
+    assert charge.per_pair == TEAM_FIXED_SECONDS_PER_PAIR
+    charge.add(10_000_000, 2.0)
+    assert charge.per_pair == pytest.approx(2e-7)
+    charge.add(10_000_000, -3.0)
+    assert charge.per_pair == TEAM_FIXED_SECONDS_PER_PAIR
