@@ -46,6 +46,7 @@ MIN_TEAM_SECONDS = 0.2
 #: once teams are solved, what they took beyond their shares, per pair, is charged instead
 #: when it is more (`_Charge`)
 TEAM_FIXED_SECONDS_PER_PAIR = 1.6e-7
+CHARGE_MIN_PAIRS = 1_000_000
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
 #: When a team design cannot become a plan, stage 1 is asked for another one up to this many
@@ -327,14 +328,17 @@ class _Charge:
     """The seconds each team's pair costs beyond the team's share (building its instance,
     repairing its start, the model's own set-up): TEAM_FIXED_SECONDS_PER_PAIR until solved
     teams show more (a slower machine, teams short of reps whose repairs take long), so that
-    the teams still to come leave room for it and stage 2 ends near the time limit."""
+    the teams still to come leave room for it and stage 2 ends near the time limit. Only teams
+    of at least CHARGE_MIN_PAIRS count: a small team's overrun is its solve's set-up, a tenth
+    of a second whatever its size, and charged per pair it would starve the large teams."""
 
     def __init__(self) -> None:
         self.pairs, self.seconds = 0.0, 0.0
 
     def add(self, pairs: float, beyond_share: float) -> None:
-        self.pairs += pairs
-        self.seconds += beyond_share
+        if pairs >= CHARGE_MIN_PAIRS:
+            self.pairs += pairs
+            self.seconds += beyond_share
 
     @property
     def per_pair(self) -> float:
