@@ -343,7 +343,8 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
     sol = solve_with_cpsat(replace(_with_pairs(inst, keep), hint_agent=plan),
                            replace(settings, time_limit=left), repaired=plan)
     if sol.bound is not None:  # every plan cheaper than `plan` is in the fixed model
-        bound = sol.bound if bound is None else max(bound, min(sol.bound, cost))
+        proved = min(sol.bound, cost)
+        bound = proved if bound is None else max(bound, proved)
     if sol.objective is not None and sol.objective < cost \
             and allocation_is_feasible(inst, sol.item_agent):
         plan = sol.item_agent

@@ -46,6 +46,7 @@ MIN_TEAM_SECONDS = 0.2
 #: once teams are solved, what they took beyond their shares, per pair, is charged instead
 #: when it is more (`_Charge`)
 TEAM_FIXED_SECONDS_PER_PAIR = 1.6e-7
+#: the smallest team (line x member pairs) whose overrun says what a pair costs
 CHARGE_MIN_PAIRS = 1_000_000
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
