@@ -6,6 +6,8 @@ room by handing item 2 to c...). This search keeps a complete plan and repeatedl
 item of a few related agents, re-solving that small assignment exactly with CP-SAT. Stage 2's
 objective splits by agent (pair costs, unassigned items, each agent's deviation, travel per
 (account, agent) pair), so a sub-plan that is cheaper on the chosen agents is cheaper overall.
+Where the objective is a sum over items alone (the GAP), some neighbourhoods free chosen items
+across every agent instead, each agent's capacity narrowed by what its other items take.
 """
 
 from __future__ import annotations
@@ -342,6 +344,7 @@ class _Shared:
                 break  # its model would not be built in the time left (many unassigned items)
             seen = self.version.copy()
             before = plan_cost(sub, sub.hint_agent, self.names)
+            # (items' neighbourhoods get the agents' work cap of the moment: as measured)
             found, proved = _solve_sub(sub, self.names, rng.randrange(1 << 30),
                                        self.deadline - time.monotonic(), SUB_WORK * size)
             after = plan_cost(sub, found, self.names) if found is not None else before
