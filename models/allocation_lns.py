@@ -212,21 +212,23 @@ class _Neighbours:
         return np.sort(movable[np.argsort(sharpness * rank / size - noise)[:size]])
 
 
-class _ItemSize:
-    """How many items a neighbourhood frees: more while they are proved optimal without a
-    gain (the plan is locally optimal at that size), fewer when they run out of time."""
+class _Size:
+    """How many agents (or items) a neighbourhood frees: more while neighbourhoods are proved
+    optimal without a gain (after twice as many as it takes to cover all `total` once, the plan
+    is locally optimal at that size), fewer when they run out of time."""
 
-    def __init__(self, movable: int):
-        self.movable = movable
-        self.size = min(movable, ITEMS_FIRST)
-        self.stale = 0
+    def __init__(self, total: int, first: int, least: int, most: int,
+                 grow: Callable[[int], int], shrink: Callable[[int], int]):
+        self.total, self.least, self.most = total, least, most
+        self.grow, self.shrink = grow, shrink
+        self.size, self.stale = first, 0
 
     def adapt(self, improved: bool, proved: bool) -> None:
         self.stale = 0 if improved else self.stale + 1
         if not proved and not improved:
-            self.size = max(ITEMS_FIRST // 2, self.size * 9 // 10)
-        elif self.stale >= 2 * math.ceil(self.movable / self.size):
-            self.size, self.stale = min(self.movable, self.size * 5 // 4 + 1), 0
+            self.size = max(self.least, self.shrink(self.size))
+        elif self.stale >= 2 * math.ceil(self.total / self.size) and self.size < self.most:
+            self.size, self.stale = min(self.most, self.grow(self.size)), 0
 
 
 def _solve_sub(sub: AllocationInstance, names: tuple[str, ...], seed: int,
@@ -317,22 +319,23 @@ class _Shared:
         return self.handed_over
 
     def search(self, seed: int) -> None:
-        """One search: the neighbourhood grows while its sub-assignments are proved optimal
-        without improving (the plan is locally optimal at that size) and shrinks when they
-        run out of time."""
+        """One search, its neighbourhoods' sizes adapting (`_Size`)."""
         inst = self.inst
         rng = random.Random(seed)
         picker = _Neighbours(inst, self.names, rng, self.prices)
-        size = min(max(MIN_AGENTS, 3), inst.n_agents)
-        stale = 0
+        n = inst.n_agents
+        by_agents = _Size(n, min(max(MIN_AGENTS, 3), n), MIN_AGENTS + 1, min(MAX_AGENTS, n),
+                          lambda k: k + 1, lambda k: k - 1)
         movable = np.nonzero(inst.fixed_agent < 0)[0] if inst.fixed_agent is not None \
             else np.arange(inst.n_items)
-        by_items = _ItemSize(len(movable)) if frees_items(inst) and len(movable) else None
+        by_items = _Size(len(movable), min(len(movable), ITEMS_FIRST), ITEMS_FIRST // 2,
+                         len(movable), lambda k: k * 5 // 4 + 1, lambda k: k * 9 // 10) \
+            if frees_items(inst) and len(movable) else None
         while not self._done():
             with self.lock:
                 plan = self.best.copy()
-            items_now = by_items is not None and (size >= inst.n_agents
-                                                      or rng.random() < ITEMS_SHARE)
+            size = by_agents.size
+            items_now = by_items is not None and (size >= n or rng.random() < ITEMS_SHARE)
             if items_now:
                 sub, items, ids = items_sub_instance(
                     inst, picker.pick_items(plan, movable, by_items.size), plan)
@@ -350,22 +353,14 @@ class _Shared:
             after = plan_cost(sub, found, self.names) if found is not None else before
             with self.lock:
                 self.stats.neighbourhoods += 1
-            improved = self._take(sub, items, ids, plan, seen, found, before - after) \
+            improved = self._take(items, ids, plan, seen, found, before - after) \
                 if found is not None and after < before else False
-            if items_now:
-                by_items.adapt(improved, proved or found is None)
-                continue
-            stale = 0 if improved else stale + 1
-            if not proved and found is not None and not improved:
-                size = max(MIN_AGENTS + 1, size - 1)
-            elif stale >= 2 * math.ceil(inst.n_agents / size) \
-                    and size < min(MAX_AGENTS, inst.n_agents):
-                size, stale = size + 1, 0
+            (by_items if items_now else by_agents).adapt(improved, proved or found is None)
         with self.lock:
-            self.stats.final_size = max(self.stats.final_size, size)
+            self.stats.final_size = max(self.stats.final_size, by_agents.size)
 
-    def _take(self, sub: AllocationInstance, items: np.ndarray, ids: np.ndarray,
-              plan: np.ndarray, seen: np.ndarray, found: np.ndarray, gain: int) -> bool:
+    def _take(self, items: np.ndarray, ids: np.ndarray, plan: np.ndarray, seen: np.ndarray,
+              found: np.ndarray, gain: int) -> bool:
         """Put a cheaper sub-plan into the shared plan, unless another search changed one of
         the agents it gives or takes items from (their loads) or one of its items meanwhile."""
         new = np.where(found >= 0, ids[np.maximum(found, 0)], -1)
