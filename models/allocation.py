@@ -320,9 +320,17 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
     costs say which pairs a cheaper plan could use; where they rule out most of them, CP-SAT
     searches the rest exactly, hinted with the plan, for the time left (it proves tight
     instances optimal or finds the last improvements the search misses); otherwise the search
-    goes on. Measured on the GAP benchmark: see the README."""
+    goes on. Measured on the GAP benchmark: see the README.
+
+    First, box steps raise the relaxation's bound (`tighten`, TIGHTEN_SHARE of the time limit;
+    here rather than with the relaxation, so that the teams CP-SAT proves optimal at once,
+    most of S's, do not wait for them)."""
     deadline = time.monotonic() + seconds
     names = level_terms(inst, settings)
+    if relaxed is not None:
+        relaxed = tighten(inst, relaxed, min(seconds, settings.time_limit * TIGHTEN_SHARE),
+                          upper=plan_cost(inst, plan, names))
+        bound = _higher(bound, relaxed)
     fixed: list[np.ndarray] = []  # the pairs a cheaper plan may use, once the search stalls
 
     def hand_over(best: np.ndarray) -> bool:
@@ -337,7 +345,7 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
     # (above LNS_ONLY_PAIRS CP-SAT's model would take too long to build: no hand-over)
     patience = None if relaxed is None or len(inst.pair_item) > LNS_ONLY_PAIRS \
         else max(MIN_SECONDS, STALL_SHARE * settings.time_limit)
-    plan = improve_by_neighbourhoods(inst, plan, settings, seconds, bound,
+    plan = improve_by_neighbourhoods(inst, plan, settings, deadline - time.monotonic(), bound,
                                      prices=_prices(relaxed), patience=patience,
                                      hand_over=hand_over if patience is not None else None)
     left = deadline - time.monotonic()
@@ -453,8 +461,7 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     relaxation's priced plans (models.allocation_bound.priced_plan) repaired into the bands
     (None when none holds them). The relaxation runs twice on teams of up to LNS_ONLY_PAIRS
     pairs (the second time its steps aim at the best plan the first one gave), once on larger
-    ones, and not at all when even once would take more than its share of the time; then box
-    steps raise its bound (`tighten`, TIGHTEN_SHARE of the time)."""
+    ones, and not at all when even once would take more than its share of the time."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
     if pairs * RELAX_SECONDS_PER_PAIR * rounds > settings.time_limit * BOUND_SHARE:
@@ -477,10 +484,9 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         starts.append(repair_allocation(replace(
             inst, hint_agent=priced_plan(inst, names, found, budget))))
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
-    best = min(feasible, key=lambda s: plan_cost(inst, s, names)) if feasible else None
-    relaxed = tighten(inst, relaxed, settings.time_limit * TIGHTEN_SHARE,
-                      upper=None if best is None else plan_cost(inst, best, names))
-    return relaxed, best
+    if not feasible:
+        return relaxed, None
+    return relaxed, min(feasible, key=lambda s: plan_cost(inst, s, names))
 
 
 def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool = False) -> bool:

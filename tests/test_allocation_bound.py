@@ -13,9 +13,9 @@ from models.allocation import cheapest_agent_bound, solve_with_cpsat
 import itertools
 
 from models.allocation import allocation_is_feasible
-from models.account_relaxation import _set_partitions
-from models.allocation_bound import (LagrangeBound, _travel_share, lagrangian_bound, may_beat,
-                                     priced_plan, tighten)
+from models.account_relaxation import _set_partitions, choose
+from models.allocation_bound import (LagrangeBound, _relaxation, _travel_share, lagrangian_bound,
+                                     may_beat, priced_plan, tighten)
 from models.allocation_lns import plan_cost
 from models.instances import AllocTerm, SolveSettings
 from tests.test_models_allocation import i64, make_alloc
@@ -84,6 +84,27 @@ def test_a_small_accounts_travel_is_counted_exactly():
                        "travel": AllocTerm(travel=np.array([[10, 10]]))},
                       item_account=i64([0, 0]))
     assert bound_of(inst) == 15
+
+
+# One account of three items, travel 5 to either of two agents: item 0 costs 0 on agent 0 and 9
+# on agent 1, item 1 the other way round, item 2 (optional, 0 to nobody) 1 on either. All on
+# one agent: 15; items 0 and 2 on agent 0, item 1 on agent 1: 6 + 5 = 11; items 0 and 1 on
+# their cheap agents and item 2 to nobody: 5 + 5 + 0 = 10, the least of the five groupings.
+def test_an_accounts_cheapest_grouping_of_its_items():
+    inst = make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(3) for a in range(2)], 3,
+                      {"cost": AllocTerm(pair=i64([0, 9, 9, 0, 1, 1]), unassigned=i64([0, 0, 0])),
+                       "travel": AllocTerm(travel=np.array([[5, 5]]))},
+                      optional=[False, False, True], item_account=i64([0, 0, 0]))
+    relaxation = _relaxation(inst, tuple(inst.terms))
+    (group,) = relaxation.accounts
+    found = choose(group, np.zeros(2))
+    assert found.value == 10
+    assert found.items.tolist() == [0, 1, 2] and found.agent.tolist() == [0, 1, -1]
+    assert found.load.tolist() == [1.0, 1.0]
+    # at a price of 6 per hour on agent 0, items 0 and 1 together on agent 1 (9 + 0 + 5 = 14,
+    # item 2 to nobody) beat item 0 alone on agent 0 (6 + 5 + 5 + 0 = 16)
+    at_six = choose(group, np.array([6.0, 0.0]))
+    assert at_six.value == 14 and at_six.agent.tolist() == [1, 1, -1]
 
 
 def test_set_partitions_are_all_the_ways_to_group_an_accounts_items():
