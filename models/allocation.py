@@ -284,6 +284,7 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
             if not lns_applies(inst, settings):
                 return _start_as_plan(inst, settings, start, time.monotonic() - began)
             bound = _higher(cheapest_agent_bound(inst, level_terms(inst, settings)), relaxed)
+            relaxed, bound = _tightened(inst, settings, relaxed, start, bound)
             left = settings.time_limit - (time.monotonic() - began)
             best, bound = _search_then_finish(inst, start, settings, left, bound, relaxed)
             return _finished(inst, settings, best, bound, time.monotonic() - began)
@@ -307,9 +308,23 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
     names = level_terms(inst, settings)
     if start is not None and plan_cost(inst, start, names) < plan_cost(inst, plan, names):
         plan = start
+    relaxed, bound = _tightened(inst, settings, relaxed, plan, bound)
+    left = settings.time_limit - (time.monotonic() - began)
     if left > MIN_SECONDS and not _stopped(settings):
         plan, bound = _search_then_finish(inst, plan, settings, left, bound, relaxed)
     return _finished(inst, settings, plan, bound, time.monotonic() - began)
+
+
+def _tightened(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound | None,
+               plan: np.ndarray, bound: int | None) -> tuple[LagrangeBound | None, int | None]:
+    """The relaxation and the bound after box steps (`tighten`, TIGHTEN_SHARE of the time
+    limit) from its prices, for a team that CP-SAT did not prove optimal at once (most of S's
+    are, and do not wait for them)."""
+    if relaxed is None or _stopped(settings):
+        return relaxed, bound
+    relaxed = tighten(inst, relaxed, settings.time_limit * TIGHTEN_SHARE,
+                      upper=plan_cost(inst, plan, level_terms(inst, settings)))
+    return relaxed, _higher(bound, relaxed)
 
 
 def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: SolveSettings,
@@ -321,16 +336,9 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
     searches the rest exactly, hinted with the plan, for the time left (it proves tight
     instances optimal or finds the last improvements the search misses); otherwise the search
     goes on. Measured on the GAP benchmark: see the README.
-
-    First, box steps raise the relaxation's bound (`tighten`, TIGHTEN_SHARE of the time limit;
-    here rather than with the relaxation, so that the teams CP-SAT proves optimal at once,
-    most of S's, do not wait for them)."""
+"""
     deadline = time.monotonic() + seconds
     names = level_terms(inst, settings)
-    if relaxed is not None:
-        relaxed = tighten(inst, relaxed, min(seconds, settings.time_limit * TIGHTEN_SHARE),
-                          upper=plan_cost(inst, plan, names))
-        bound = _higher(bound, relaxed)
     fixed: list[np.ndarray] = []  # the pairs a cheaper plan may use, once the search stalls
 
     def hand_over(best: np.ndarray) -> bool:
