@@ -4,10 +4,11 @@ CP-SAT's own bound on a large team is the cheapest agent of each item, bands ign
 any plan, so the reported gap said little. Pricing each agent's load instead (one price per
 agent on "load = the hours of its items") splits the problem into one cheapest choice per item
 and one small problem per agent (the best load inside its band, given the balance term), both
-solved exactly with array operations. Every price vector gives a valid bound; a box-step
-cutting-plane method searches for high ones. For the generalized assignment problem its optimum
-is the LP bound; for a team it also counts the balance term and the band's minimum, which the
-cheapest-agent bound ignores.
+solved exactly with array operations. Every price vector gives a valid bound; subgradient
+steps, then a box-step cutting-plane method, search for high ones. For the generalized
+assignment problem their optimum is the LP bound; for a team it also counts the balance term
+and the band's minimum, which the cheapest-agent bound ignores, and (models.account_relaxation)
+what splitting a small account between reps costs in travel.
 """
 
 from __future__ import annotations
@@ -207,9 +208,9 @@ class _CuttingPlanes:
     evaluated so far, each agent's part exactly (the least of three lines), the prices kept
     within a box around the best ones found. Its maximum is the next point to evaluate.
 
-    Why not subgradient steps: on the planner's teams they needed thousands of steps to come
-    near the dual's optimum (M's East hunting team: 20 % below it after 800, 0.5 % after
-    3,000), while these planes reach it in 100-200 evaluations (see the README)."""
+    Why not subgradient steps alone: on the planner's teams they need thousands of steps to
+    reach the optimum (M's East hunting team: 17 % below it after 1,000, there after 3,079),
+    while these planes reach it in 100-200 evaluations (see the README)."""
 
     GROW = 2.0  # the box's growth where a better point lies on its edge
 
@@ -347,8 +348,9 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
 def tighten(inst: AllocationInstance, relaxed: LagrangeBound, seconds: float,
             upper: float | None = None, max_iterations: int = 1000) -> LagrangeBound:
     """The bound raised by the box-step method (`_CuttingPlanes`) from `relaxed`'s prices,
-    within `seconds`: it stops at the relaxation's optimum, or once the bound reaches `upper`
-    (a known plan's cost: it cannot go higher). `relaxed` itself unless the bound rises."""
+    within `seconds`, the box halved after NULLS points in a row without a better bound: it
+    stops at the relaxation's optimum, or once the bound reaches `upper` (a known plan's cost:
+    it cannot go higher). `relaxed` itself unless the bound rises."""
     began = time.monotonic()
     r = relaxed.relaxation
     if r is None or not len(r.order):
