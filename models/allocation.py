@@ -337,8 +337,7 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
     costs say which pairs a cheaper plan could use; where they rule out most of them, CP-SAT
     searches the rest exactly, hinted with the plan, for the time left (it proves tight
     instances optimal or finds the last improvements the search misses); otherwise the search
-    goes on. Measured on the GAP benchmark: see the README.
-"""
+    goes on. Measured on the GAP benchmark: see the README."""
     deadline = time.monotonic() + seconds
     names = level_terms(inst, settings)
     fixed: list[np.ndarray] = []  # the pairs a cheaper plan may use, once the search stalls
