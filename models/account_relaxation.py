@@ -35,6 +35,7 @@ class AccountGroup:
     travel: np.ndarray  # (n, A) the account's travel to each agent
     blocks: tuple[tuple[int, ...], ...]  # the non-empty sets of the k items
     partitions: np.ndarray  # (P, k) for each partition, the block each item is in
+    partition_blocks: tuple[np.ndarray, ...]  # for each partition, its blocks (each once)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
         member_block = np.array([[index[next(b for b in p if s in b)] for s in range(k)]
                                  for p in partitions])
         groups.append(AccountGroup(items, cost, hours, pair, none[items],
-                                   travel[accounts], tuple(blocks), member_block))
+                                   travel[accounts], tuple(blocks), member_block,
+                                   tuple(np.unique(row) for row in member_block)))
     return groups
 
 
@@ -119,9 +121,7 @@ def choose(group: AccountGroup, prices: np.ndarray) -> AccountChoice:
             value = np.where(nobody, alone, value)
             agent = np.where(nobody, -1, agent)
         block_value[b], block_agent[b] = value, agent
-    # a partition's value: the sum over its blocks (each block once)
-    totals = np.stack([block_value[sorted(set(p.tolist()))].sum(axis=0)
-                       for p in group.partitions])
+    totals = np.stack([block_value[used].sum(axis=0) for used in group.partition_blocks])
     best = np.argmin(totals, axis=0)
     member_block = group.partitions[best]  # (n, k)
     agent = block_agent[member_block, rows[:, None]]

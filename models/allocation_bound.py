@@ -306,9 +306,10 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
                      again: LagrangeBound | None = None) -> LagrangeBound | None:
     """The best Lagrangian bound found by subgradient steps within `seconds` (at least one
     evaluation). Their prices make good priced plans early on; for the relaxation's optimum,
-    `tighten` goes on from them. The steps share each account's travel among its lines (three
-    times as quick to evaluate as pricing small accounts whole: L's key-account teams, given
-    0.2 s, got a third of the steps and bounds 40-90 % lower) unless MIN_EXACT_STEPS of the
+    `tighten` goes on from them. The steps share each account's travel among its lines (1.5-2
+    times as quick to evaluate as pricing small accounts whole, three times before the
+    partitions' blocks were listed once: L's key-account teams, given 0.2 s, got a third of
+    the steps and bounds 40-90 % lower) unless MIN_EXACT_STEPS of the
     latter fit in the time (the steps' plans are better for it: S's individuals team 1,195 M
     -> 1,160 M); the best prices' value and choices are then those with small accounts priced
     whole, which is never lower.
