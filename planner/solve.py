@@ -31,6 +31,7 @@ from planner.explain import RELAXATIONS, below_band, explain, indivisible, prech
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
                               line_reps, org_design_instance)
 from planner.objective import Decision
+from planner.team_pool import borrow, give_back, warm_up
 
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
@@ -146,6 +147,8 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
             pass  # the two stages, with their warm starts, will find one
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
+    if settings.workers > 1 and not caps:
+        warm_up(settings.workers)  # stage 2's workers, ready when stage 1 is done
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
     stage1_budget = settings.time_limit * STAGE1_SHARE
     inst1 = org_design_instance(p)
@@ -234,7 +237,7 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
         cut: tuple = ()
         if s1.band_shortfall == 0:
             line_rep, stage2, failed = _solve_teams(p, s1, start, settings.time_limit,
-                                                    model_settings, done)
+                                                    model_settings, done, settings.workers)
             if failed is None:
                 break
             cut = (exclude_members(int(failed), np.nonzero(s1.rep_team == failed)[0]),)
@@ -269,10 +272,14 @@ def exclude_members(team: int, members: np.ndarray) -> Callable:
 
 
 def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
-                 model_settings, done: dict | None = None) -> tuple[np.ndarray, dict, int | None]:
+                 model_settings, done: dict | None = None, lanes: int = 1
+                 ) -> tuple[np.ndarray, dict, int | None]:
     """Stage 2 for every team, steered by stage 1's hours; returns line reps, totals, and the
     first team found infeasible. `done` keeps each (team, members) allocation already solved,
-    so that a redesign re-solves only the teams whose members changed."""
+    so that a redesign re-solves only the teams whose members changed. With several `lanes`
+    the teams are solved that many at a time in worker processes (planner.team_pool), the
+    largest first, each with one CP-SAT worker; a team with constraints from outside (custom
+    Python rules) is solved here."""
     done = {} if done is None else done
     rep_team, is_manager = s1.rep_team, s1.is_manager
     quotas = np.zeros((p.n_reps, len(p.classes)))
@@ -281,48 +288,138 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     line_rep = np.full(len(p.lines), -1, dtype=np.int64)
     team_lines = p.lines.groupby("team").indices
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
-    remaining_size = float(sum(sizes.values()))
-    charge = _Charge()
+    number = {team: n + 1 for n, team in enumerate(sorted(team_lines))}
+    pool = borrow(lanes) if lanes > 1 and len(team_lines) > 1 else None
+    order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
+    clock = _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1)
     totals = {"objective": 0, "bound": 0, "terms": {}, "status": "OPTIMAL", "seconds": 0.0}
-    for n, (team, idx) in enumerate(sorted(team_lines.items())):
-        agents = np.nonzero(rep_team == team)[0]
-        left = time_limit - (time.monotonic() - start)
-        left -= remaining_size * charge.per_pair
-        budget = max(MIN_TEAM_SECONDS, left * sizes[team] / max(remaining_size, 1.0))
-        remaining_size -= sizes[team]
-        key = (int(team), tuple(agents.tolist()), tuple(is_manager[agents].tolist()))
-        began = time.monotonic()
-        if key in done:
-            sol, items = done[key]
-        else:
-            inst, items = allocation_instance(p, idx, agents, is_manager[agents],
-                                              quotas=quotas[agents])
-            label = f"stage 2: team {n + 1}/{p.org.n_teams} ({p.org.teams[team].team_id})"
-            offsets = (totals["objective"], totals["bound"])
-            team_settings = model_settings(label, budget, offsets)
-            if team_settings.progress is not None:  # say which team is being worked on
-                team_settings.progress(Progress(label, 0.0, None, None))
-            sol = solve_allocation(inst, team_settings)
-            if sol.status == "UNKNOWN":
-                sol = solve_allocation(inst, model_settings(label, max(budget, 5.0), offsets,
-                                                            hurry=False))
-            done[key] = (sol, items)
-            charge.add(sizes[team], time.monotonic() - began - budget)
-        if sol.status == "INFEASIBLE":
-            return line_rep, totals, int(team)
+    running: dict[int, _Job] = {}  # tag -> the team a worker solves
+    failed = None
+
+    def finish(job: _Job, sol) -> int | None:
+        if sol is None:  # its worker failed: solve it here
+            sol = solve_allocation(job.inst, job.settings)
         if sol.status == "UNKNOWN":
-            raise NoPlanError(f"no allocation was found for team {p.org.teams[team].team_id!r} "
-                              "within the time limit; raise the time limit (--time-limit)")
-        line_rep[idx] = line_reps(items, sol.item_agent)
-        totals["objective"] += sol.objective
-        # every objective term is >= 0, so a negative (not yet improved) bound is 0
-        totals["bound"] += max(0, sol.bound or 0)
-        totals["seconds"] += sol.seconds
-        for k, v in sol.term_values.items():
-            totals["terms"][k] = totals["terms"].get(k, 0) + v
-        if sol.status != "OPTIMAL":
-            totals["status"] = "FEASIBLE"
-    return line_rep, totals, None
+            sol = solve_allocation(job.inst, model_settings(
+                job.label, max(job.budget, 5.0), _offsets(totals), hurry=False))
+        done[job.key] = (sol, job.items)
+        clock.finished(job, time.monotonic())
+        return _add_team(p, totals, line_rep, job.team, team_lines[job.team], job.items, sol)
+
+    def collect() -> int | None:
+        found = None
+        for tag, sol in pool.wait():
+            outcome = finish(running.pop(tag), sol)
+            found = outcome if found is None else found
+        return found
+
+    try:
+        for team in order:
+            while failed is None and pool is not None and running and not pool.idle():
+                failed = collect()
+            if failed is not None:
+                break
+            agents = np.nonzero(rep_team == team)[0]
+            key = (int(team), tuple(agents.tolist()), tuple(is_manager[agents].tolist()))
+            if key in done:
+                clock.skip(sizes[team])
+                sol, items = done[key]
+                failed = _add_team(p, totals, line_rep, team, team_lines[team], items, sol)
+                continue
+            job = _Job(team, key, sizes[team], clock.budget(sizes[team], time.monotonic()))
+            job.inst, job.items = allocation_instance(p, team_lines[team], agents,
+                                                      is_manager[agents], quotas=quotas[agents])
+            job.label = f"stage 2: team {number[team]}/{p.org.n_teams} " \
+                        f"({p.org.teams[team].team_id})"
+            job.settings = model_settings(job.label, job.budget, _offsets(totals))
+            if job.settings.progress is not None:  # say which team is being worked on
+                job.settings.progress(Progress(job.label, 0.0, None, None))
+            tag = None
+            if pool is not None and not job.inst.extensions:  # (custom rules stay here)
+                tag = pool.submit(job.inst, replace(job.settings, workers=1))
+            if tag is None:
+                failed = finish(job, solve_allocation(job.inst, job.settings))
+            else:
+                running[tag] = job
+                clock.started(job)
+        if failed is not None and running:
+            pool.abort()
+        while running:
+            outcome = collect()
+            failed = outcome if failed is None else failed
+    finally:
+        if pool is not None:
+            give_back(pool)
+    return line_rep, totals, failed
+
+
+def _offsets(totals: dict) -> tuple[int, int]:
+    """What the teams solved so far add to a team's objective and bound in progress events."""
+    return totals["objective"], totals["bound"]
+
+
+def _add_team(p: Problemset, totals: dict, line_rep: np.ndarray, team: int, idx: np.ndarray,
+              items, sol) -> int | None:
+    """Add a team's allocation to the plan and the totals; the team when it is infeasible."""
+    if sol.status == "INFEASIBLE":
+        return int(team)
+    if sol.status == "UNKNOWN":
+        raise NoPlanError(f"no allocation was found for team {p.org.teams[team].team_id!r} "
+                          "within the time limit; raise the time limit (--time-limit)")
+    line_rep[idx] = line_reps(items, sol.item_agent)
+    totals["objective"] += sol.objective
+    # every objective term is >= 0, so a negative (not yet improved) bound is 0
+    totals["bound"] += max(0, sol.bound or 0)
+    totals["seconds"] += sol.seconds
+    for k, v in sol.term_values.items():
+        totals["terms"][k] = totals["terms"].get(k, 0) + v
+    if sol.status != "OPTIMAL":
+        totals["status"] = "FEASIBLE"
+    return None
+
+
+@dataclass(eq=False)
+class _Job:
+    """A team being solved: what its time share was computed from, and its instance."""
+
+    team: int
+    key: tuple
+    pairs: float
+    budget: float
+    began: float = field(default_factory=time.monotonic)
+    inst: object = None
+    items: object = None
+    label: str = ""
+    settings: object = None
+
+
+class _Lanes:
+    """Each team's share of stage 2's time: the time left on every lane, less what the running
+    teams still have of theirs and the charge for the teams to come (`_Charge`), in proportion
+    to the team's size (line x member pairs); at least MIN_TEAM_SECONDS."""
+
+    def __init__(self, deadline: float, pairs: float, lanes: int) -> None:
+        self.deadline, self.remaining, self.lanes = deadline, pairs, lanes
+        self.charge = _Charge()
+        self.running: set[_Job] = set()
+
+    def budget(self, pairs: float, now: float) -> float:
+        left = self.deadline - now
+        committed = sum(max(0.0, job.began + job.budget - now) for job in self.running)
+        room = self.lanes * left - committed - self.remaining * self.charge.per_pair
+        share = room * pairs / max(self.remaining, 1.0)
+        self.remaining -= pairs
+        return max(MIN_TEAM_SECONDS, min(left, share) if self.lanes > 1 else share)
+
+    def skip(self, pairs: float) -> None:
+        self.remaining -= pairs
+
+    def started(self, job: _Job) -> None:
+        self.running.add(job)
+
+    def finished(self, job: _Job, now: float) -> None:
+        self.running.discard(job)
+        self.charge.add(job.pairs, now - job.began - job.budget)
 
 
 class _Charge:

@@ -1,0 +1,300 @@
+"""Stage 2's teams on several cores: each team's allocation is solved in a worker process.
+
+A team's solve is mostly Python (the relaxation, the priced plans, the repair, the
+neighbourhood search between CP-SAT's calls), so one team at a time keeps about 1.3 of two
+cores busy however many CP-SAT workers it has (measured on M, 2 cores: 7.6 s of CPU in 6.1 s of
+stage 2). With a worker process per core, each team solved with one CP-SAT worker, the teams
+share the cores instead.
+
+The workers are plain Python processes (`main`) fed over pipes (pickled
+instances in, solutions and progress events out). Python's multiprocessing was not used: its
+fork start method may copy a lock another thread holds (the app solves in threads), and its
+other methods run the user's main script again in each worker, which an analyst's script
+without a `__main__` guard does not survive. Workers are started when a solve begins (they
+import the solver while stage 1 runs) and kept for the next solve. A team stops early when the
+solve's stop event is set (if it watches it: teams started after a cancel do not) or when the
+pool is aborted (a team found infeasible makes the others' plans useless). A worker that fails
+gives its team back to be solved in the solving process."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import traceback
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from models.instances import AllocationInstance, AllocSolution, Progress, SolveSettings
+
+#: how often the solving process looks for a cancel while teams are solved elsewhere
+POLL_SECONDS = 0.05
+_HEADER = struct.Struct("<Q")
+
+
+def _send(stream: BinaryIO, message: tuple, lock: threading.Lock | None = None) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    if lock is None:
+        stream.write(_HEADER.pack(len(data)) + data)
+        stream.flush()
+        return
+    with lock:
+        stream.write(_HEADER.pack(len(data)) + data)
+        stream.flush()
+
+
+def _receive(stream: BinaryIO) -> tuple | None:
+    """The next message, or None at the end of the stream."""
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    data = stream.read(_HEADER.unpack(head)[0])
+    return pickle.loads(data)
+
+
+class _Either:
+    """Set when any of the events is (the stop event a team in a worker watches)."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    """A worker's loop: solve each team sent, send back its progress and solution. Control
+    messages (cancel, abort, reset) are read beside the solve, so that they reach it."""
+    from models.allocation import solve_allocation
+    cancel, abort, lock = threading.Event(), threading.Event(), threading.Lock()
+    tasks: queue.Queue = queue.Queue()
+
+    def control() -> None:
+        while (msg := _receive(inp)) is not None:
+            if msg[0] == "solve":
+                tasks.put(msg)
+            elif msg[0] == "cancel":
+                cancel.set()
+            elif msg[0] == "abort":
+                abort.set()
+            elif msg[0] == "reset":
+                cancel.clear()
+                abort.clear()
+        tasks.put(None)
+    threading.Thread(target=control, daemon=True).start()
+    while (msg := tasks.get()) is not None:
+        _, tag, inst, settings, watch_cancel = msg
+
+        def report(ev: Progress, tag: int = tag) -> None:
+            _send(out, ("progress", tag, ev), lock)
+        stop = _Either(abort, *([cancel] if watch_cancel else []))
+        try:
+            sol = solve_allocation(inst, replace(settings, progress=report, stop=stop))
+            _send(out, ("done", tag, sol), lock)
+        except Exception:  # the solving process solves the team itself and says why
+            _send(out, ("error", tag, traceback.format_exc()), lock)
+
+
+class _Worker:
+    """A worker process and the thread that reads what it sends."""
+
+    def __init__(self, events: queue.Queue) -> None:
+        to_worker, from_parent = os.pipe()
+        to_parent, from_worker = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from planner.team_pool import main; main(sys.argv)",
+             str(to_worker), str(from_worker)],
+            pass_fds=(to_worker, from_worker), stdin=subprocess.DEVNULL)
+        os.close(to_worker)
+        os.close(from_worker)
+        self.input = os.fdopen(from_parent, "wb")
+        self.output = os.fdopen(to_parent, "rb")
+        self.events = events
+        self.task: int | None = None
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = _receive(self.output)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                msg = None
+            if msg is None:
+                self.events.put(("gone", self, None))
+                return
+            self.events.put((msg[0], self, msg[1:]))
+
+    def send(self, message: tuple) -> bool:
+        try:
+            _send(self.input, message)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        try:
+            self.input.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class TeamPool:
+    """Worker processes lent to one stage 2 (`lanes` of them)."""
+
+    def __init__(self, workers: list[_Worker]) -> None:
+        self.workers = workers
+        self.lanes = len(workers)
+        self.events: queue.Queue = queue.Queue()
+        for w in workers:
+            w.events = self.events
+        self._relays: dict[int, Callable[[Progress], None] | None] = {}
+        self._stops: dict[int, object] = {}
+        self._cancelled = False
+        for w in workers:
+            w.send(("reset",))
+
+    def idle(self) -> bool:
+        return any(w.task is None for w in self.workers)
+
+    def submit(self, inst: AllocationInstance, settings: SolveSettings) -> int | None:
+        """Send a team to an idle worker; its tag, or None when no worker took it. Its progress
+        goes to `settings.progress` (while `wait` runs); it stops early when `settings.stop`
+        is set."""
+        tag = len(self._relays)
+        for w in self.workers:
+            if w.task is None and w.send(("solve", tag, inst,
+                                          replace(settings, progress=None, stop=None),
+                                          settings.stop is not None)):
+                w.task = tag
+                self._relays[tag] = settings.progress
+                if settings.stop is not None:
+                    self._stops[tag] = settings.stop
+                return tag
+        return None
+
+    def running(self) -> bool:
+        return any(w.task is not None for w in self.workers)
+
+    def wait(self) -> list[tuple[int, AllocSolution | None]]:
+        """Relay progress until a team is done; returns the (tag, solution) of each done one,
+        the solution None when its worker failed (solve that team here)."""
+        finished: list[tuple[int, AllocSolution | None]] = []
+        while not finished:
+            try:
+                kind, worker, body = self.events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                self._pass_on_cancel()
+                continue
+            if worker not in self.workers:
+                continue  # from a worker that failed earlier
+            if kind == "progress":
+                relay = self._relays.get(body[0])
+                if relay is not None and worker.task == body[0]:
+                    relay(body[1])
+                continue
+            tag, worker.task = worker.task, None
+            if kind == "done":
+                finished.append((tag, body[1]))
+                continue
+            if kind == "error":
+                print(f"a stage-2 worker failed; the team is solved here:\n{body[1]}",
+                      file=sys.stderr)
+            self.workers.remove(worker)  # it failed or is gone: not used again
+            if tag is not None:
+                finished.append((tag, None))
+        return finished
+
+    def _pass_on_cancel(self) -> None:
+        if not self._cancelled and any(
+                stop.is_set() for tag, stop in self._stops.items()
+                if any(w.task == tag for w in self.workers)):
+            self._cancelled = True
+            for w in self.workers:
+                w.send(("cancel",))
+
+    def abort(self) -> None:
+        """Ask every running team to stop at once with its best plan."""
+        for w in self.workers:
+            w.send(("abort",))
+
+
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
+
+
+def warm_up(lanes: int) -> None:
+    """Start workers until `lanes` are idle (each imports the solver on its own core while the
+    solving process goes on); harmless where processes cannot be started."""
+    with _idle_lock:
+        _idle[:] = [w for w in _idle if w.alive()]
+        try:
+            while len(_idle) < lanes:
+                _idle.append(_Worker(queue.Queue()))
+        except OSError:
+            pass
+
+
+def borrow(lanes: int) -> TeamPool | None:
+    """A pool of up to `lanes` idle workers (started if need be), or None when fewer than two
+    can be had; give it back with `give_back`."""
+    warm_up(lanes)
+    with _idle_lock:
+        workers, _idle[:] = _idle[:lanes], _idle[lanes:]
+    if len(workers) < 2:
+        with _idle_lock:
+            _idle.extend(workers)
+        return None
+    return TeamPool(workers)
+
+
+def give_back(pool: TeamPool) -> None:
+    """Keep the pool's workers for the next solve; a worker still busy (after an error in the
+    solving process) is stopped instead."""
+    for w in pool.workers:
+        if w.task is None and w.alive():
+            with _idle_lock:
+                _idle.append(w)
+        else:
+            w.close()
+
+
+def workers_peak_rss_mb() -> float:
+    """The idle workers' peak resident memory, summed, in MB (Linux; 0 elsewhere): with the
+    solving process's own peak, an upper bound of what a solve held at once."""
+    total = 0.0
+    with _idle_lock:
+        pids = [w.process.pid for w in _idle if w.alive()]
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in status.splitlines()
+                     if line.startswith("VmHWM:")) / 1024
+    return total
+
+
+@atexit.register
+def _stop_workers() -> None:
+    with _idle_lock:
+        workers, _idle[:] = list(_idle), []
+    for w in workers:
+        w.close()
+
+
+def main(argv: list[str]) -> None:
+    """A worker process's entry: the pipes' file descriptors are its two arguments."""
+    serve(os.fdopen(int(argv[1]), "rb"), os.fdopen(int(argv[2]), "wb"))

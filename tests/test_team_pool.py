@@ -1,0 +1,101 @@
+"""Stage 2's worker processes (planner.team_pool) and how the time is shared among them
+(planner.solve._Lanes): a team solved in a worker gives the optimum computed by hand, a
+cancel reaches a team in a worker, a worker that dies gives its team back, and a two-stage
+solve on two workers gives a plan that verifies."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from models.instances import AllocationInstance, AllocTerm, SolveSettings
+from planner.solve import MIN_TEAM_SECONDS, _Job, _Lanes
+from planner.team_pool import borrow, give_back
+from tests.test_models_allocation import gap
+
+SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
+
+
+@pytest.fixture
+def pool():
+    borrowed = borrow(2)
+    assert borrowed is not None and borrowed.lanes == 2
+    yield borrowed
+    give_back(borrowed)
+
+
+def slow_instance(seed: int = 1, agents: int = 12, items: int = 400) -> AllocationInstance:
+    """A random tight generalized assignment that takes CP-SAT far longer than a second."""
+    rng = np.random.default_rng(seed)
+    weight = rng.integers(5, 26, size=(items, agents))
+    cost = rng.integers(10, 51, size=(items, agents))
+    return AllocationInstance(
+        agent_lo=np.zeros(agents, dtype=np.int64),
+        agent_hi=np.full(agents, int(0.8 * weight.sum() / agents / agents), dtype=np.int64),
+        pair_item=np.repeat(np.arange(items), agents), pair_agent=np.tile(np.arange(agents), items),
+        pair_weight=weight.ravel(), item_optional=np.zeros(items, dtype=bool),
+        terms={"cost": AllocTerm(pair=cost.ravel())})
+
+
+def wait_all(pool, count: int, timeout: float = 60) -> dict:
+    out, deadline = {}, time.monotonic() + timeout
+    while len(out) < count:
+        assert time.monotonic() < deadline, "the workers did not answer"
+        out.update(pool.wait())
+    return out
+
+
+# The textbook GAP of tests/test_models_allocation.py: optimum 9 with items on agents 0, 1, 0.
+# With capacity 7 on agent 1 instead of 5, the 8 assignments cost 000 8, 001 4 (agent 0 loaded
+# 7 > 5), 010 9, 011 5 (loads 3, 7), 100 11, 101 7, 110 12, 111 8: the optimum is 011, 5.
+def test_teams_solved_in_workers_give_the_optimum_computed_by_hand(pool):
+    tags = [pool.submit(gap(), SETTINGS), pool.submit(gap(hi=(5, 7)), SETTINGS)]
+    assert None not in tags
+    solved = wait_all(pool, 2)
+    assert [solved[t].objective for t in tags] == [9, 5]
+    assert solved[tags[0]].item_agent.tolist() == [0, 1, 0]
+    assert solved[tags[1]].item_agent.tolist() == [0, 1, 1]
+    assert all(solved[t].status == "OPTIMAL" for t in tags)
+
+
+def test_a_cancel_reaches_a_team_in_a_worker(pool):
+    stop = threading.Event()
+    tag = pool.submit(slow_instance(), SolveSettings(time_limit=60.0, workers=1, seed=0,
+                                                     stop=stop))
+    time.sleep(2.0)
+    stop.set()
+    began = time.monotonic()
+    solved = wait_all(pool, 1, timeout=30)
+    assert time.monotonic() - began < 10, "the team did not stop at the cancel"
+    assert solved[tag].status == "FEASIBLE" and solved[tag].objective is not None
+
+
+def test_a_worker_that_dies_gives_its_team_back(pool):
+    tag = pool.submit(slow_instance(), SolveSettings(time_limit=60.0, workers=1, seed=0))
+    worker = next(w for w in pool.workers if w.task == tag)
+    time.sleep(0.5)
+    worker.process.kill()
+    assert wait_all(pool, 1, timeout=30) == {tag: None}
+    assert worker not in pool.workers and pool.lanes == 2  # (lanes: what it was lent)
+
+
+# Two lanes, 10 s to the deadline, teams of 6, 3 and 1 pairs (10 in all), no charge yet:
+# the first may use a whole lane (min(10, 2 x 10 x 6 / 10 = 12) = 10 s); the second shares
+# the 20 lane-seconds less the first's 10: 10 x 3 / 4 = 7.5 s; the third gets what is left,
+# 20 - 10 - 7.5 = 2.5 s. One lane, each team started when the one before has used its time:
+# 10 x 6 / 10 = 6 s at 0 s, 4 x 3 / 4 = 3 s at 6 s, 1 x 1 / 1 = 1 s at 9 s.
+def test_each_team_gets_its_share_of_the_time_on_every_lane():
+    lanes = _Lanes(deadline=10.0, pairs=10.0, lanes=2)
+    budgets = []
+    for pairs in (6.0, 3.0, 1.0):
+        budgets.append(lanes.budget(pairs, now=0.0))
+        lanes.started(_Job(0, (), pairs, budgets[-1], began=0.0))
+    assert budgets == pytest.approx([10.0, 7.5, 2.5])
+    one = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
+    assert [one.budget(p, now) for p, now in ((6.0, 0.0), (3.0, 6.0), (1.0, 9.0))] \
+        == pytest.approx([6.0, 3.0, 1.0])
+    late = _Lanes(deadline=1.0, pairs=10.0, lanes=2)
+    assert late.budget(1.0, now=2.0) == MIN_TEAM_SECONDS
