@@ -32,6 +32,7 @@ CAP_STRESS = 1000
 #: Share of the time CP-SAT gets first; the neighbourhood search has the rest. (Giving CP-SAT
 #: the last 25 % again, with the search's plan as hint, gained nothing on the GAP benchmark.)
 CPSAT_SHARE = 0.15
+CPSAT_MIN_SECONDS = 0.05
 LNS_MIN_AGENTS = 3
 #: Above this many item x agent pairs a team skips CP-SAT's whole model (building it alone
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
@@ -605,7 +606,7 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
             start = improve_allocation(_stressing(inst, settings.term_limits), start,
                                        settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
-        settings = replace(settings, time_limit=max(0.2, settings.time_limit
+        settings = replace(settings, time_limit=max(CPSAT_MIN_SECONDS, settings.time_limit
                                                     - (time.monotonic() - began)))
     pair_item, pair_agent = inst.pair_item, inst.pair_agent
 

@@ -1,7 +1,7 @@
-"""Stage 2's worker processes (planner.team_pool) and how the time is shared among them
-(planner.solve._Lanes): a team solved in a worker gives the optimum computed by hand, a
-cancel reaches a team in a worker, a worker that dies gives its team back, and a two-stage
-solve on two workers gives a plan that verifies."""
+"""Stage 2's worker processes (planner.team_pool) and how the time is shared among the teams
+(planner.solve): a team solved in a worker gives the optimum computed by hand, a cancel
+reaches a team in a worker, a worker that dies gives its team back; each team's share of the
+time, the part kept for polishing, and what a polished team keeps, by hand."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from models.instances import AllocationInstance, AllocTerm, SolveSettings
-from planner.solve import MIN_TEAM_SECONDS, _Job, _Lanes
+from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
+from planner.solve import MIN_TEAM_SECONDS, _better, _Job, _Lanes
 from planner.team_pool import borrow, give_back
 from tests.test_models_allocation import gap
 
@@ -99,3 +99,30 @@ def test_each_team_gets_its_share_of_the_time_on_every_lane():
         == pytest.approx([6.0, 3.0, 1.0])
     late = _Lanes(deadline=1.0, pairs=10.0, lanes=2)
     assert late.budget(1.0, now=2.0) == MIN_TEAM_SECONDS
+
+
+# One lane, 10 s, two teams of 5 pairs; the first may be polished: it gets 0.6 of its share
+# (10 x 5 / 10 = 5 s) now, 3 s, and 2 s are kept. At 3 s the second gets the 7 s left less
+# the 2 kept: 5 s. At 8 s the 2 s kept are what is left to polish with.
+def test_a_polishable_team_gets_part_of_its_share_and_the_rest_is_kept():
+    lanes = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
+    assert lanes.budget(5.0, now=0.0, factor=0.6) == pytest.approx(3.0)
+    assert lanes.budget(5.0, now=3.0) == pytest.approx(5.0, rel=1e-5)
+    assert lanes.room(now=8.0) == pytest.approx(2.0)
+
+
+def sol(status: str, objective: int | None, bound: int | None, seconds: float = 1.0):
+    return AllocSolution(status, objective, bound, np.zeros(1, dtype=np.int64), {}, seconds)
+
+
+# A team solved again keeps the cheaper plan and the higher bound (both bound the same team),
+# OPTIMAL when they meet; a second solve without a plan changes nothing.
+def test_a_polished_team_keeps_the_cheaper_plan_and_the_higher_bound():
+    first = sol("FEASIBLE", 10, 5)
+    assert (_better(first, sol("FEASIBLE", 8, 4)).objective,
+            _better(first, sol("FEASIBLE", 8, 4)).bound) == (8, 5)
+    assert _better(first, sol("FEASIBLE", 12, 7)).objective == 10
+    assert _better(first, sol("FEASIBLE", 12, 7)).bound == 7
+    met = _better(first, sol("FEASIBLE", 9, 9))
+    assert (met.status, met.objective, met.bound, met.seconds) == ("OPTIMAL", 9, 9, 2.0)
+    assert _better(first, sol("UNKNOWN", None, None)) is first
