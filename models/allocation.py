@@ -32,7 +32,12 @@ CAP_STRESS = 1000
 #: Share of the time CP-SAT gets first; the neighbourhood search has the rest. (Giving CP-SAT
 #: the last 25 % again, with the search's plan as hint, gained nothing on the GAP benchmark.)
 CPSAT_SHARE = 0.15
-CPSAT_MIN_SECONDS = 0.05
+#: CP-SAT's least time once a hinted team's start is repaired: on teams of up to
+#: CPSAT_PROVES_PAIRS pairs it often proves the plan optimal within it (S: its teams of 58-914
+#: pairs, at 0.2 s), on larger ones its short run is mostly set-up (M key-account hybrid's
+#: teams of 2,000-4,500 pairs asked for 0.03 s took 0.26 s at a 0.2 s least, with plans alike)
+CPSAT_MIN_SECONDS = (0.2, 0.05)
+CPSAT_PROVES_PAIRS = 2_000
 LNS_MIN_AGENTS = 3
 #: Above this many item x agent pairs a team skips CP-SAT's whole model (building it alone
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
@@ -56,6 +61,7 @@ RELAX_SECONDS_PER_PAIR = 6e-7
 #: 0.1 the plans' total within 0.5 % of before and the bounds' 3 % higher; with 0.2 the bounds
 #: 0.2 % higher still, but 3 of 6 runs' plans 2-5 % worse (less time for the search)
 TIGHTEN_SHARE = 0.1
+TIGHTEN_MIN_SECONDS = 0.06
 #: The neighbourhood search hands over to CP-SAT on the pairs reduced-cost fixing leaves
 #: (`_search_then_finish`) after this share of the time limit without a better plan, when
 #: the fixing leaves at most FIXED_SHARE of the pairs
@@ -325,7 +331,7 @@ def _tightened(inst: AllocationInstance, settings: SolveSettings, relaxed: Lagra
     x function's 15 teams at their own times: bounds 1,456 M -> 1,453 M, plans 1.3 % worse)."""
     if relaxed is None or _stopped(settings) or len(inst.pair_item) > LNS_ONLY_PAIRS:
         return relaxed, bound
-    relaxed = tighten(inst, relaxed, settings.time_limit * TIGHTEN_SHARE,
+    relaxed = tighten(inst, relaxed, max(TIGHTEN_MIN_SECONDS, settings.time_limit * TIGHTEN_SHARE),
                       upper=plan_cost(inst, plan, level_terms(inst, settings)))
     return relaxed, _higher(bound, relaxed)
 
@@ -606,7 +612,8 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
             start = improve_allocation(_stressing(inst, settings.term_limits), start,
                                        settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
-        settings = replace(settings, time_limit=max(CPSAT_MIN_SECONDS, settings.time_limit
+        least = CPSAT_MIN_SECONDS[len(inst.pair_item) > CPSAT_PROVES_PAIRS]
+        settings = replace(settings, time_limit=max(least, settings.time_limit
                                                     - (time.monotonic() - began)))
     pair_item, pair_agent = inst.pair_item, inst.pair_agent
 

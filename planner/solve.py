@@ -51,8 +51,9 @@ TEAM_FIXED_SECONDS_PER_PAIR = 1.6e-7
 CHARGE_MIN_PAIRS = 1_000_000
 #: the share of its time a polishable team gets at first (the rest: see `_polish`)
 FIRST_PASS_SHARE = 0.6
-#: the largest team (rep x item pairs of its instance) solved a second time
-POLISH_MAX_PAIRS = 100_000
+#: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
+#: starts again from nothing: about a second on a million pairs)
+POLISH_MAX_PAIRS = 1_000_000
 #: a second solve shorter than this is not started
 POLISH_MIN_SECONDS = 0.3
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
