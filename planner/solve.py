@@ -49,6 +49,12 @@ MIN_TEAM_SECONDS = 0.2
 TEAM_FIXED_SECONDS_PER_PAIR = 1.6e-7
 #: the smallest team (line x member pairs) whose overrun says what a pair costs
 CHARGE_MIN_PAIRS = 1_000_000
+#: Stage 2's teams go to worker processes (planner.team_pool) when their line x member pairs
+#: total at most this many. Above, the solving process's own share (building each team's
+#: instance, sending it) keeps the workers waiting: XL key-account hybrid at 30 s, its
+#: individuals team (7.8 million pairs) took 11 s to build and send while the other worker
+#: idled; a plan after 44.7 s instead of about 33 s, and 1.6 GB more at the peak.
+POOL_MAX_PAIRS = 20_000_000
 #: the share of its time a polishable team gets at first (the rest: see `_polish`)
 FIRST_PASS_SHARE = 0.6
 #: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
@@ -154,7 +160,8 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
             pass  # the two stages, with their warm starts, will find one
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
-    if settings.workers > 1 and not caps:
+    if settings.workers > 1 and not caps \
+            and len(p.lines) * p.n_reps / max(1, p.org.n_teams) <= POOL_MAX_PAIRS:
         warm_up(settings.workers)  # stage 2's workers, ready when stage 1 is done
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
     stage1_budget = settings.time_limit * STAGE1_SHARE
@@ -286,7 +293,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     so that a redesign re-solves only the teams whose members changed. With several `lanes`
     the teams are solved that many at a time in worker processes (planner.team_pool), the
     largest first, each with one CP-SAT worker; a team with constraints from outside (custom
-    Python rules) is solved here. Teams that may be polished (`_polishable`) get
+    Python rules) is solved here, and so is every team of a stage 2 above POOL_MAX_PAIRS.
+    Teams that may be polished (`_polishable`) get
     FIRST_PASS_SHARE of their share of the time at first; what is left then goes to them again
     in proportion to their gaps (`_polish`)."""
     done = {} if done is None else done
@@ -297,7 +305,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     team_lines = p.lines.groupby("team").indices
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
     number = {team: n + 1 for n, team in enumerate(sorted(team_lines))}
-    pool = borrow(lanes) if lanes > 1 and len(team_lines) > 1 else None
+    pooled = lanes > 1 and len(team_lines) > 1 and sum(sizes.values()) <= POOL_MAX_PAIRS
+    pool = borrow(lanes) if pooled else None
     order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
     run = _Run(p, model_settings, done, pool,
                _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1),
@@ -313,13 +322,14 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                 run.clock.skip(sizes[team])
                 run.take(team, *done[key])
                 continue
+            began = time.monotonic()  # (building the instance is part of the team's time)
             inst, items = allocation_instance(p, team_lines[team], agents, is_manager[agents],
                                               quotas=quotas[agents])
-            job = _Job(team, key, sizes[team], 0.0, inst=inst, items=items,
+            job = _Job(team, key, sizes[team], 0.0, began=began, inst=inst, items=items,
                        label=f"stage 2: team {number[team]}/{p.org.n_teams} "
                              f"({p.org.teams[team].team_id})")
             factor = FIRST_PASS_SHARE if run.polishable(job) else 1.0
-            job.budget = run.clock.budget(sizes[team], time.monotonic(), factor)
+            job.budget = run.clock.budget(sizes[team], began, factor)
             run.start(job)
         run.finish_running()
         if run.failed is None:
