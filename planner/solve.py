@@ -294,9 +294,9 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     the teams are solved that many at a time in worker processes (planner.team_pool), the
     largest first, each with one CP-SAT worker; a team with constraints from outside (custom
     Python rules) is solved here, and so is every team of a stage 2 above POOL_MAX_PAIRS.
-    Teams that may be polished (`_polishable`) get
-    FIRST_PASS_SHARE of their share of the time at first; what is left then goes to them again
-    in proportion to their gaps (`_polish`)."""
+    Teams that may be polished (`_Run.polishable`) get FIRST_PASS_SHARE of their share of the
+    time at first; what is left then goes to them again in proportion to their gaps
+    (`_polish`)."""
     done = {} if done is None else done
     rep_team, is_manager = s1.rep_team, s1.is_manager
     quotas = np.zeros((p.n_reps, len(p.classes)))
