@@ -329,7 +329,7 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                        label=f"stage 2: team {number[team]}/{p.org.n_teams} "
                              f"({p.org.teams[team].team_id})")
             factor = FIRST_PASS_SHARE if run.polishable(job) else 1.0
-            job.budget = run.clock.budget(sizes[team], began, factor)
+            job.budget = run.clock.budget(sizes[team], time.monotonic(), factor)
             run.start(job)
         run.finish_running()
         if run.failed is None:
