@@ -322,7 +322,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                 run.clock.skip(sizes[team])
                 run.take(team, *done[key])
                 continue
-            began = time.monotonic()  # (building the instance is part of the team's time)
+            began = time.monotonic()  # (what the team takes beyond its share, building its
+            # instance included, is charged: `_Charge`)
             inst, items = allocation_instance(p, team_lines[team], agents, is_manager[agents],
                                               quotas=quotas[agents])
             job = _Job(team, key, sizes[team], 0.0, began=began, inst=inst, items=items,
