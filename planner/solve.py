@@ -350,9 +350,9 @@ def _polish(run: "_Run") -> None:
     each is solved again from its plan, and keeps the better plan and the higher bound. (M
     key-account hybrid: its key-account teams, at 0.2 s each, held 38 M of the 45 M gap, and
     its individuals team 0.6 M in its 4 s.)"""
-    gaps = {job.team: run.results[job.team][0].objective - (run.results[job.team][0].bound or 0)
-            for job in run.jobs.values()
-            if run.results[job.team][0].status == "FEASIBLE"}
+    firsts = {team: run.results[team][0] for team in run.jobs}
+    gaps = {team: sol.objective - (sol.bound or 0) for team, sol in firsts.items()
+            if sol.status == "FEASIBLE"}
     queue = sorted((t for t, g in gaps.items() if g > 0), key=lambda t: (-gaps[t], t))
     while queue and not run.stopped():
         run.make_room()
@@ -516,7 +516,7 @@ class _Lanes:
         left = self.deadline - now
         room = self.room(now) - self.reserved - self.remaining * self.charge.per_pair
         share = room * pairs / max(self.remaining, 1.0)
-        self.remaining -= pairs
+        self.skip(pairs)
         self.reserved += max(0.0, (1.0 - factor) * share)
         share *= factor
         return max(MIN_TEAM_SECONDS, min(left, share) if self.lanes > 1 else share)

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -40,11 +41,7 @@ _HEADER = struct.Struct("<Q")
 
 def _send(stream: BinaryIO, message: tuple, lock: threading.Lock | None = None) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    if lock is None:
-        stream.write(_HEADER.pack(len(data)) + data)
-        stream.flush()
-        return
-    with lock:
+    with lock if lock is not None else nullcontext():
         stream.write(_HEADER.pack(len(data)) + data)
         stream.flush()
 
@@ -184,9 +181,6 @@ class TeamPool:
                     self._stops[tag] = settings.stop
                 return tag
         return None
-
-    def running(self) -> bool:
-        return any(w.task is not None for w in self.workers)
 
     def wait(self) -> list[tuple[int, AllocSolution | None]]:
         """Relay progress until a team is done; returns the (tag, solution) of each done one,
