@@ -35,6 +35,9 @@ from planner.team_pool import borrow, give_back, warm_up
 
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
+#: what is left of the time limit after the caller's finishing (building the plan) is at
+#: least this share of it
+MIN_SOLVE_SHARE = 0.5
 JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
 #: With method "auto", companies whose joint model has at most this many rep x account pairs
 #: are solved exactly in one model; larger ones in two stages.
@@ -118,20 +121,28 @@ def stage_budget(stage: str, budget: float, stop: threading.Event | None,
 
 def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                   stop: threading.Event | None = None, method: str = "auto",
-                  limits: dict[str, float] | None = None,
-                  **overrides) -> tuple[Decision, SolveReport]:
+                  limits: dict[str, float] | None = None, began: float | None = None,
+                  finish_seconds: float = 0.0, **overrides) -> tuple[Decision, SolveReport]:
     """Solve; InfeasibleError explains conflicting rules, NoPlanError says no plan was found.
 
     method: "two-stage" (org design, then account allocation per team), "joint" (one exact
     model, small companies only) or "auto" (joint when the company is small enough, else two
     stages). `limits` caps objective terms (objective units, as reported in objective_terms):
     the epsilon-constraint of a trade-off curve. With limits, stage 2 allocates all teams in
-    one model, since a cap holds for the whole plan."""
+    one model, since a cap holds for the whole plan. The time limit counts from `began` (the
+    caller's start: reading and preparing the data count) and leaves `finish_seconds` for what
+    comes after (building the plan), so that the whole solve ends near it."""
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     settings = p.scenario.solver.model_copy(update={k: v for k, v in overrides.items()
                                                     if v is not None})
-    start = time.monotonic()
+    start = time.monotonic() if began is None else began
+    asked = settings.time_limit
+    settings = settings.model_copy(
+        update={"time_limit": max(asked * MIN_SOLVE_SHARE, asked - finish_seconds)})
+
+    def left() -> float:
+        return max(0.0, settings.time_limit - (time.monotonic() - start))
     precheck(p)
 
     def model_settings(stage: str, budget: float, offsets: tuple[int, int] = (0, 0),
@@ -142,7 +153,7 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
             if progress is not None:
                 # every objective term is >= 0: a bound below 0 is not yet a bound
                 bound = None if ev.bound is None else max(ev.bound, 0)
-                progress(SolveProgress(ev.stage, time.monotonic() - start, settings.time_limit,
+                progress(SolveProgress(ev.stage, time.monotonic() - start, asked,
                                        _norm(p, ev.objective, offsets[0]),
                                        _norm(p, bound, offsets[1])))
         return SolveSettings(time_limit=budget, workers=settings.workers, seed=settings.seed,
@@ -155,16 +166,16 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
 
     if method == "auto" and joint_pairs(p) <= JOINT_AUTO_PAIRS:
         try:
-            return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
+            return _solve_joint(p, model_settings("joint model", left()), start)
         except NoPlanError:
             pass  # the two stages, with their warm starts, will find one
     if method == "joint":
-        return _solve_joint(p, model_settings("joint model", settings.time_limit), start)
+        return _solve_joint(p, model_settings("joint model", left()), start)
     if settings.workers > 1 and not caps \
             and len(p.lines) * p.n_reps / max(1, p.org.n_teams) <= POOL_MAX_PAIRS:
         warm_up(settings.workers)  # stage 2's workers, ready when stage 1 is done
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
-    stage1_budget = settings.time_limit * STAGE1_SHARE
+    stage1_budget = left() * STAGE1_SHARE
     inst1 = org_design_instance(p)
     s1 = solve_org_design(inst1,
                           model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
@@ -174,7 +185,7 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
             ["the rules conflict, but the conflict could not be narrowed down within the time "
              "limit"], RELAXATIONS.values())
     if s1.objective is None:
-        raise NoPlanError(f"no team design was found within {settings.time_limit * STAGE1_SHARE:.0f}"
+        raise NoPlanError(f"no team design was found within {stage1_budget:.0f}"
                           " s (stage 1); raise the time limit (--time-limit)")
     if caps:
         line_rep, stage2, failed = _solve_all_teams_at_once(p, s1, start, settings.time_limit,

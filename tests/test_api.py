@@ -266,3 +266,32 @@ def test_stage_2_charges_what_large_teams_took_beyond_their_share():
     assert charge.per_pair == pytest.approx(2e-7)
     charge.add(10_000_000, -3.0)
     assert charge.per_pair == TEAM_FIXED_SECONDS_PER_PAIR
+
+
+# The time limit is the whole solve's: counted from the caller's start (reading and preparing
+# the data count) and leaving the plan's building its time. Asked for 10 s, 4 s already gone,
+# 2 s kept for building the plan: stage 1 gets its half of the 4 s left; progress shows the
+# 10 s asked and the time since the caller's start.
+def test_the_time_limit_counts_from_the_callers_start_and_leaves_the_plan_its_time(
+        scenario, monkeypatch):
+    import time
+    import sys
+    from planner.instance import prepare
+    from planner.run import load_data
+    from planner.solve import STAGE1_SHARE, solve_problem
+    solve_module = sys.modules["planner.solve"]
+    seen, events = {}, []
+    real = solve_module.solve_org_design
+
+    def spy(inst, settings):
+        seen["stage 1"] = settings.time_limit
+        return real(inst, settings)
+    monkeypatch.setattr(solve_module, "solve_org_design", spy)
+    p = prepare(load_data(scenario), scenario)
+    began = time.monotonic() - 4.0
+    _, report = solve_problem(p, events.append, method="two-stage", began=began,
+                              finish_seconds=2.0, time_limit=10, workers=1, seed=0)
+    assert seen["stage 1"] == pytest.approx(STAGE1_SHARE * (10 - 2 - 4), abs=0.1)
+    assert events and all(ev.time_limit == 10 and ev.elapsed >= 4.0 for ev in events)
+    assert report.seconds >= 4.0
+
