@@ -22,7 +22,7 @@ from models.allocation_bound import (LagrangeBound, lagrangian_bound, may_beat, 
                                      tighten)
 from models.allocation_lns import (BUILD_SECONDS_PER_PAIR, improve_by_neighbourhoods,
                                    level_terms, plan_cost)
-from models.warm_start import improve_allocation, repair_allocation
+from models.warm_start import improve_allocation, repair_allocation, serve_unassigned
 
 #: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
 #: earlier when nothing improves; CP-SAT proves small teams optimal, large ones it rarely
@@ -44,6 +44,11 @@ LNS_MIN_AGENTS = 3
 #: hint improved by the neighbourhood search, its bound the cheapest agent of each item.
 LNS_ONLY_PAIRS = 100_000
 MIN_SECONDS = 0.2
+#: Share of a team's time its start may spend serving unassigned items by chains of moves
+#: (models.warm_start.serve_unassigned), if its data for them (about SERVE_SECONDS_PER_PAIR
+#: per pair to set up) fits in it
+SERVE_SHARE = 0.05
+SERVE_SECONDS_PER_PAIR = 4e-7
 #: Share of a team's time the Lagrangian relaxation and its priced plans may take (on small
 #: teams they are done well before: 200 steps take 0.25 s on the GAP benchmark's largest
 #: instance). Measured on the M company at 10 s: a tenth of the time left the bound
@@ -505,7 +510,10 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
     if not feasible:
         return relaxed, None
-    return relaxed, min(feasible, key=lambda s: plan_cost(inst, s, names))
+    best = min(feasible, key=lambda s: plan_cost(inst, s, names))
+    if pairs * SERVE_SECONDS_PER_PAIR <= settings.time_limit * SERVE_SHARE:
+        best = serve_unassigned(inst, best, settings.time_limit * SERVE_SHARE)
+    return relaxed, best
 
 
 def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool = False) -> bool:

@@ -393,3 +393,20 @@ def test_a_replan_with_no_choice_left_is_its_forced_plan():
     assert sol.term_values == {"continuity": 0, "second": 3}
     assert sol.level_bounds == (0, 3)
     assert solve_with_cpsat(inst, levels).term_values == sol.term_values
+
+
+# A chain of two moves serves an item no single move or swap can: agent 0 (capacity 10) holds
+# item 1 (6 h); item 0 (6 h, only agent 0 may take it) waits unassigned at a cost of 100;
+# agent 1 (capacity 10) holds item 2 (4 h, pinned) and has room for item 1 (6 h, cost 0
+# either way). Item 0 cannot join agent 0 (12 > 10), item 1 gains nothing by moving alone,
+# and no swap involves item 0. Item 1 moving to agent 1 makes the room: cost 100 -> 0.
+def test_a_chain_of_two_moves_serves_an_item_that_waits_for_room():
+    from models.warm_start import improve_allocation, serve_unassigned
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 6), (1, 0, 6), (1, 1, 6), (2, 1, 4)], 3,
+                      {"unmet": AllocTerm(pair=i64([0, 0, 0, 0]), unassigned=i64([100, 0, 0]))},
+                      optional=[True, False, False], fixed_agent=i64([-1, -1, 1]))
+    start = i64([-1, 0, 1])
+    assert allocation_is_feasible(inst, start)
+    for plan in (serve_unassigned(inst, start, 1.0), improve_allocation(inst, start, 1.0)):
+        assert plan.tolist() == [0, 1, 1]
+        assert evaluate_allocation_term(inst, inst.terms["unmet"], plan) == 0
