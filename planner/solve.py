@@ -343,9 +343,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
             factor = FIRST_PASS_SHARE if run.polishable(job) else 1.0
             job.budget = run.clock.budget(sizes[team], time.monotonic(), factor)
             run.start(job)
+        _polish(run)
         run.finish_running()
-        if run.failed is None:
-            _polish(run)
     finally:
         if pool is not None:
             give_back(pool)
@@ -356,27 +355,41 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
 
 
 def _polish(run: "_Run") -> None:
-    """The time left after every team has a plan goes to the polishable teams whose plans are
-    not proved optimal, the largest gap (objective - bound) first, in proportion to their gaps:
-    each is solved again from its plan, and keeps the better plan and the higher bound. (M
-    key-account hybrid: its key-account teams, at 0.2 s each, held 38 M of the 45 M gap, and
-    its individuals team 0.6 M in its 4 s.)"""
-    firsts = {team: run.results[team][0] for team in run.jobs}
-    gaps = {team: sol.objective - (sol.bound or 0) for team, sol in firsts.items()
-            if sol.status == "FEASIBLE"}
-    queue = sorted((t for t, g in gaps.items() if g > 0), key=lambda t: (-gaps[t], t))
-    while queue and not run.stopped():
+    """The time left once every team has started goes to the polishable teams that have plans
+    not proved optimal, the largest gap (objective - bound) first, in proportion to their gaps,
+    whenever a lane is free: each is solved again from its plan, and keeps the better plan and
+    the higher bound. (M key-account hybrid: its key-account teams, at 0.2 s each, held 38 M
+    of the 45 M gap, and its individuals team 0.6 M in its 4 s. L key-account hybrid: one lane
+    idled 10 s while the other finished the individuals team, when polishing waited for it.)"""
+    polished: set[int] = set()
+    while not run.stopped():
         run.make_room()
-        left = run.clock.deadline - time.monotonic()
-        share = run.clock.room(time.monotonic()) * gaps[queue[0]] / sum(gaps[t] for t in queue)
-        budget = min(left, share)
-        if budget < POLISH_MIN_SECONDS:
+        if run.failed is not None:
             break
-        job = run.jobs[queue.pop(0)]
-        again = replace(job, budget=budget, began=time.monotonic(), polish=True,
-                        inst=replace(job.inst, hint_agent=run.results[job.team][0].item_agent))
+        busy = {job.team for job in run.running.values()}
+        gaps = {team: sol.objective - (sol.bound or 0)
+                for team, (sol, _) in ((t, run.results[t]) for t in run.jobs)
+                if team not in polished and team not in busy and sol.status == "FEASIBLE"}
+        gaps = {team: gap for team, gap in gaps.items() if gap > 0}
+        if not gaps:
+            if not run.running:
+                break
+            run.wait_one()  # a team still running may yet need it
+            continue
+        team = min(gaps, key=lambda t: (-gaps[t], t))
+        now = time.monotonic()
+        share = run.clock.room(now) * gaps[team] / sum(gaps.values())
+        budget = min(run.clock.deadline - now, share)
+        if budget < POLISH_MIN_SECONDS:
+            if not run.running:
+                break
+            run.wait_one()
+            continue
+        polished.add(team)
+        job = run.jobs[team]
+        again = replace(job, budget=budget, began=now, polish=True,
+                        inst=replace(job.inst, hint_agent=run.results[team][0].item_agent))
         run.start(again)
-    run.finish_running()
 
 
 def _better(old, new):
@@ -479,6 +492,11 @@ class _Run:
     def make_room(self) -> None:
         """Wait until a worker is free (when every one is busy)."""
         while self.pool is not None and self.running and not self.pool.idle():
+            self._collect()
+
+    def wait_one(self) -> None:
+        """Wait until a running team ends."""
+        if self.running:
             self._collect()
 
     def finish_running(self) -> None:

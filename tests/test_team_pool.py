@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
-from planner.solve import MIN_TEAM_SECONDS, _better, _Job, _Lanes
+from planner.solve import MIN_TEAM_SECONDS, _better, _Job, _Lanes, _polish
 from planner.team_pool import borrow, give_back
 from tests.test_models_allocation import gap
 
@@ -126,3 +126,46 @@ def test_a_polished_team_keeps_the_cheaper_plan_and_the_higher_bound():
     met = _better(first, sol("FEASIBLE", 9, 9))
     assert (met.status, met.objective, met.bound, met.seconds) == ("OPTIMAL", 9, 9, 2.0)
     assert _better(first, sol("UNKNOWN", None, None)) is first
+
+
+
+class _FakeRun:
+    """What `_polish` reads of a stage 2 in flight, 100 s before its deadline on two lanes:
+    team 9 (not polishable) runs on one lane until the deadline, until it is waited for; teams
+    1 (gap 30) and 2 (gap 10) have plans, team 3 is proved optimal. Records each start with the
+    teams running at that moment."""
+
+    def __init__(self) -> None:
+        now = time.monotonic()
+        self.clock = _Lanes(deadline=now + 100, pairs=1.0, lanes=2)
+        self.failed, self.started = None, []
+        self.results = {1: (sol("FEASIBLE", 100, 70), None), 2: (sol("FEASIBLE", 50, 40), None),
+                        3: (sol("OPTIMAL", 20, 20), None)}
+        self.jobs = {t: _Job(t, (t,), 1.0, 1.0, inst=slow_instance(agents=2, items=3))
+                     for t in (1, 2, 3)}
+        large = _Job(9, (9,), 1.0, 100.0, began=now)
+        self.running = {0: large}
+        self.clock.started(large)
+
+    def stopped(self) -> bool:
+        return False
+
+    def make_room(self) -> None:
+        pass
+
+    def wait_one(self) -> None:
+        self.running.clear()
+
+    def start(self, job: _Job) -> None:
+        self.clock.started(job)
+        self.started.append((job.team, job.budget, sorted(j.team for j in self.running.values())))
+
+
+# Polishing starts on the free lane while team 9 still runs: of the 2 x 100 lane-seconds left
+# team 9 holds 100; team 1 (30 of the 40 of gaps) gets 100 x 30 / 40 = 75 s, team 2 the 25 s
+# left (all of the gaps left); team 3 (optimal) none.
+def test_polishing_starts_on_a_free_lane_while_a_large_team_still_runs():
+    run = _FakeRun()
+    _polish(run)
+    assert [(team, running) for team, _, running in run.started] == [(1, [9]), (2, [9])]
+    assert [budget for _, budget, _ in run.started] == pytest.approx([75, 25], abs=0.1)
