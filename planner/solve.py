@@ -35,8 +35,8 @@ from planner.team_pool import borrow, give_back, warm_up
 
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
-#: what is left of the time limit after the caller's finishing (building the plan) is at
-#: least this share of it
+#: what is left of the time limit for the solve itself, after what came before it (reading
+#: and preparing the data) and what comes after (building the plan), is at least this share
 MIN_SOLVE_SHARE = 0.5
 JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
 #: With method "auto", companies whose joint model has at most this many rep x account pairs
@@ -137,9 +137,12 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     settings = p.scenario.solver.model_copy(update={k: v for k, v in overrides.items()
                                                     if v is not None})
     start = time.monotonic() if began is None else began
-    asked = settings.time_limit
-    settings = settings.model_copy(
-        update={"time_limit": max(asked * MIN_SOLVE_SHARE, asked - finish_seconds)})
+    asked, before = settings.time_limit, time.monotonic() - start
+    # the time limit from here on counts from `start`; what is left for the solve itself is
+    # at least MIN_SOLVE_SHARE of it (a short re-plan of a large company: reading the files
+    # and building the plan may take longer than the whole limit)
+    own = max(asked * MIN_SOLVE_SHARE, asked - finish_seconds - before)
+    settings = settings.model_copy(update={"time_limit": before + own})
 
     def left() -> float:
         return max(0.0, settings.time_limit - (time.monotonic() - start))
