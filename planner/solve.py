@@ -58,6 +58,10 @@ CHARGE_MIN_PAIRS = 1_000_000
 #: individuals team (7.8 million pairs) took 11 s to build and send while the other worker
 #: idled; a plan after 44.7 s instead of about 33 s, and 1.6 GB more at the peak.
 POOL_MAX_PAIRS = 20_000_000
+#: Sending a team to a worker and its plan back takes about this long per rep x item pair
+#: (L key-account hybrid's individuals team, 2.7 million pairs: 1.0 s past its time, besides
+#: building its instance)
+POOL_SECONDS_PER_PAIR = 3.5e-7
 #: the share of its time a polishable team gets at first (the rest: see `_polish`)
 FIRST_PASS_SHARE = 0.6
 #: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
@@ -450,13 +454,17 @@ class _Run:
                 sum(max(0, sol.bound or 0) for sol, _ in self.results.values()))
 
     def start(self, job: "_Job") -> None:
-        """Solve a team in a worker, or here (no pool, outside constraints, no worker free)."""
+        """Solve a team in a worker, or here (no pool, outside constraints, no worker free).
+        A worker's solve is shorter than the team's time by what sending it takes."""
         job.settings = self.model_settings(job.label, job.budget, self.offsets())
         if job.settings.progress is not None:  # say which team is being worked on
             job.settings.progress(Progress(job.label, 0.0, None, None))
         tag = None
         if self.pool is not None and not job.inst.extensions:  # (custom rules stay here)
-            tag = self.pool.submit(job.inst, replace(job.settings, workers=1))
+            sending = POOL_SECONDS_PER_PAIR * len(job.inst.pair_item)
+            tag = self.pool.submit(job.inst, replace(
+                job.settings, workers=1,
+                time_limit=max(MIN_TEAM_SECONDS, job.settings.time_limit - sending)))
         if tag is None:
             self.end(job, solve_allocation(job.inst, job.settings))
         else:
