@@ -114,7 +114,8 @@ def generate(n_reps: int, n_accounts: int, seed: int, functions: str, out_dir: P
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds (overrides the scenario).")
+              help="Seconds for the whole solve, reading the data and building the plan "
+                   "included (overrides the scenario).")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (overrides the scenario).")
 @click.option("--workers", type=click.IntRange(min=1), help="Solver threads (overrides).")
 @click.option("--method", type=click.Choice(["auto", "two-stage", "joint"]), default="auto",
