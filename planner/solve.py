@@ -373,30 +373,34 @@ def _polish(run: "_Run") -> None:
         run.make_room()
         if run.failed is not None:
             break
-        busy = {job.team for job in run.running.values()}
-        gaps = {team: sol.objective - (sol.bound or 0)
-                for team, (sol, _) in ((t, run.results[t]) for t in run.jobs)
-                if team not in polished and team not in busy and sol.status == "FEASIBLE"}
-        gaps = {team: gap for team, gap in gaps.items() if gap > 0}
-        if not gaps:
-            if not run.running:
-                break
-            run.wait_one()  # a team still running may yet need it
-            continue
-        team = min(gaps, key=lambda t: (-gaps[t], t))
+        gaps = _gaps_to_polish(run, polished)
+        team = min(gaps, key=lambda t: (-gaps[t], t)) if gaps else None
         now = time.monotonic()
-        share = run.clock.room(now) * gaps[team] / sum(gaps.values())
-        budget = min(run.clock.deadline - now, share)
+        budget = 0.0 if team is None else min(
+            run.clock.deadline - now, run.clock.room(now) * gaps[team] / sum(gaps.values()))
         if budget < POLISH_MIN_SECONDS:
             if not run.running:
                 break
-            run.wait_one()
+            run.wait_one()  # a team still running may yet need polishing, or free time
             continue
         polished.add(team)
         job = run.jobs[team]
         again = replace(job, budget=budget, began=now, polish=True,
                         inst=replace(job.inst, hint_agent=run.results[team][0].item_agent))
         run.start(again)
+
+
+def _gaps_to_polish(run: "_Run", polished: set[int]) -> dict[int, int]:
+    """Objective - bound of each polishable team with a plan not proved optimal, not running
+    and not polished yet."""
+    busy = {job.team for job in run.running.values()}
+    gaps = {}
+    for team in run.jobs:
+        sol = run.results[team][0]
+        gap = sol.objective - (sol.bound or 0)
+        if sol.status == "FEASIBLE" and gap > 0 and team not in polished | busy:
+            gaps[team] = gap
+    return gaps
 
 
 def _better(old, new):
