@@ -268,46 +268,16 @@ def test_stage_2_charges_what_large_teams_took_beyond_their_share():
     assert charge.per_pair == TEAM_FIXED_SECONDS_PER_PAIR
 
 
-# The time limit is the whole solve's: counted from the caller's start (reading and preparing
-# the data count) and leaving the plan's building its time. Asked for 20 s, 4 s already gone,
-# 2 s kept for building the plan: stage 1 gets its half of the 14 s left; progress shows the
-# 20 s asked and the time since the caller's start.
-def test_the_time_limit_counts_from_the_callers_start_and_leaves_the_plan_its_time(
-        scenario, monkeypatch):
-    import time
+def stage1_seconds(scenario, monkeypatch, time_limit: float, gone: float, finish: float,
+                   progress=None) -> tuple[float, object]:
+    """Solve as if `gone` seconds had passed before the call and building the plan took
+    `finish`: the time stage 1 is given, and the report."""
     import sys
+    import time
     from planner.instance import prepare
     from planner.run import load_data
-    from planner.solve import STAGE1_SHARE, solve_problem
-    solve_module = sys.modules["planner.solve"]
-    seen, events = {}, []
-    real = solve_module.solve_org_design
-
-    def spy(inst, settings):
-        seen["stage 1"] = settings.time_limit
-        return real(inst, settings)
-    monkeypatch.setattr(solve_module, "solve_org_design", spy)
-    p = prepare(load_data(scenario), scenario)
-    began = time.monotonic() - 4.0
-    _, report = solve_problem(p, events.append, method="two-stage", began=began,
-                              finish_seconds=2.0, time_limit=20, workers=1, seed=0)
-    assert seen["stage 1"] == pytest.approx(STAGE1_SHARE * (20 - 2 - 4), abs=0.1)
-    assert events and all(ev.time_limit == 20 and ev.elapsed >= 4.0 for ev in events)
-    assert report.seconds >= 4.0
-
-
-
-# A short limit on a large company: when reading the data and building the plan would take
-# the whole limit (4 s gone of 5, 2 s to build the plan), the solve itself still gets half of
-# it, stage 1 half of that.
-def test_the_solve_keeps_half_its_time_limit_when_reading_and_building_take_it_all(
-        scenario, monkeypatch):
-    import time
-    import sys
-    from planner.instance import prepare
-    from planner.run import load_data
-    from planner.solve import MIN_SOLVE_SHARE, STAGE1_SHARE, solve_problem
-    solve_module = sys.modules["planner.solve"]
+    from planner.solve import solve_problem
+    solve_module = sys.modules["planner.solve"]  # (planner.solve is also a function's name)
     seen = {}
     real = solve_module.solve_org_design
 
@@ -316,6 +286,31 @@ def test_the_solve_keeps_half_its_time_limit_when_reading_and_building_take_it_a
         return real(inst, settings)
     monkeypatch.setattr(solve_module, "solve_org_design", spy)
     p = prepare(load_data(scenario), scenario)
-    solve_problem(p, method="two-stage", began=time.monotonic() - 4.0, finish_seconds=2.0,
-                  time_limit=5, workers=1, seed=0)
-    assert seen["stage 1"] == pytest.approx(STAGE1_SHARE * MIN_SOLVE_SHARE * 5, abs=0.1)
+    _, report = solve_problem(p, progress, method="two-stage", began=time.monotonic() - gone,
+                              finish_seconds=finish, time_limit=time_limit, workers=1, seed=0)
+    return seen["stage 1"], report
+
+
+# The time limit is the whole solve's: counted from the caller's start (reading and preparing
+# the data count) and leaving the plan's building its time. Asked for 20 s, 4 s already gone,
+# 2 s kept for building the plan: stage 1 gets its half of the 14 s left; progress shows the
+# 20 s asked and the time since the caller's start.
+def test_the_time_limit_counts_from_the_callers_start_and_leaves_the_plan_its_time(
+        scenario, monkeypatch):
+    from planner.solve import STAGE1_SHARE
+    events = []
+    stage1, report = stage1_seconds(scenario, monkeypatch, 20, gone=4.0, finish=2.0,
+                                    progress=events.append)
+    assert stage1 == pytest.approx(STAGE1_SHARE * (20 - 2 - 4), abs=0.1)
+    assert events and all(ev.time_limit == 20 and ev.elapsed >= 4.0 for ev in events)
+    assert report.seconds >= 4.0
+
+
+# A short limit on a large company: when reading the data and building the plan would take
+# the whole limit (4 s gone of 5, 2 s to build the plan), the solve itself still gets half of
+# it, stage 1 half of that.
+def test_the_solve_keeps_half_its_time_limit_when_reading_and_building_take_it_all(
+        scenario, monkeypatch):
+    from planner.solve import MIN_SOLVE_SHARE, STAGE1_SHARE
+    stage1, _ = stage1_seconds(scenario, monkeypatch, 5, gone=4.0, finish=2.0)
+    assert stage1 == pytest.approx(STAGE1_SHARE * MIN_SOLVE_SHARE * 5, abs=0.1)
