@@ -393,12 +393,12 @@ def _polish(run: "_Run") -> None:
 def _gaps_to_polish(run: "_Run", polished: set[int]) -> dict[int, int]:
     """Objective - bound of each polishable team with a plan not proved optimal, not running
     and not polished yet."""
-    busy = {job.team for job in run.running.values()}
+    skip = polished | {job.team for job in run.running.values()}
     gaps = {}
-    for team in run.jobs:
+    for team in run.jobs.keys() - skip:
         sol = run.results[team][0]
         gap = sol.objective - (sol.bound or 0)
-        if sol.status == "FEASIBLE" and gap > 0 and team not in polished | busy:
+        if sol.status == "FEASIBLE" and gap > 0:
             gaps[team] = gap
     return gaps
 
