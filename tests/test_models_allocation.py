@@ -319,8 +319,8 @@ def test_progress_events():
     assert any(e.objective == 9 for e in events)
 
 
-# The repair reads pair weights from a dense table, or from a dict past DENSE_PAIR_TABLE; both
-# give the same start. Hint [0, 0, 0] loads agent 0 with 3 + 4 + 2 = 9 > 5; it hands on its
+# The repair reads pair weights from a dense table, or from sorted pairs past DENSE_PAIR_TABLE;
+# both give the same start. Hint [0, 0, 0] loads agent 0 with 3 + 4 + 2 = 9 > 5; it hands on its
 # items smallest first (item 0, then 2, then 1 by their largest weights 3, 4, 4): item 0 to
 # agent 1 (load 2), item 2 does not fit there (2 + 4 > 5), item 1 does (2 + 3 = 5): [1, 1, 0].
 @pytest.mark.parametrize("dense", [True, False])
@@ -331,6 +331,20 @@ def test_repair_reads_weights_either_way(monkeypatch, dense):
     start = repair_allocation(inst)
     assert allocation_is_feasible(inst, start)
     assert start.tolist() == [1, 1, 0]
+
+
+# Either way a pair's weight is read back, and a missing pair or no agent reads -1: pairs
+# listed agent by agent, item 1 has no pair with agent 0 (weights 3, 2 / -, 3 / 2, 4).
+@pytest.mark.parametrize("dense", [True, False])
+def test_pair_weights_either_way(monkeypatch, dense):
+    import models.warm_start as warm_start
+    monkeypatch.setattr(warm_start, "DENSE_PAIR_TABLE", 10**9 if dense else 0)
+    inst = make_alloc([0, 0], [5, 5], [(0, 0, 3), (2, 0, 2), (0, 1, 2), (1, 1, 3), (2, 1, 4)],
+                      3, {"cost": AllocTerm(pair=i64([1, 5, 4, 3, 1]))})
+    weight = warm_start._PairWeights(inst)
+    assert [weight[0, 0], weight[2, 0], weight[1, 1], weight[2, 1]] == [3, 2, 3, 4]
+    assert weight.of(i64([1, 0, 0])).tolist() == [2, -1, 2]
+    assert weight.of(i64([-1, 1, 1])).tolist() == [-1, 3, 4]
 
 
 # A re-plan that keeps relationships first: 3 agents (capacity 10), 3 items of weight 4.
