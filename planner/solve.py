@@ -58,6 +58,13 @@ CHARGE_MIN_PAIRS = 1_000_000
 #: individuals team (7.8 million pairs) took 11 s to build and send while the other worker
 #: idled; a plan after 44.7 s instead of about 33 s, and 1.6 GB more at the peak.
 POOL_MAX_PAIRS = 20_000_000
+#: ... or more, when sending every team takes at most this share of the time left
+#: (POOL_SECONDS_PER_PAIR) and no team has more pairs than POOL_MAX_TEAM_PAIRS: XL region x
+#: function at 120 s (37 million pairs, 13 s to send of 59 s left), its stage-2 gap 22-30 % ->
+#: 4.7 % and its plan's objective 19.2 -> 14.6 with the pool
+POOL_SEND_SHARE = 0.25
+#: a worker solving a team holds about 200 bytes a pair at its peak, and two run at once
+POOL_MAX_TEAM_PAIRS = 8_000_000
 #: Sending a team to a worker and its plan back takes about this long per rep x item pair
 #: (L key-account hybrid's individuals team, 2.7 million pairs: 1.0 s past its time, besides
 #: building its instance)
@@ -311,7 +318,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     so that a redesign re-solves only the teams whose members changed. With several `lanes`
     the teams are solved that many at a time in worker processes (planner.team_pool), the
     largest first, each with one CP-SAT worker; a team with constraints from outside (custom
-    Python rules) is solved here, and so is every team of a stage 2 above POOL_MAX_PAIRS.
+    Python rules) is solved here, and so is every team when the pool does not pay
+    (`_pools`).
     Teams that may be polished (`_Run.polishable`) get FIRST_PASS_SHARE of their share of the
     time at first; what is left then goes to them again in proportion to their gaps
     (`_polish`)."""
@@ -323,7 +331,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     team_lines = p.lines.groupby("team").indices
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
     number = {team: n + 1 for n, team in enumerate(sorted(team_lines))}
-    pooled = lanes > 1 and len(team_lines) > 1 and sum(sizes.values()) <= POOL_MAX_PAIRS
+    pooled = _pools(qualified_pairs(p, team_lines, rep_team), lanes,
+                    start + time_limit - time.monotonic())
     pool = borrow(lanes) if pooled else None
     order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
     run = _Run(p, model_settings, done, pool,
@@ -359,6 +368,32 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     for team, (sol, items) in run.results.items():
         line_rep[team_lines[team]] = line_reps(items, sol.item_agent)
     return line_rep, _totals(run.results.values()), run.failed
+
+
+def qualified_pairs(p: Problemset, team_lines: dict, rep_team: np.ndarray) -> list[int]:
+    """Each team's line x member pairs where the member qualifies for the line: about as many
+    as its stage-2 instance will have (an item of several lines has fewer), known before any
+    is built."""
+    cells = p.lines["cell"].to_numpy()
+    n_cells = p.cell_qualified.shape[1]
+    counts = []
+    for team, idx in team_lines.items():
+        lines_per_cell = np.bincount(cells[idx], minlength=n_cells)
+        members_per_cell = p.cell_qualified[rep_team == team].sum(axis=0)
+        counts.append(int(lines_per_cell @ members_per_cell))
+    return counts
+
+
+def _pools(pairs: list[int], lanes: int, seconds_left: float) -> bool:
+    """Whether stage 2's teams (their `qualified_pairs`) go to worker processes: not when
+    building and sending them would keep the workers waiting (POOL_MAX_PAIRS,
+    POOL_SEND_SHARE) or two of the largest would not fit in memory (POOL_MAX_TEAM_PAIRS)."""
+    if lanes < 2 or len(pairs) < 2:
+        return False
+    total = sum(pairs)
+    return total <= POOL_MAX_PAIRS or (
+        max(pairs) <= POOL_MAX_TEAM_PAIRS
+        and total * POOL_SECONDS_PER_PAIR <= POOL_SEND_SHARE * seconds_left)
 
 
 def _polish(run: "_Run") -> None:

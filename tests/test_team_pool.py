@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
-from planner.solve import MIN_TEAM_SECONDS, _better, _Job, _Lanes, _polish
-from planner.team_pool import borrow, give_back
+from planner.solve import (MIN_TEAM_SECONDS, POOL_SECONDS_PER_PAIR, _better, _Job, _Lanes,
+                           _polish, _pools, qualified_pairs)
+from planner.team_pool import _receive, _send, borrow, give_back
 from tests.test_models_allocation import gap
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
@@ -169,3 +170,45 @@ def test_polishing_starts_on_a_free_lane_while_a_large_team_still_runs():
     _polish(run)
     assert [(team, running) for team, _, running in run.started] == [(1, [9]), (2, [9])]
     assert [budget for _, budget, _ in run.started] == pytest.approx([75, 25], abs=0.1)
+
+
+# A message's arrays travel beside its pickle (out of band) and come back equal: a contiguous
+# one, a strided view (sent in the pickle), an empty one; the end of the stream reads None.
+def test_a_message_and_its_arrays_cross_a_pipe_unchanged():
+    import os
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as inp, os.fdopen(write_end, "wb") as out:
+        big = np.arange(100_000, dtype=np.int64)
+        sender = threading.Thread(target=lambda: (_send(out, ("solve", big, big[::3], np.zeros(0))),
+                                                  out.close()))
+        sender.start()
+        tag, whole, strided, empty = _receive(inp)
+        sender.join()
+        assert tag == "solve"
+        assert whole.tolist() == big.tolist() and strided.tolist() == big[::3].tolist()
+        assert empty.shape == (0,)
+        assert _receive(inp) is None
+
+
+# Reps r0-r3 qualify for cells (r0: 0; r1: 0, 1; r2: 1; r3: 0, 1); teams {r0, r1}, {r2, r3};
+# team 0's lines are in cells 0, 0, 1 (2 + 2 + 1 qualified members), team 1's in 1, 1 (2 + 2).
+def test_qualified_pairs_count_each_lines_qualified_members():
+    from types import SimpleNamespace
+    import pandas as pd
+    p = SimpleNamespace(lines=pd.DataFrame({"cell": [0, 0, 1, 1, 1], "team": [0, 0, 0, 1, 1]}),
+                        cell_qualified=np.array([[1, 0], [1, 1], [0, 1], [1, 1]], dtype=bool))
+    team_lines = p.lines.groupby("team").indices
+    assert qualified_pairs(p, team_lines, np.array([0, 0, 1, 1])) == [5, 4]
+
+
+# Up to 20 million pairs in all the teams go to workers whatever the time; above, only when
+# sending them all (3.5e-7 s a pair: 10.5 s for 30 million) takes at most a quarter of the
+# time left and no team has more than 8 million; never with one lane or one team.
+def test_the_pool_is_used_where_sending_pays_and_the_largest_team_fits():
+    assert POOL_SECONDS_PER_PAIR == 3.5e-7
+    assert _pools([10_000_000, 10_000_000], 2, 1.0)
+    assert _pools([8_000_000] * 3 + [6_000_000], 2, 42.0)
+    assert not _pools([8_000_000] * 3 + [6_000_000], 2, 41.0)
+    assert not _pools([9_000_000, 7_000_000, 7_000_000], 2, 1000.0)
+    assert not _pools([1_000, 1_000], 1, 1000.0)
+    assert not _pools([1_000], 2, 1000.0)
