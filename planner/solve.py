@@ -69,6 +69,11 @@ POOL_MAX_TEAM_PAIRS = 8_000_000
 #: (L key-account hybrid's individuals team, 2.7 million pairs: 1.0 s past its time, besides
 #: building its instance)
 POOL_SECONDS_PER_PAIR = 3.5e-7
+#: A team solved on the pool's lane in this process (too large to send) ends this long per pair
+#: past its time limit (its last evaluation; XL key-account hybrid's individuals team, 11.3
+#: million pairs: 0.2-0.4 s at 8-25 s, which took the solve 0.35 s past 120 s), so it is
+#: given that much less
+LOCAL_END_SECONDS_PER_PAIR = 4e-8
 #: the share of its time a polishable team gets at first (the rest: see `_polish`)
 FIRST_PASS_SHARE = 0.6
 #: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
@@ -319,7 +324,7 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     the teams are solved that many at a time in worker processes (planner.team_pool), the
     largest first, each with one CP-SAT worker; a team with constraints from outside (custom
     Python rules) is solved here, and so is every team when the pool does not pay
-    (`_pools`).
+    (`_pools`); a team too large to send is solved in a thread here, on a lane of its own.
     Teams that may be polished (`_Run.polishable`) get FIRST_PASS_SHARE of their share of the
     time at first; what is left then goes to them again in proportion to their gaps
     (`_polish`)."""
@@ -331,13 +336,13 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     team_lines = p.lines.groupby("team").indices
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
     number = {team: n + 1 for n, team in enumerate(sorted(team_lines))}
-    pooled = _pools(qualified_pairs(p, team_lines, rep_team), lanes,
-                    start + time_limit - time.monotonic())
-    pool = borrow(lanes) if pooled else None
+    here = _pools(qualified_pairs(p, team_lines, rep_team), lanes,
+                  start + time_limit - time.monotonic())
+    pool = borrow(lanes, local=bool(here)) if here is not None else None
     order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
     run = _Run(p, model_settings, done, pool,
                _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1),
-               stop)
+               stop, {list(team_lines)[i] for i in here or ()} if pool else set())
     try:
         for team in order:
             run.make_room()
@@ -384,16 +389,22 @@ def qualified_pairs(p: Problemset, team_lines: dict, rep_team: np.ndarray) -> li
     return counts
 
 
-def _pools(pairs: list[int], lanes: int, seconds_left: float) -> bool:
-    """Whether stage 2's teams (their `qualified_pairs`) go to worker processes: not when
-    building and sending them would keep the workers waiting (POOL_MAX_PAIRS,
-    POOL_SEND_SHARE) or two of the largest would not fit in memory (POOL_MAX_TEAM_PAIRS)."""
+def _pools(pairs: list[int], lanes: int, seconds_left: float) -> set[int] | None:
+    """Whether stage 2's teams (their `qualified_pairs`) go to worker processes, and which one
+    (by position) is then solved in this process instead, on a lane of its own: None (no pool)
+    when building and sending them would keep the workers waiting (POOL_MAX_PAIRS,
+    POOL_SEND_SHARE), or when two teams are too large to solve beside another
+    (POOL_MAX_TEAM_PAIRS); the one team that is, is the one solved here."""
     if lanes < 2 or len(pairs) < 2:
-        return False
+        return None
     total = sum(pairs)
-    return total <= POOL_MAX_PAIRS or (
-        max(pairs) <= POOL_MAX_TEAM_PAIRS
-        and total * POOL_SECONDS_PER_PAIR <= POOL_SEND_SHARE * seconds_left)
+    if total <= POOL_MAX_PAIRS:
+        return set()
+    large = {i for i, n in enumerate(pairs) if n > POOL_MAX_TEAM_PAIRS}
+    sent = total - sum(pairs[i] for i in large)
+    if len(large) > 1 or sent * POOL_SECONDS_PER_PAIR > POOL_SEND_SHARE * seconds_left:
+        return None
+    return large
 
 
 def _polish(run: "_Run") -> None:
@@ -468,9 +479,10 @@ class _Run:
     the first team found infeasible."""
 
     def __init__(self, p: Problemset, model_settings, done: dict, pool, clock: "_Lanes",
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, here: set | None = None) -> None:
         self.p, self.model_settings, self.done, self.pool, self.clock, self.stop = \
             p, model_settings, done, pool, clock, stop
+        self.here = here or set()  # teams solved on the pool's lane in this process
         self.levels = model_settings("stage 2", 1.0).levels
         self.results: dict[int, tuple] = {}  # team -> (solution, items)
         self.jobs: dict[int, _Job] = {}  # the polishable teams
@@ -493,17 +505,20 @@ class _Run:
                 sum(max(0, sol.bound or 0) for sol, _ in self.results.values()))
 
     def start(self, job: "_Job") -> None:
-        """Solve a team in a worker, or here (no pool, outside constraints, no worker free).
-        A worker's solve is shorter than the team's time by what sending it takes."""
+        """Solve a team in a worker (on the pool's lane in this process for a team too large to
+        send: `here`), or here and now (no pool, outside constraints, no worker free). A
+        worker's solve is shorter than the team's time by what sending it takes."""
         job.settings = self.model_settings(job.label, job.budget, self.offsets())
         if job.settings.progress is not None:  # say which team is being worked on
             job.settings.progress(Progress(job.label, 0.0, None, None))
         tag = None
         if self.pool is not None and not job.inst.extensions:  # (custom rules stay here)
-            sending = POOL_SECONDS_PER_PAIR * len(job.inst.pair_item)
+            here = job.team in self.here
+            sending = (LOCAL_END_SECONDS_PER_PAIR if here else POOL_SECONDS_PER_PAIR) \
+                * len(job.inst.pair_item)
             tag = self.pool.submit(job.inst, replace(
                 job.settings, workers=1,
-                time_limit=max(MIN_TEAM_SECONDS, job.settings.time_limit - sending)))
+                time_limit=max(MIN_TEAM_SECONDS, job.settings.time_limit - sending)), here)
         if tag is None:
             self.end(job, solve_allocation(job.inst, job.settings))
         else:

@@ -169,14 +169,56 @@ class _Worker:
             self.process.kill()
 
 
+class _LocalLane:
+    """A lane in the solving process itself, for a team too large to send to a worker
+    (planner.solve's POOL_MAX_TEAM_PAIRS): it is solved in a thread while the workers solve
+    the others, and reports to the pool as a worker does."""
+
+    def __init__(self, events: queue.Queue) -> None:
+        self.events = events
+        self.task: int | None = None
+        self.cancel, self.abort = threading.Event(), threading.Event()
+
+    def send(self, message: tuple) -> bool:
+        if message[0] == "solve":
+            threading.Thread(target=self._solve, args=message[1:], daemon=True).start()
+        elif message[0] == "cancel":
+            self.cancel.set()
+        elif message[0] == "abort":
+            self.abort.set()
+        elif message[0] == "reset":
+            self.cancel.clear()
+            self.abort.clear()
+        return True
+
+    def _solve(self, tag: int, inst: AllocationInstance, settings: SolveSettings,
+               watch_cancel: bool) -> None:
+        from models.allocation import solve_allocation
+
+        def report(ev: Progress) -> None:
+            self.events.put(("progress", self, (tag, ev)))
+        stop = _Either(self.abort, *([self.cancel] if watch_cancel else []))
+        try:
+            sol = solve_allocation(inst, replace(settings, progress=report, stop=stop))
+            self.events.put(("done", self, (tag, sol)))
+        except Exception:
+            self.events.put(("error", self, (tag, traceback.format_exc())))
+
+    def alive(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
 class TeamPool:
     """Worker processes lent to one stage 2 (`lanes` of them)."""
 
-    def __init__(self, workers: list[_Worker]) -> None:
-        self.workers = workers
-        self.lanes = len(workers)
+    def __init__(self, workers: list[_Worker], local: bool = False) -> None:
         self.events: queue.Queue = queue.Queue()
-        for w in workers:
+        self.workers: list = workers + ([_LocalLane(self.events)] if local else [])
+        self.lanes = len(self.workers)
+        for w in self.workers:
             w.events = self.events
         self._relays: dict[int, Callable[[Progress], None] | None] = {}
         self._stops: dict[int, object] = {}
@@ -185,15 +227,17 @@ class TeamPool:
             w.send(("reset",))
 
     def idle(self) -> bool:
-        return any(w.task is None for w in self.workers)
+        """Whether a worker process is free (the local lane takes only the team it is for)."""
+        return any(w.task is None for w in self.workers if isinstance(w, _Worker))
 
-    def submit(self, inst: AllocationInstance, settings: SolveSettings) -> int | None:
-        """Send a team to an idle worker; its tag, or None when no worker took it. Its progress
-        goes to `settings.progress` (while `wait` runs); it stops early when `settings.stop`
-        is set."""
+    def submit(self, inst: AllocationInstance, settings: SolveSettings,
+               here: bool = False) -> int | None:
+        """Send a team to an idle worker (to the local lane when `here`); its tag, or None
+        when none took it. Its progress goes to `settings.progress` (while `wait` runs); it
+        stops early when `settings.stop` is set."""
         tag = len(self._relays)
         for w in self.workers:
-            if w.task is None and w.send(("solve", tag, inst,
+            if w.task is None and isinstance(w, _LocalLane) == here and w.send(("solve", tag, inst,
                                           replace(settings, progress=None, stop=None),
                                           settings.stop is not None)):
                 w.task = tag
@@ -262,23 +306,28 @@ def warm_up(lanes: int) -> None:
             pass
 
 
-def borrow(lanes: int) -> TeamPool | None:
-    """A pool of up to `lanes` idle workers (started if need be), or None when fewer than two
-    can be had; give it back with `give_back`."""
-    warm_up(lanes)
+def borrow(lanes: int, local: bool = False) -> TeamPool | None:
+    """A pool of up to `lanes` lanes: idle workers (started if need be), one of them a lane in
+    this process when `local`; None when fewer than two lanes can be had. Give it back with
+    `give_back`."""
+    wanted = lanes - local
+    warm_up(wanted)
     with _idle_lock:
-        workers, _idle[:] = _idle[:lanes], _idle[lanes:]
-    if len(workers) < 2:
+        workers, _idle[:] = _idle[:wanted], _idle[wanted:]
+    if len(workers) + local < 2:
         with _idle_lock:
             _idle.extend(workers)
         return None
-    return TeamPool(workers)
+    return TeamPool(workers, local)
 
 
 def give_back(pool: TeamPool) -> None:
     """Keep the pool's workers for the next solve; a worker still busy (after an error in the
     solving process) is stopped instead."""
     for w in pool.workers:
+        if isinstance(w, _LocalLane):
+            w.abort.set()  # (a team still solved here after an error: stop it)
+            continue
         if w.task is None and w.alive():
             with _idle_lock:
                 _idle.append(w)

@@ -202,13 +202,33 @@ def test_qualified_pairs_count_each_lines_qualified_members():
 
 
 # Up to 20 million pairs in all the teams go to workers whatever the time; above, only when
-# sending them all (3.5e-7 s a pair: 10.5 s for 30 million) takes at most a quarter of the
-# time left and no team has more than 8 million; never with one lane or one team.
-def test_the_pool_is_used_where_sending_pays_and_the_largest_team_fits():
+# sending them (3.5e-7 s a pair: 10.5 s for 30 million) takes at most a quarter of the time
+# left, and a team of more than 8 million is not sent but solved here (one at most): never
+# with one lane or one team.
+def test_the_pool_is_used_where_sending_pays_and_a_team_too_large_is_solved_here():
     assert POOL_SECONDS_PER_PAIR == 3.5e-7
-    assert _pools([10_000_000, 10_000_000], 2, 1.0)
-    assert _pools([8_000_000] * 3 + [6_000_000], 2, 42.0)
-    assert not _pools([8_000_000] * 3 + [6_000_000], 2, 41.0)
-    assert not _pools([9_000_000, 7_000_000, 7_000_000], 2, 1000.0)
-    assert not _pools([1_000, 1_000], 1, 1000.0)
-    assert not _pools([1_000], 2, 1000.0)
+    assert _pools([10_000_000, 10_000_000], 2, 1.0) == set()
+    assert _pools([8_000_000] * 3 + [6_000_000], 2, 42.0) == set()
+    assert _pools([8_000_000] * 3 + [6_000_000], 2, 41.0) is None
+    assert _pools([7_000_000, 20_000_000, 7_000_000], 2, 19.7) == {1}  # 4.9 s to send
+    assert _pools([7_000_000, 20_000_000, 7_000_000], 2, 19.5) is None
+    assert _pools([9_000_000, 9_000_000, 7_000_000], 2, 1000.0) is None
+    assert _pools([1_000, 1_000], 1, 1000.0) is None
+    assert _pools([1_000], 2, 1000.0) is None
+
+
+# A pool with a lane in this process: the team sent `here` is solved there (the textbook GAP,
+# optimum 9 by hand), a plain submit never lands on it, and the pool has its two lanes.
+def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
+    pool = borrow(2, local=True)
+    try:
+        assert pool.lanes == 2
+        settings = SolveSettings(time_limit=5, workers=1, seed=0)
+        tag = pool.submit(gap(), settings, here=True)
+        assert tag is not None
+        assert pool.submit(gap(), settings, here=True) is None  # the lane is busy
+        (done_tag, sol), = pool.wait()
+        assert done_tag == tag
+        assert sol.objective == 9 and sol.item_agent.tolist() == [0, 1, 0]
+    finally:
+        give_back(pool)
