@@ -248,6 +248,23 @@ def test_bound_never_exceeds_the_optimum(inst, steps):
     assert set(raised.choice.tolist()) <= set(range(-1, inst.n_agents))
 
 
+# The bound with one price on the whole capacity never exceeds the optimum either (travel and
+# balance, left out of it, are at least 0), and is never below each item's cheapest agent.
+@settings(max_examples=80, deadline=None)
+@given(small_instances(), st.integers(1, 30))
+def test_capacity_bound_never_exceeds_the_optimum(inst, steps):
+    from models.allocation import capacity_bound, cheapest_agent_bound
+    names = tuple(inst.terms)
+    found = capacity_bound(inst, names, steps)
+    best = optimum(inst, names)
+    if found is None:  # a mandatory item no agent may take: no plan at all
+        assert best is None
+        return
+    assert found >= cheapest_agent_bound(inst, names)
+    if best is not None:
+        assert found <= best
+
+
 @settings(max_examples=30, deadline=None)
 @given(small_instances())
 def test_bound_never_exceeds_the_proved_optimum(inst):

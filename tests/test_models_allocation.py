@@ -347,6 +347,26 @@ def test_pair_weights_either_way(monkeypatch, dense):
     assert weight.of(i64([-1, 1, 1])).tolist() == [-1, 3, 4]
 
 
+# Two agents of capacity 5, three optional items of weight 4 on either, free when assigned,
+# 10 when not. Each item's cheapest agent: 0. One agent takes one item, so the optimum leaves
+# one unassigned: 10. One price on the whole capacity (10 for 12 of weight): 3 x min(10, 4p)
+# - 10p, at best p = 2.5: 5, half an item unmet. With room for all (capacity 10 each): 0.
+def test_capacity_bound_counts_the_work_that_must_stay_unmet():
+    from models.allocation import capacity_bound, cheapest_agent_bound
+    pairs = [(i, a, 4) for i in range(3) for a in range(2)]
+    terms = {"unmet": AllocTerm(pair=i64([0] * 6), unassigned=i64([10, 10, 10]))}
+    short = make_alloc([0, 0], [5, 5], pairs, 3, terms, optional=[True] * 3)
+    assert cheapest_agent_bound(short, ("unmet",)) == 0
+    assert capacity_bound(short, ("unmet",)) == 5
+    assert solve(short).objective == 10
+    roomy = make_alloc([0, 0], [10, 10], pairs, 3, terms, optional=[True] * 3)
+    assert capacity_bound(roomy, ("unmet",)) == 0
+    stranded = make_alloc([0, 0], [5, 5], pairs[:2], 3,
+                          {"unmet": AllocTerm(pair=i64([0, 0]), unassigned=i64([10, 10, 10]))},
+                          optional=[True, True, False])  # item 2 must go somewhere: no pair
+    assert capacity_bound(stranded, ("unmet",)) is None
+
+
 # A re-plan that keeps relationships first: 3 agents (capacity 10), 3 items of weight 4.
 # Continuity per (item, agent) and when unassigned: item 0 owned by agent 0 (0, 5, 5; 5),
 # item 1 by agent 1 (3, 0, 3; 3), item 2 unowned (0, 0, 0; 0). Unmet: item 2 unassigned
