@@ -59,9 +59,9 @@ CHARGE_MIN_PAIRS = 1_000_000
 #: idled; a plan after 44.7 s instead of about 33 s, and 1.6 GB more at the peak.
 POOL_MAX_PAIRS = 20_000_000
 #: ... or more, when sending every team takes at most this share of the time left
-#: (POOL_SECONDS_PER_PAIR) and no team has more pairs than POOL_MAX_TEAM_PAIRS: XL region x
-#: function at 120 s (37 million pairs, 13 s to send of 59 s left), its stage-2 gap 22-30 % ->
-#: 4.7 % and its plan's objective 19.2 -> 14.6 with the pool
+#: (POOL_SECONDS_PER_PAIR) and at most one team has more pairs than POOL_MAX_TEAM_PAIRS: XL
+#: region x function at 120 s (31 million pairs, 11 s to send of 57 s left), its stage-2 gap
+#: 22-30 % -> 4.7-6.3 % and its plan's objective 18.3-19.2 -> 14.6-14.8 with the pool
 POOL_SEND_SHARE = 0.25
 #: a worker solving a team holds about 200 bytes a pair at its peak, and two run at once
 POOL_MAX_TEAM_PAIRS = 8_000_000
@@ -337,12 +337,13 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
     number = {team: n + 1 for n, team in enumerate(sorted(team_lines))}
     here = _pools(qualified_pairs(p, team_lines, rep_team), lanes,
-                  start + time_limit - time.monotonic())
+                  start + time_limit - time.monotonic())  # (positions in team_lines)
     pool = borrow(lanes, local=bool(here)) if here is not None else None
     order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
+    solved_here = {list(team_lines)[i] for i in here} if pool and here else set()
     run = _Run(p, model_settings, done, pool,
                _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1),
-               stop, {list(team_lines)[i] for i in here or ()} if pool else set())
+               stop, solved_here)
     try:
         for team in order:
             run.make_room()

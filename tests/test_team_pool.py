@@ -232,3 +232,41 @@ def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
         assert sol.objective == 9 and sol.item_agent.tolist() == [0, 1, 0]
     finally:
         give_back(pool)
+
+
+# End to end with the limits lowered so that the largest team counts as too large to send:
+# it is solved on the local lane (and only it), the others in a worker, and the plan holds
+# every rule the verifier checks.
+def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monkeypatch):
+    import sys
+    import yaml
+    from planner import load_scenario, solve
+    from planner.generate import generate_company, write_company
+    from planner import team_pool
+    from tests.test_api import SCENARIOS
+    solve_module = sys.modules["planner.solve"]
+    reps, accounts = generate_company(30, 300, seed=1)
+    write_company(tmp_path, reps, accounts)
+    spec = yaml.safe_load((SCENARIOS / "region-x-function.yaml").read_text(encoding="utf-8"))
+    spec["data"] = {"reps": "reps.csv", "accounts": "accounts.csv"}
+    spec["rules"]["utilization"] = {"min": 0.5, "max": 1.1}
+    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    chosen, here = {}, []
+    real_pools, real_solve = solve_module._pools, team_pool._LocalLane._solve
+
+    def pools(pairs, lanes, seconds_left):
+        chosen["largest"] = max(range(len(pairs)), key=pairs.__getitem__)
+        monkeypatch.setattr(solve_module, "POOL_MAX_PAIRS", 0)
+        monkeypatch.setattr(solve_module, "POOL_MAX_TEAM_PAIRS", max(pairs) - 1)
+        monkeypatch.setattr(solve_module, "POOL_SEND_SHARE", 1e9)
+        return real_pools(pairs, lanes, seconds_left)
+
+    def local_solve(self, tag, inst, settings, watch_cancel):
+        here.append(settings.stage)
+        real_solve(self, tag, inst, settings, watch_cancel)
+    monkeypatch.setattr(solve_module, "_pools", pools)
+    monkeypatch.setattr(team_pool._LocalLane, "_solve", local_solve)
+    plan = solve(load_scenario(tmp_path / "scenario.yaml"), time_limit=4, workers=2, seed=0,
+                 method="two-stage")
+    assert len(here) == 1 and "stage 2: team" in here[0]
+    assert plan.verify() == []
