@@ -36,3 +36,17 @@ def write_scenario(folder: Path, reps_csv: str, accounts_csv: str, org_model="on
     if objective is not None:
         doc["objective"] = objective
     return write_text(folder, file, yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+
+
+def generated_region_scenario(folder: Path) -> Path:
+    """A generated company (30 reps, 300 accounts, seed 1) on the region x function preset,
+    band 50-110 %: several teams, solved in a few seconds. Returns the scenario file."""
+    from planner.generate import generate_company, write_company
+    reps, accounts = generate_company(30, 300, seed=1)
+    write_company(folder, reps, accounts)
+    preset = Path(__file__).resolve().parents[1] / "scenarios" / "region-x-function.yaml"
+    spec = yaml.safe_load(preset.read_text(encoding="utf-8"))
+    spec["data"] = {"reps": "reps.csv", "accounts": "accounts.csv"}
+    spec["rules"]["utilization"] = {"min": 0.5, "max": 1.1}
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return folder / "scenario.yaml"

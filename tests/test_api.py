@@ -3,18 +3,13 @@ custom constraints, on tiny companies whose answers are computed by hand."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
-import yaml
 
 from planner import (Custom, InfeasibleError, compare, evaluate_current, load_scenario, pareto,
                      solve, sweep, whatif)
-from planner.generate import generate_company, write_company
-from tests.helpers import write_scenario
+from tests.helpers import generated_region_scenario, write_scenario
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 # Two reps who can do everything, 10 h each; three 4 h accounts, all owned by R1 today.
 REPS = """\
@@ -121,13 +116,7 @@ def test_minimal_disruption_keeps_the_previous_plan(scenario, tmp_path):
 def test_after_a_rep_leaves_only_their_lines_move(tmp_path):
     """Region x function: an account's farming and service lines have different reps, and
     each keeps its own in the re-plan (the plan's owners are per line, not per account)."""
-    reps, accounts = generate_company(30, 300, seed=1)
-    write_company(tmp_path, reps, accounts)
-    spec = yaml.safe_load((SCENARIOS / "region-x-function.yaml").read_text(encoding="utf-8"))
-    spec["data"] = {"reps": "reps.csv", "accounts": "accounts.csv"}
-    spec["rules"]["utilization"] = {"min": 0.5, "max": 1.1}
-    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    sc = load_scenario(tmp_path / "scenario.yaml")
+    sc = load_scenario(generated_region_scenario(tmp_path))
     first = solve(sc, time_limit=3, workers=1, seed=0)
     a = first.assignments[first.assignments["rep_id"] != ""]
     leaver = str(a["rep_id"].value_counts().idxmax())

@@ -239,18 +239,10 @@ def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
 # every rule the verifier checks.
 def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monkeypatch):
     import sys
-    import yaml
-    from planner import load_scenario, solve
-    from planner.generate import generate_company, write_company
-    from planner import team_pool
-    from tests.test_api import SCENARIOS
+    from planner import load_scenario, solve, team_pool
+    from tests.helpers import generated_region_scenario
     solve_module = sys.modules["planner.solve"]
-    reps, accounts = generate_company(30, 300, seed=1)
-    write_company(tmp_path, reps, accounts)
-    spec = yaml.safe_load((SCENARIOS / "region-x-function.yaml").read_text(encoding="utf-8"))
-    spec["data"] = {"reps": "reps.csv", "accounts": "accounts.csv"}
-    spec["rules"]["utilization"] = {"min": 0.5, "max": 1.1}
-    (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    scenario = generated_region_scenario(tmp_path)
     chosen, here = {}, []
     real_pools, real_solve = solve_module._pools, team_pool._LocalLane._solve
 
@@ -266,7 +258,7 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
         real_solve(self, tag, inst, settings, watch_cancel)
     monkeypatch.setattr(solve_module, "_pools", pools)
     monkeypatch.setattr(team_pool._LocalLane, "_solve", local_solve)
-    plan = solve(load_scenario(tmp_path / "scenario.yaml"), time_limit=4, workers=2, seed=0,
+    plan = solve(load_scenario(scenario), time_limit=4, workers=2, seed=0,
                  method="two-stage")
     assert len(here) == 1 and "stage 2: team" in here[0]
     assert plan.verify() == []
