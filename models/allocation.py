@@ -306,11 +306,11 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
         if allocation_is_feasible(inst, start):
             if not lns_applies(inst, settings):
                 return _start_as_plan(inst, settings, start, time.monotonic() - began)
-            bound = _higher(cheapest_agent_bound(inst, level_terms(inst, settings)), relaxed)
+            first = level_terms(inst, settings)
+            bound = _higher(cheapest_agent_bound(inst, first), relaxed)
             if len(inst.pair_item) * CAPACITY_SECONDS_PER_PAIR \
                     <= settings.time_limit * CAPACITY_BOUND_SHARE:
-                bound = max(bound, capacity_bound(inst, level_terms(inst, settings))
-                            or bound)
+                bound = max(bound, capacity_bound(inst, first) or bound)
             relaxed, bound = _tightened(inst, settings, relaxed, start, bound)
             left = settings.time_limit - (time.monotonic() - began)
             best, bound = _search_then_finish(inst, start, settings, left, bound, relaxed)
@@ -581,8 +581,6 @@ def capacity_bound(inst: AllocationInstance, names: tuple[str, ...],
     order = np.argsort(inst.pair_item, kind="stable")
     item = inst.pair_item[order]
     starts = np.r_[0, np.nonzero(np.diff(item))[0] + 1]
-    has_pairs = np.zeros(inst.n_items, dtype=bool)
-    has_pairs[item[starts]] = True
     c, w = cost[order].astype(float), inst.pair_weight[order].astype(float)
     alone = np.where(inst.item_optional.astype(bool), none.astype(float), np.inf)
     capacity = float(inst.agent_hi.sum())
@@ -597,7 +595,7 @@ def capacity_bound(inst: AllocationInstance, names: tuple[str, ...],
         served_w = np.where(v <= cheapest[item], w, np.inf)
         lightest = np.full(inst.n_items, 0.0)
         lightest[item[starts]] = np.minimum.reduceat(served_w, starts)
-        served = float(lightest[has_pairs & (cheapest <= alone)].sum())
+        served = float(lightest[cheapest <= alone].sum())  # (an item without pairs: inf > alone)
         return float(chosen.sum()) - price * capacity, served
 
     low, high = 0.0, float(max(c.max(initial=0.0), np.where(np.isfinite(alone), alone, 0).max(

@@ -675,9 +675,9 @@ class _PairWeights:
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
         """The weight of each (item, agent) key; -1 where there is no such pair."""
-        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
         if not len(self.keys):
             return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
         return np.where(self.keys[at] == keys, self.weights[at], -1)
 
 

@@ -89,7 +89,6 @@ class _Either:
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
     """A worker's loop: solve each team sent, send back its progress and solution. Control
     messages (cancel, abort, reset) are read beside the solve, so that they reach it."""
-    from models.allocation import solve_allocation
     cancel, abort, lock = threading.Event(), threading.Event(), threading.Lock()
     tasks: queue.Queue = queue.Queue()
 
@@ -107,16 +106,23 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         tasks.put(None)
     threading.Thread(target=control, daemon=True).start()
     while (msg := tasks.get()) is not None:
-        _, tag, inst, settings, watch_cancel = msg
+        _solve_one(*msg[1:], cancel, abort, lambda *reply: _send(out, reply, lock))
 
-        def report(ev: Progress, tag: int = tag) -> None:
-            _send(out, ("progress", tag, ev), lock)
-        stop = _Either(abort, *([cancel] if watch_cancel else []))
-        try:
-            sol = solve_allocation(inst, replace(settings, progress=report, stop=stop))
-            _send(out, ("done", tag, sol), lock)
-        except Exception:  # the solving process solves the team itself and says why
-            _send(out, ("error", tag, traceback.format_exc()), lock)
+
+def _solve_one(tag: int, inst: AllocationInstance, settings: SolveSettings, watch_cancel: bool,
+               cancel: threading.Event, abort: threading.Event,
+               post: Callable[..., None]) -> None:
+    """Solve one team sent to a lane, posting ("progress", tag, event) while it runs, then
+    ("done", tag, solution), or ("error", tag, traceback) for the solving process to solve
+    the team itself and say why."""
+    from models.allocation import solve_allocation
+    stop = _Either(abort, *([cancel] if watch_cancel else []))
+    try:
+        sol = solve_allocation(inst, replace(
+            settings, progress=lambda ev: post("progress", tag, ev), stop=stop))
+        post("done", tag, sol)
+    except Exception:
+        post("error", tag, traceback.format_exc())
 
 
 class _Worker:
@@ -181,7 +187,9 @@ class _LocalLane:
 
     def send(self, message: tuple) -> bool:
         if message[0] == "solve":
-            threading.Thread(target=self._solve, args=message[1:], daemon=True).start()
+            threading.Thread(target=_solve_one, daemon=True, args=(
+                *message[1:], self.cancel, self.abort,
+                lambda kind, *body: self.events.put((kind, self, body)))).start()
         elif message[0] == "cancel":
             self.cancel.set()
         elif message[0] == "abort":
@@ -190,19 +198,6 @@ class _LocalLane:
             self.cancel.clear()
             self.abort.clear()
         return True
-
-    def _solve(self, tag: int, inst: AllocationInstance, settings: SolveSettings,
-               watch_cancel: bool) -> None:
-        from models.allocation import solve_allocation
-
-        def report(ev: Progress) -> None:
-            self.events.put(("progress", self, (tag, ev)))
-        stop = _Either(self.abort, *([self.cancel] if watch_cancel else []))
-        try:
-            sol = solve_allocation(inst, replace(settings, progress=report, stop=stop))
-            self.events.put(("done", self, (tag, sol)))
-        except Exception:
-            self.events.put(("error", self, (tag, traceback.format_exc())))
 
     def alive(self) -> bool:
         return True
@@ -237,9 +232,9 @@ class TeamPool:
         stops early when `settings.stop` is set."""
         tag = len(self._relays)
         for w in self.workers:
-            if w.task is None and isinstance(w, _LocalLane) == here and w.send(("solve", tag, inst,
-                                          replace(settings, progress=None, stop=None),
-                                          settings.stop is not None)):
+            if w.task is None and isinstance(w, _LocalLane) == here and w.send((
+                    "solve", tag, inst, replace(settings, progress=None, stop=None),
+                    settings.stop is not None)):
                 w.task = tag
                 self._relays[tag] = settings.progress
                 if settings.stop is not None:

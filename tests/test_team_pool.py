@@ -244,7 +244,7 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
     solve_module = sys.modules["planner.solve"]
     scenario = generated_region_scenario(tmp_path)
     chosen, here = {}, []
-    real_pools, real_solve = solve_module._pools, team_pool._LocalLane._solve
+    real_pools, real_solve = solve_module._pools, team_pool._solve_one
 
     def pools(pairs, lanes, seconds_left):
         chosen["largest"] = max(range(len(pairs)), key=pairs.__getitem__)
@@ -253,11 +253,11 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
         monkeypatch.setattr(solve_module, "POOL_SEND_SHARE", 1e9)
         return real_pools(pairs, lanes, seconds_left)
 
-    def local_solve(self, tag, inst, settings, watch_cancel):
+    def local_solve(tag, inst, settings, *rest):  # (the workers, other processes, run theirs)
         here.append(settings.stage)
-        real_solve(self, tag, inst, settings, watch_cancel)
+        real_solve(tag, inst, settings, *rest)
     monkeypatch.setattr(solve_module, "_pools", pools)
-    monkeypatch.setattr(team_pool._LocalLane, "_solve", local_solve)
+    monkeypatch.setattr(team_pool, "_solve_one", local_solve)
     plan = solve(load_scenario(scenario), time_limit=4, workers=2, seed=0,
                  method="two-stage")
     assert len(here) == 1 and "stage 2: team" in here[0]
