@@ -14,7 +14,8 @@ without a `__main__` guard does not survive. Workers are started when a solve be
 import the solver while stage 1 runs) and kept for the next solve. A team stops early when the
 solve's stop event is set (if it watches it: teams started after a cancel do not) or when the
 pool is aborted (a team found infeasible makes the others' plans useless). A worker that fails
-gives its team back to be solved in the solving process."""
+gives its team back to be solved in the solving process. A pool may also have one lane in the
+solving process itself (`_LocalLane`, a thread), for a team too large to send."""
 
 from __future__ import annotations
 
