@@ -9,6 +9,7 @@ build the joint model's allocation part.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from models.allocation_bound import (LagrangeBound, lagrangian_bound, may_beat, 
                                      tighten)
 from models.allocation_lns import (BUILD_SECONDS_PER_PAIR, improve_by_neighbourhoods,
                                    level_terms, plan_cost)
+from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
 from models.warm_start import improve_allocation, repair_allocation, serve_unassigned
 
 #: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
@@ -271,7 +273,51 @@ def build_allocation(inst: AllocationInstance) -> tuple[cp_model.CpModel, AllocV
 
 
 def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
-    """Solve stage 2 for one team (or a GAP instance).
+    """Solve stage 2 for one team (or a GAP instance): the engine below (`_engine`), and for
+    small instances given two workers and ten seconds or more, SCIP beside it on one of the
+    workers (models.allocation_mip: `_beside_mip`)."""
+    if mip_applies(inst, settings):
+        return _beside_mip(inst, settings)
+    return _engine(inst, settings)
+
+
+def _beside_mip(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
+    """The engine with one worker less while SCIP solves the same instance in a process of its
+    own; the cheaper plan and the higher bound of the two. Each stops the other early: SCIP
+    once it proves its plan optimal, the engine once it proves its own (or a cancel)."""
+    began = time.monotonic()
+    names = level_terms(inst, settings)
+    mip = MipSolve(inst, names, settings.time_limit - MIP_MARGIN_SECONDS, inst.hint_agent,
+                   settings.seed)
+    halt, ended = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while not ended.wait(0.1):
+            if _stopped(settings) or mip.proved():
+                halt.set()
+                return
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        sol = _engine(inst, replace(settings, workers=settings.workers - 1, stop=halt))
+    finally:
+        ended.set()
+    if sol.status == "OPTIMAL" or _stopped(settings):
+        mip.cancel()
+        return replace(sol, seconds=time.monotonic() - began)
+    plan, bound, _ = mip.result(began + settings.time_limit + MIP_MARGIN_SECONDS
+                                - time.monotonic())
+    bound = max((b for b in (sol.bound, bound) if b is not None), default=None)
+    if sol.status not in ("OPTIMAL", "FEASIBLE") and plan is None:
+        return sol
+    best = sol.item_agent if sol.status in ("OPTIMAL", "FEASIBLE") else None
+    if plan is not None and allocation_is_feasible(inst, plan) and (
+            best is None or plan_cost(inst, plan, names) < plan_cost(inst, best, names)):
+        best = plan
+    return _finished(inst, settings, best, bound, time.monotonic() - began)
+
+
+def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
+    """Solve stage 2 for one team (or a GAP instance) with the planner's own engine.
 
     First a Lagrangian relaxation (models.allocation_bound): its bound counts the bands and the
     balance, and the plans its prices suggest, repaired into the bands, often start far better
