@@ -21,7 +21,7 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from models.account_relaxation import AccountGroup, account_groups, choose
-from models.instances import AllocationInstance
+from models.instances import AllocationInstance, summed_terms
 
 #: relative margin for floating-point error when rounding a relaxation value to a bound
 _MARGIN = 1e-6
@@ -80,22 +80,9 @@ class _Relaxation:
 
 def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation | None:
     """None when some mandatory item has no allowed agent (no plan exists)."""
-    cost = np.zeros(len(inst.pair_item))
-    none = np.zeros(inst.n_items)
-    deviation = np.zeros(inst.n_agents)
-    travel = None
-    constant = 0.0
-    for name in names:
-        term = inst.terms[name]
-        constant += term.constant
-        if term.pair is not None:
-            cost += term.pair
-        if term.unassigned is not None:
-            none += term.unassigned
-        if term.deviation is not None:
-            deviation += term.deviation
-        if term.travel is not None and inst.item_account is not None:
-            travel = term.travel if travel is None else travel + term.travel
+    summed = summed_terms(inst, names)
+    cost, none = summed.pair.astype(float), summed.unassigned.astype(float)
+    deviation, travel, constant = summed.deviation.astype(float), summed.travel, summed.constant
     base_cost = cost
     if travel is not None:
         cost = cost + _travel_share(inst, travel)

@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from models.instances import AllocationInstance, SolveSettings
+from models.instances import AllocationInstance, SolveSettings, summed_terms
 
 #: the largest instance (item x agent pairs) given to SCIP: the GAP benchmark's 100- and
 #: 200-job ones (up to 20 agents). Alone on one core for 59 s it proved e20200 (22,379) in
@@ -52,7 +52,9 @@ def mip_request(inst: AllocationInstance, names: tuple[str, ...], seconds: float
     from ortools.linear_solver import linear_solver_pb2 as pb
     model = pb.MPModelProto()
     n_pairs = len(inst.pair_item)
-    pair_cost, none_cost, dev_cost, travel = _costs(inst, names)
+    summed = summed_terms(inst, names)
+    pair_cost, none_cost, dev_cost = summed.pair, summed.unassigned, summed.deviation
+    model.objective_offset = float(summed.constant)
     for p in range(n_pairs):
         model.variable.add(lower_bound=0, upper_bound=1, is_integer=True,
                            objective_coefficient=float(pair_cost[p]))
@@ -86,8 +88,8 @@ def mip_request(inst: AllocationInstance, names: tuple[str, ...], seconds: float
                                            upper_bound=math.inf)
                 row.var_index.extend([dev] + pairs)
                 row.coefficient.extend([1.0] + [-sign * w for w in weights])
-    if travel is not None:
-        _add_travel(model, inst, travel)
+    if summed.travel is not None and np.any(summed.travel):
+        _add_travel(model, inst, summed.travel)
     if hint is not None:
         chosen = np.nonzero(hint[inst.pair_item] == inst.pair_agent)[0]
         model.solution_hint.var_index.extend(chosen.tolist())
@@ -97,24 +99,6 @@ def mip_request(inst: AllocationInstance, names: tuple[str, ...], seconds: float
         solver_time_limit_seconds=max(0.1, seconds),
         solver_specific_parameters=f"limits/gap = 0\nlimits/absgap = 0\n"
                                    f"randomization/permutationseed = {seed + 1}\n")
-
-
-def _costs(inst: AllocationInstance, names: tuple[str, ...]):
-    pair = np.zeros(len(inst.pair_item), dtype=np.int64)
-    none = np.zeros(inst.n_items, dtype=np.int64)
-    dev = np.zeros(inst.n_agents, dtype=np.int64)
-    travel = None
-    for n in names:
-        t = inst.terms[n]
-        if t.pair is not None:
-            pair += t.pair
-        if t.unassigned is not None:
-            none += t.unassigned
-        if t.deviation is not None:
-            dev += t.deviation
-        if t.travel is not None and inst.item_account is not None and np.any(t.travel):
-            travel = t.travel.astype(np.int64) if travel is None else travel + t.travel
-    return pair, none, dev, travel
 
 
 def _group(keys: np.ndarray, n: int) -> list[list[int]]:

@@ -171,6 +171,38 @@ class AllocationInstance:
 
 
 @dataclass(frozen=True)
+class SummedTerms:
+    """The named objective terms of an allocation added up, by kind of coefficient: what a
+    relaxation or a programme of the single objective needs."""
+
+    pair: np.ndarray  # (P,)
+    unassigned: np.ndarray  # (I,)
+    deviation: np.ndarray  # (A,)
+    travel: np.ndarray | None  # (accounts, A); None when no term has travel (or no accounts)
+    constant: int
+
+
+def summed_terms(inst: AllocationInstance, names: tuple[str, ...]) -> SummedTerms:
+    """The terms `names` of `inst` summed (see SummedTerms)."""
+    pair = np.zeros(len(inst.pair_item), dtype=np.int64)
+    unassigned = np.zeros(inst.n_items, dtype=np.int64)
+    deviation = np.zeros(inst.n_agents, dtype=np.int64)
+    travel, constant = None, 0
+    for name in names:
+        term = inst.terms[name]
+        constant += int(term.constant)
+        if term.pair is not None:
+            pair += term.pair
+        if term.unassigned is not None:
+            unassigned += term.unassigned
+        if term.deviation is not None:
+            deviation += term.deviation
+        if term.travel is not None and inst.item_account is not None:
+            travel = term.travel.astype(np.int64) if travel is None else travel + term.travel
+    return SummedTerms(pair, unassigned, deviation, travel, constant)
+
+
+@dataclass(frozen=True)
 class AllocSolution:
     status: str
     objective: int | None

@@ -14,7 +14,7 @@ import models.allocation as allocation
 from models.allocation import allocation_is_feasible, evaluate_allocation_term, solve_allocation
 from models.allocation_mip import MIP_MAX_PAIRS, MIP_MIN_SECONDS, MipSolve, mip_applies
 from models.instances import AllocSolution, AllocTerm, SolveSettings
-from tests.test_models_allocation import gap, i64, make_alloc
+from tests.test_models_allocation import TRAVEL_CASES, gap, i64, make_alloc, travel_instance
 
 SECONDS = 20.0  # SCIP's limit; each instance here is proved optimal in well under a second
 
@@ -72,14 +72,17 @@ def test_deviation_from_target():
     assert evaluate_allocation_term(inst, inst.terms["balance"], plan) == 2
 
 
-@pytest.mark.parametrize("hi, objective, item_agent", [([3, 3], 5, [0, 0, 1]),
-                                                        ([1, 3], 6, [1, 1, 1])])
+@pytest.mark.parametrize("hi, objective, item_agent", TRAVEL_CASES)
 def test_travel_counted_once_per_account_and_agent(hi, objective, item_agent):
-    pairs = [(i, a, 1) for i in range(3) for a in range(2)]
-    inst = make_alloc([0, 0], hi, pairs, 3, {"travel": AllocTerm(travel=i64([[4, 5], [3, 1]]))},
-                      item_account=i64([0, 0, 1]))
-    plan, bound, proved = scip(inst)
+    plan, bound, proved = scip(travel_instance(hi))
     assert plan.tolist() == item_agent and bound == objective and proved
+
+
+def test_a_terms_constant_counts():
+    # the textbook GAP (optimum 9) with a constant of -4 in its term: 5, the same plan
+    inst = replace(gap(), terms={"cost": replace(gap().terms["cost"], constant=-4)})
+    plan, bound, proved = scip(inst)
+    assert plan.tolist() == [0, 1, 0] and bound == 5 and proved
 
 
 def test_only_the_named_terms_count():

@@ -186,12 +186,18 @@ def test_deviation_term_optimum():
 # Capacity [1, 3]: agent 0 takes at most one item. Splitting account 0: 4 + 5 (+ 1 for item 2
 # on agent 1) = 10; account 0 on agent 1 (5, once) and item 2 on agent 1 (1): 6, or item 2 on
 # agent 0 (3): 8. Optimum 6, everything on agent 1.
-@pytest.mark.parametrize("hi, objective, item_agent", [([3, 3], 5, [0, 0, 1]),
-                                                        ([1, 3], 6, [1, 1, 1])])
-def test_travel_counted_once_per_account_and_agent(hi, objective, item_agent):
+TRAVEL_CASES = [([3, 3], 5, [0, 0, 1]), ([1, 3], 6, [1, 1, 1])]  # hi, objective, item_agent
+
+
+def travel_instance(hi) -> AllocationInstance:
     pairs = [(i, a, 1) for i in range(3) for a in range(2)]
-    inst = make_alloc([0, 0], hi, pairs, 3, {"travel": AllocTerm(travel=i64([[4, 5], [3, 1]]))},
+    return make_alloc([0, 0], hi, pairs, 3, {"travel": AllocTerm(travel=i64([[4, 5], [3, 1]]))},
                       item_account=i64([0, 0, 1]))
+
+
+@pytest.mark.parametrize("hi, objective, item_agent", TRAVEL_CASES)
+def test_travel_counted_once_per_account_and_agent(hi, objective, item_agent):
+    inst = travel_instance(hi)
     sol = solve(inst)
     assert sol.objective == objective
     assert sol.item_agent.tolist() == item_agent
