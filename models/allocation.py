@@ -284,11 +284,15 @@ def solve_allocation(inst: AllocationInstance, settings: SolveSettings) -> Alloc
 def _beside_mip(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     """The engine with one worker less while SCIP solves the same instance in a process of its
     own; the cheaper plan and the higher bound of the two. Each stops the other early: SCIP
-    once it proves its plan optimal, the engine once it proves its own (or a cancel)."""
+    once it proves its plan optimal, the engine once it proves its own or that there is none
+    (or a cancel)."""
     began = time.monotonic()
     names = level_terms(inst, settings)
-    mip = MipSolve(inst, names, settings.time_limit - MIP_MARGIN_SECONDS, inst.hint_agent,
-                   settings.seed)
+    try:
+        mip = MipSolve(inst, names, settings.time_limit - MIP_MARGIN_SECONDS, inst.hint_agent,
+                       settings.seed)
+    except OSError:  # no process could be started: the engine alone, on every worker
+        return _engine(inst, settings)
     halt, ended = threading.Event(), threading.Event()
 
     def watch() -> None:
@@ -301,7 +305,7 @@ def _beside_mip(inst: AllocationInstance, settings: SolveSettings) -> AllocSolut
         sol = _engine(inst, replace(settings, workers=settings.workers - 1, stop=halt))
     finally:
         ended.set()
-    if sol.status == "OPTIMAL" or _stopped(settings):
+    if sol.status in ("OPTIMAL", "INFEASIBLE") or _stopped(settings):
         mip.cancel()
         return replace(sol, seconds=time.monotonic() - began)
     plan, bound, _ = mip.result(began + settings.time_limit + MIP_MARGIN_SECONDS

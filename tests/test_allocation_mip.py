@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import models.allocation as allocation
+import models.allocation_mip as allocation_mip
 from models.allocation import allocation_is_feasible, evaluate_allocation_term, solve_allocation
 from models.allocation_mip import MIP_MAX_PAIRS, MIP_MIN_SECONDS, MipSolve, mip_applies
 from models.instances import AllocSolution, AllocTerm, SolveSettings
@@ -155,3 +156,32 @@ def test_a_cancel_stops_both(monkeypatch):
     sol = solve_allocation(gap(), SolveSettings(time_limit=MIP_MIN_SECONDS, workers=2,
                                                 stop=stop))
     assert seen == [True] and sol.item_agent.tolist() == [1, 1, 0]  # the engine's, as it was
+
+
+def test_a_proof_that_no_plan_exists_ends_scip(monkeypatch):
+    # capacity 4 each: no plan (tests/test_models_allocation.py); the engine proves it and
+    # SCIP is ended rather than waited for
+    cancelled: list = []
+    real_cancel = MipSolve.cancel
+
+    def cancel(self):
+        cancelled.append(True)
+        real_cancel(self)
+    monkeypatch.setattr(MipSolve, "cancel", cancel)
+    sol = solve_allocation(gap(hi=(4, 4)), SolveSettings(time_limit=MIP_MIN_SECONDS, workers=2))
+    assert sol.status == "INFEASIBLE" and cancelled == [True]
+
+
+def test_without_a_process_the_engine_keeps_every_worker(monkeypatch):
+    def no_process(*args, **kwargs):
+        raise OSError("no processes here")
+    monkeypatch.setattr(allocation_mip.subprocess, "Popen", no_process)
+    workers: list = []
+    real_engine = allocation._engine
+
+    def engine(inst, settings):
+        workers.append(settings.workers)
+        return real_engine(inst, settings)
+    monkeypatch.setattr(allocation, "_engine", engine)
+    sol = solve_allocation(gap(), SolveSettings(time_limit=MIP_MIN_SECONDS, workers=2))
+    assert workers == [2] and sol.status == "OPTIMAL" and sol.objective == 9
