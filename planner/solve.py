@@ -74,8 +74,17 @@ POOL_SECONDS_PER_PAIR = 3.5e-7
 #: million pairs: 0.2-0.4 s at 8-25 s, which took the solve 0.35 s past 120 s), so it is
 #: given that much less
 LOCAL_END_SECONDS_PER_PAIR = 4e-8
-#: the share of its time a polishable team gets at first (the rest: see `_polish`)
+#: the share of its time a polishable team gets at first (the rest: see `_polish`) ...
 FIRST_PASS_SHARE = 0.6
+#: ... and a team of up to SMALL_TEAM_PAIRS pairs, where every team of the company may be
+#: polished: its second solve starts again at little cost (its relaxation takes milliseconds).
+#: M's teams, against 0.6: stage-2 gap 0.35-0.75 % (seven runs) -> 0.37-0.56 % (seven;
+#: key-account hybrid), 1.70-1.94 % (four) -> 1.11-1.58 % (seven; region x function); S's,
+#: whose teams CP-SAT mostly proves in their first pass, 0.15-0.24 -> 0.17-0.25 % (key-account
+#: hybrid, three runs each). Not where a team too large to polish holds a lane: L key-account
+#: hybrid (its individuals team, 2.7 million pairs) went 1.70-2.13 -> 2.36-2.88 % with it
+FIRST_PASS_SHARE_SMALL = 0.3
+SMALL_TEAM_PAIRS = 100_000
 #: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
 #: starts again from nothing: about a second on a million pairs)
 POLISH_MAX_PAIRS = 1_000_000
@@ -325,7 +334,7 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     largest first, each with one CP-SAT worker; a team with constraints from outside (custom
     Python rules) is solved here, and so is every team when the pool does not pay
     (`_pools`); a team too large to send is solved in a thread here, on a lane of its own.
-    Teams that may be polished (`_Run.polishable`) get FIRST_PASS_SHARE of their share of the
+    Teams that may be polished (`_Run.polishable`) get `first_pass_share` of their share of the
     time at first; what is left then goes to them again in proportion to their gaps
     (`_polish`)."""
     done = {} if done is None else done
@@ -336,8 +345,9 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     team_lines = p.lines.groupby("team").indices
     sizes = {t: len(idx) * max(1, int((rep_team == t).sum())) for t, idx in team_lines.items()}
     number = {team: n + 1 for n, team in enumerate(sorted(team_lines))}
-    here = _pools(qualified_pairs(p, team_lines, rep_team), lanes,
-                  start + time_limit - time.monotonic())  # (positions in team_lines)
+    counts = qualified_pairs(p, team_lines, rep_team)
+    here = _pools(counts, lanes, start + time_limit - time.monotonic())  # (positions)
+    all_polishable = max(counts, default=0) <= POLISH_MAX_PAIRS
     pool = borrow(lanes, local=bool(here)) if here is not None else None
     order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
     solved_here = {list(team_lines)[i] for i in here} if pool and here else set()
@@ -362,7 +372,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
             job = _Job(team, key, sizes[team], 0.0, began=began, inst=inst, items=items,
                        label=f"stage 2: team {number[team]}/{p.org.n_teams} "
                              f"({p.org.teams[team].team_id})")
-            factor = FIRST_PASS_SHARE if run.polishable(job) else 1.0
+            factor = first_pass_share(len(inst.pair_item), all_polishable) \
+                if run.polishable(job) else 1.0
             job.budget = run.clock.budget(sizes[team], time.monotonic(), factor)
             run.start(job)
         _polish(run)
@@ -374,6 +385,15 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     for team, (sol, items) in run.results.items():
         line_rep[team_lines[team]] = line_reps(items, sol.item_agent)
     return line_rep, _totals(run.results.values()), run.failed
+
+
+def first_pass_share(pairs: int, all_polishable: bool) -> float:
+    """The share of its time a polishable team of `pairs` pairs gets before polishing:
+    FIRST_PASS_SHARE_SMALL for a team of up to SMALL_TEAM_PAIRS where no team of the company is
+    too large to polish (`all_polishable`), else FIRST_PASS_SHARE."""
+    if all_polishable and pairs <= SMALL_TEAM_PAIRS:
+        return FIRST_PASS_SHARE_SMALL
+    return FIRST_PASS_SHARE
 
 
 def qualified_pairs(p: Problemset, team_lines: dict, rep_team: np.ndarray) -> list[int]:

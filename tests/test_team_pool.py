@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
-from planner.solve import (MIN_TEAM_SECONDS, POOL_SECONDS_PER_PAIR, _better, _Job, _Lanes,
-                           _polish, _pools, qualified_pairs)
+from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, MIN_TEAM_SECONDS,
+                           POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, _better, _Job, _Lanes,
+                           _polish, _pools, first_pass_share, qualified_pairs)
 from planner.team_pool import _receive, _send, borrow, give_back
 from tests.test_models_allocation import gap
 
@@ -110,6 +111,13 @@ def test_a_polishable_team_gets_part_of_its_share_and_the_rest_is_kept():
     assert lanes.budget(5.0, now=0.0, factor=0.6) == pytest.approx(3.0)
     assert lanes.budget(5.0, now=3.0) == pytest.approx(5.0, rel=1e-5)
     assert lanes.room(now=8.0) == pytest.approx(2.0)
+
+
+def test_a_small_team_gets_less_at_first_only_where_every_team_may_be_polished():
+    assert (FIRST_PASS_SHARE_SMALL, FIRST_PASS_SHARE) == (0.3, 0.6)
+    assert first_pass_share(SMALL_TEAM_PAIRS, all_polishable=True) == 0.3
+    assert first_pass_share(SMALL_TEAM_PAIRS + 1, all_polishable=True) == 0.6
+    assert first_pass_share(10, all_polishable=False) == 0.6
 
 
 def sol(status: str, objective: int | None, bound: int | None, seconds: float = 1.0):
