@@ -17,6 +17,7 @@ import sys
 import threading
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from models.instances import AllocationInstance, SolveSettings, summed_terms
 
@@ -112,19 +113,18 @@ def _add_travel(model, inst: AllocationInstance, travel: np.ndarray) -> None:
     """A travel cost counts once per (account, agent) served: on the pair itself where the
     account has one item, else on a 0-1 variable each of its pairs with that agent forces on."""
     account = inst.item_account[inst.pair_item]
-    key = account * inst.n_agents + inst.pair_agent
-    keys, first, counts = np.unique(key, return_index=True, return_counts=True)
-    for k, p0, c in zip(keys.tolist(), first.tolist(), counts.tolist()):
+    keys, inverse = np.unique(account * inst.n_agents + inst.pair_agent, return_inverse=True)
+    for k, pairs in zip(keys.tolist(), _group(inverse, len(keys))):
         cost = float(travel[k // inst.n_agents, k % inst.n_agents])
         if not cost:
             continue
-        if c == 1:
-            model.variable[p0].objective_coefficient += cost
+        if len(pairs) == 1:
+            model.variable[pairs[0]].objective_coefficient += cost
             continue
         served = len(model.variable)
         model.variable.add(lower_bound=0, upper_bound=1, is_integer=True,
                            objective_coefficient=cost)
-        for p in np.nonzero(key == k)[0].tolist():  # served >= pair
+        for p in pairs:  # served >= pair
             row = model.constraint.add(lower_bound=0, upper_bound=math.inf)
             row.var_index.extend([served, p])
             row.coefficient.extend([1.0, -1.0])
@@ -140,22 +140,23 @@ class MipSolve:
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from models.allocation_mip import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.answer: bytes | None = None
+        #: SCIP's plan, bound and proof, once it has answered
+        self.found: tuple[np.ndarray | None, int | None, bool] = (None, None, False)
         self.done = threading.Event()
         threading.Thread(target=self._talk, args=(request,), daemon=True).start()
 
     def _talk(self, request: bytes) -> None:
         try:
-            self.answer, _ = self.process.communicate(request)
-        except (OSError, ValueError):
-            self.answer = None
+            answer, _ = self.process.communicate(request)
+            self.found = self._read(answer)
+        except (OSError, ValueError, DecodeError):  # (ended before it answered in full)
+            pass
         finally:
             self.done.set()
 
     def proved(self) -> bool:
         """Whether SCIP has ended with its plan proved optimal."""
-        found = self._read() if self.done.is_set() else None
-        return found is not None and found[2]
+        return self.done.is_set() and self.found[2]
 
     def result(self, timeout: float) -> tuple[np.ndarray | None, int | None, bool]:
         """SCIP's plan (None if it found none), its lower bound and whether the plan is proved
@@ -163,23 +164,22 @@ class MipSolve:
         if not self.done.wait(max(0.0, timeout)):
             self.cancel()
             self.done.wait(5.0)
-        return self._read() or (None, None, False)
+        return self.found
 
     def cancel(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
 
-    def _read(self) -> tuple[np.ndarray | None, int | None, bool] | None:
+    def _read(self, answer: bytes) -> tuple[np.ndarray | None, int | None, bool]:
         from ortools.linear_solver import linear_solver_pb2 as pb
-        if not self.answer:
-            return None
-        response = pb.MPSolutionResponse.FromString(self.answer)
-        has_plan = response.status in (pb.MPSOLVER_OPTIMAL, pb.MPSOLVER_FEASIBLE)
+        if not answer:
+            return None, None, False
+        response = pb.MPSolutionResponse.FromString(answer)
+        if response.status not in (pb.MPSOLVER_OPTIMAL, pb.MPSOLVER_FEASIBLE):
+            return None, None, False
         bound = None
-        if has_plan and math.isfinite(response.best_objective_bound):
+        if math.isfinite(response.best_objective_bound):
             bound = int(math.floor(response.best_objective_bound + 1e-6))
-        if not has_plan:
-            return None, bound, False
         x = np.asarray(response.variable_value[:len(self.inst.pair_item)]) > 0.5
         plan = np.full(self.inst.n_items, -1, dtype=np.int64)
         plan[self.inst.pair_item[x]] = self.inst.pair_agent[x]
