@@ -22,8 +22,9 @@ from models.instances import AllocationInstance, AllocSolution, AllocTerm, Solve
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.allocation_bound import (LagrangeBound, lagrangian_bound, may_beat, priced_plan,
                                      tighten)
+from models.allocation_flow import flow_applies, flow_core
 from models.allocation_lns import (BUILD_SECONDS_PER_PAIR, improve_by_neighbourhoods,
-                                   level_terms, plan_cost)
+                                   level_terms, plan_cost, solve_sub)
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
 from models.warm_start import improve_allocation, repair_allocation, serve_unassigned
 
@@ -85,6 +86,12 @@ TIGHTEN_MIN_SECONDS = 0.06
 #: the fixing leaves at most FIXED_SHARE of the pairs
 STALL_SHARE = 0.15
 FIXED_SHARE = 0.6
+#: Share of a team's time (counted from its start) by which CP-SAT on the divisible
+#: allocation's core must be done (`_core_start`), the core taken from CORE_ROUNDS flows
+CORE_SHARE = 0.3
+CORE_ROUNDS = 3
+#: ... and the least time worth giving that search
+CORE_MIN_SECONDS = 0.03
 
 
 @dataclass
@@ -346,8 +353,14 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             inst, start, first_level_proved = narrowed, None, True
         elif feasible:
             start = repair_allocation(inst)  # it may still place unassigned items
+    cored = 0.0  # seconds the core's search took
     if lns_applies(inst, settings):
         relaxed, start = _relax_and_start(inst, settings)
+        if start is not None and len(inst.pair_item) <= LNS_ONLY_PAIRS and flow_applies(inst):
+            cored = time.monotonic()
+            start = _core_start(inst, settings, start,
+                                began + settings.time_limit * CORE_SHARE - time.monotonic())
+            cored = time.monotonic() - cored
         if start is not None and inst.hint_agent is not None:
             inst = replace(inst, hint_agent=start)
     if skips_cpsat(inst, settings, started=start is not None):
@@ -373,7 +386,10 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
         rest = solve_with_cpsat(replace(inst, hint_agent=head.item_agent),
                                 replace(settings, time_limit=left), repaired=head.item_agent)
         return _with_bound(rest, head.bound)
-    first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE))
+    # (the core's search was CP-SAT on most of the same model: its time counts towards the
+    # least CP-SAT gets, or small teams would overrun their time by it)
+    first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE),
+                             least_less=cored)
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
         return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))
@@ -390,6 +406,25 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     if left > MIN_SECONDS and not _stopped(settings):
         plan, bound = _search_then_finish(inst, plan, settings, left, bound, relaxed)
     return _finished(inst, settings, plan, bound, time.monotonic() - began)
+
+
+def _core_start(inst: AllocationInstance, settings: SolveSettings, start: np.ndarray,
+                seconds: float) -> np.ndarray:
+    """The start, or a cheaper plan CP-SAT finds within `seconds` on the pairs the divisible
+    allocation uses (models.allocation_flow.flow_core) and the start's own."""
+    deadline = time.monotonic() + seconds
+    names = level_terms(inst, settings)
+    core = flow_core(inst, names, CORE_ROUNDS) if seconds >= CORE_MIN_SECONDS else None
+    left = deadline - time.monotonic()
+    if core is None or left < CORE_MIN_SECONDS or _stopped(settings):
+        return start
+    keep = core | (inst.pair_agent == start[inst.pair_item])
+    found, _ = solve_sub(replace(_with_pairs(inst, keep), hint_agent=start), names,
+                         settings.seed, left, work=math.inf)
+    if found is not None and allocation_is_feasible(inst, found) \
+            and plan_cost(inst, found, names) < plan_cost(inst, start, names):
+        return found
+    return start
 
 
 def _tightened(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound | None,
@@ -720,10 +755,12 @@ def _level_key(inst: AllocationInstance, levels, item_agent: np.ndarray) -> tupl
 
 
 def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
-                     repaired: np.ndarray | None = None) -> AllocSolution:
+                     repaired: np.ndarray | None = None, least_less: float = 0.0
+                     ) -> AllocSolution:
     """Solve with CP-SAT alone. With a hint, the hint is first repaired into the bands (unless
     it comes `repaired`); if CP-SAT finds nothing better in time, that repaired start is the
-    answer when it holds every constraint."""
+    answer when it holds every constraint. CP-SAT's least time with a hint
+    (CPSAT_MIN_SECONDS) is `least_less` shorter, down to the larger teams' least."""
     began = time.monotonic()
     model, v, terms, devs = build_allocation(inst)
     start = None
@@ -736,7 +773,8 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
             start = improve_allocation(_stressing(inst, settings.term_limits), start,
                                        settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
-        least = CPSAT_MIN_SECONDS[len(inst.pair_item) > CPSAT_PROVES_PAIRS]
+        least = max(CPSAT_MIN_SECONDS[1], CPSAT_MIN_SECONDS[len(inst.pair_item) > CPSAT_PROVES_PAIRS]
+                    - least_less)
         settings = replace(settings, time_limit=max(least, settings.time_limit
                                                     - (time.monotonic() - began)))
     pair_item, pair_agent = inst.pair_item, inst.pair_agent

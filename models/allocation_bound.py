@@ -85,7 +85,7 @@ def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation
     deviation, travel, constant = summed.deviation.astype(float), summed.travel, summed.constant
     base_cost = cost
     if travel is not None:
-        cost = cost + _travel_share(inst, travel)
+        cost = cost + travel_share(inst, travel)
     keep = np.ones(len(inst.pair_item), dtype=bool)
     if inst.fixed_agent is not None:
         pinned = inst.fixed_agent[inst.pair_item]
@@ -120,7 +120,7 @@ def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation
                        position)
 
 
-def _travel_share(inst: AllocationInstance, travel: np.ndarray) -> np.ndarray:
+def travel_share(inst: AllocationInstance, travel: np.ndarray) -> np.ndarray:
     """Each item's share of its account's travel to the agent: the cost split evenly over the
     account's items that agent may take. A plan pays each (account, agent) pair it uses once,
     which is at least the shares of the items it gives that agent, so the shares never

@@ -231,8 +231,8 @@ class _Size:
             self.size, self.stale = min(self.most, self.grow(self.size)), 0
 
 
-def _solve_sub(sub: AllocationInstance, names: tuple[str, ...], seed: int,
-               time_left: float, work: float = SUB_WORK) -> tuple[np.ndarray | None, bool]:
+def solve_sub(sub: AllocationInstance, names: tuple[str, ...], seed: int,
+              time_left: float, work: float = SUB_WORK) -> tuple[np.ndarray | None, bool]:
     """The best assignment of a neighbourhood (None when none better than its hint was
     found) and whether it was proved optimal."""
     from models.allocation import add_hints, build_allocation
@@ -348,7 +348,7 @@ class _Shared:
             seen = self.version.copy()
             before = plan_cost(sub, sub.hint_agent, self.names)
             # (items' neighbourhoods get the agents' work cap of the moment: as measured)
-            found, proved = _solve_sub(sub, self.names, rng.randrange(1 << 30),
+            found, proved = solve_sub(sub, self.names, rng.randrange(1 << 30),
                                        self.deadline - time.monotonic(), SUB_WORK * size)
             after = plan_cost(sub, found, self.names) if found is not None else before
             with self.lock:

@@ -14,7 +14,7 @@ import itertools
 
 from models.allocation import allocation_is_feasible
 from models.account_relaxation import _set_partitions, choose
-from models.allocation_bound import (LagrangeBound, _relaxation, _travel_share, lagrangian_bound,
+from models.allocation_bound import (LagrangeBound, _relaxation, travel_share, lagrangian_bound,
                                      may_beat, priced_plan, tighten)
 from models.allocation_lns import plan_cost
 from models.instances import AllocTerm, SolveSettings
@@ -71,7 +71,7 @@ def test_travel_is_shared_among_the_accounts_items():
 def test_travel_is_split_over_the_items_each_agent_may_take():
     inst = make_alloc([0, 0], [10, 10], [(0, 0, 1), (1, 0, 1), (1, 1, 1)], 2,
                       {"travel": AllocTerm(travel=np.array([[10, 6]]))}, item_account=i64([0, 0]))
-    assert _travel_share(inst, np.array([[10, 6]])).tolist() == [5.0, 5.0, 6.0]
+    assert travel_share(inst, np.array([[10, 6]])).tolist() == [5.0, 5.0, 6.0]
 
 
 # One account of two items, travel 10 to either agent; item 0 costs 0 on agent 0 and 5 on agent

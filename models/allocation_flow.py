@@ -1,0 +1,150 @@
+"""Stage 2's allocation with divisible items, as a min-cost flow: where a good plan's pairs lie.
+
+On the planner's teams an item weighs the same on every agent who serves all of its lines (one
+who serves part of them carries less and leaves the rest unmet, at a price). With its hours
+divisible, the allocation is then a transportation problem: each item's hours flow to agents
+or to nobody, and each agent's load is priced piecewise (below the band's minimum, below and
+above its target for the balance). OR-Tools' min-cost flow solves it in milliseconds, and its
+optimum is nearly whole: on M region x function's East hunting team (1,712 items, 17 agents,
+20,542 pairs) 15 items are split, and the rest, each item to the agent with most of its hours,
+costs 200.1 M, against 199.1 M for the best plan known and 212 M for the team's start. But
+rounding breaks the bands by a few hundred hours, and the local repair that brings it back
+loses most of the gain (211.7 M). So the flow only says which pairs matter (`flow_core`): those
+it uses, over a few roundings that pin its split items; CP-SAT then searches that core exactly
+(models.allocation `_core_start`).
+
+Costs per hour are the item's cost on the pair divided by its whole weight, travel shared
+among the account's items (as in the Lagrangian relaxation). A pair that carries less than the
+whole weight is charged the whole weight's room, so the flow never promises room a plan does
+not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.graph.python import min_cost_flow
+
+from models.allocation_bound import travel_share
+from models.instances import AllocationInstance, summed_terms
+
+#: The flow applies where at least this share of the pairs carry their item's whole weight
+#: (the planner's teams: 84-100 %; the generalized assignment benchmark's: about one agent
+#: in five or ten, where the flow's room would be far off)
+WHOLE_WEIGHT_SHARE = 0.5
+#: The largest unit cost after scaling to integers (the flow's costs are int64; its total,
+#: up to this times the hours, stays far inside them)
+COST_SCALE = 1e7
+
+
+@dataclass(frozen=True)
+class FlowChoice:
+    """The divisible optimum, read item by item."""
+
+    agent: np.ndarray  # (I,) the agent that takes most of the item's hours (-1: nobody)
+    split: np.ndarray  # (I,) bool: the item's hours went to more than one place
+
+
+def whole_weights(inst: AllocationInstance) -> np.ndarray:
+    """Each item's whole weight: its largest on any pair (at least 1)."""
+    weight = np.zeros(inst.n_items, dtype=np.int64)
+    np.maximum.at(weight, inst.pair_item, inst.pair_weight.astype(np.int64))
+    return np.maximum(weight, 1)
+
+
+def flow_applies(inst: AllocationInstance) -> bool:
+    """Whether the items' weights are mostly the same on every agent (see the module)."""
+    if not len(inst.pair_item):
+        return False
+    whole = whole_weights(inst)[inst.pair_item]
+    return float(np.mean(inst.pair_weight == whole)) >= WHOLE_WEIGHT_SHARE
+
+
+def flow_choices(inst: AllocationInstance, names: tuple[str, ...],
+                 pinned: np.ndarray | None = None) -> FlowChoice | None:
+    """The divisible allocation's optimum for the terms `names`, with the items `pinned` marks
+    (an agent, or -1 for free) held to that agent or nobody. None when the mandatory items'
+    hours cannot all be placed."""
+    n_items, n_agents = inst.n_items, inst.n_agents
+    whole = whole_weights(inst)
+    summed = summed_terms(inst, names)
+    cost = summed.pair.astype(float)
+    if summed.travel is not None:
+        cost = cost + travel_share(inst, summed.travel)
+    fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
+    held = fixed if pinned is None else np.where(fixed >= 0, fixed, pinned)
+    pair_held = held[inst.pair_item]
+    pairs = np.flatnonzero((pair_held < 0) | (pair_held == inst.pair_agent))
+    nobody = np.flatnonzero(inst.item_optional.astype(bool) & (fixed < 0))
+    sink = n_items + n_agents
+    tails = [inst.pair_item[pairs], nobody]
+    heads = [n_items + inst.pair_agent[pairs], np.full(len(nobody), sink)]
+    caps = [whole[inst.pair_item[pairs]], whole[nobody]]
+    costs = [cost[pairs] / caps[0], summed.unassigned[nobody] / caps[1]]
+    for agent_caps, agent_costs in _load_pieces(inst, summed.deviation.astype(float), costs):
+        used = np.flatnonzero(agent_caps > 0)
+        tails.append(n_items + used)
+        heads.append(np.full(len(used), sink))
+        caps.append(agent_caps[used])
+        costs.append(agent_costs[used])
+    unit = np.concatenate(costs)
+    scale = COST_SCALE / max(1.0, float(np.abs(unit).max(initial=0.0)))
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64),
+        np.concatenate(caps).astype(np.int64), np.round(unit * scale).astype(np.int64))
+    supplies = np.r_[whole, np.zeros(n_agents, dtype=np.int64), -whole.sum()]
+    flow.set_nodes_supplies(np.arange(sink + 1), supplies.astype(np.int64))
+    if flow.solve() != flow.OPTIMAL:
+        return None
+    return _read(inst, flow, pairs, nobody)
+
+
+def _load_pieces(inst: AllocationInstance, deviation: np.ndarray, costs: list[np.ndarray]
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each agent's load priced in three pieces of (hours, cost per hour): up to the band's
+    minimum at a cost below any other (so that the flow fills it where it can), up to the
+    target, and up to the maximum, the balance's slope on either side of the target."""
+    lo = inst.agent_lo.astype(np.int64)
+    hi = np.maximum(inst.agent_hi.astype(np.int64), lo)
+    target = inst.agent_target.astype(np.int64) if inst.agent_target is not None else lo
+    target = np.clip(target, lo, hi)
+    first = -4.0 * max(float(np.abs(c).max(initial=0.0)) for c in costs + [deviation]) - 1.0
+    return [(lo, first - deviation), (target - lo, -deviation), (hi - target, deviation)]
+
+
+def _read(inst: AllocationInstance, flow: min_cost_flow.SimpleMinCostFlow, pairs: np.ndarray,
+          nobody: np.ndarray) -> FlowChoice:
+    """Each item's largest share, and whether it has more than one."""
+    n_pairs = len(pairs)
+    hours = flow.flows(np.arange(n_pairs + len(nobody)))
+    item = np.r_[inst.pair_item[pairs], nobody]
+    agent = np.r_[inst.pair_agent[pairs], np.full(len(nobody), -1)]
+    used = hours > 0
+    parts = np.bincount(item[used], minlength=inst.n_items)
+    order = np.lexsort((-hours, item))
+    first = np.flatnonzero(np.r_[True, item[order][1:] != item[order][:-1]])
+    choice = np.full(inst.n_items, -1, dtype=np.int64)
+    largest = order[first]
+    choice[item[largest]] = np.where(hours[largest] > 0, agent[largest], -1)
+    return FlowChoice(choice, parts > 1)
+
+
+def flow_core(inst: AllocationInstance, names: tuple[str, ...], rounds: int
+              ) -> np.ndarray | None:
+    """Per pair, whether the divisible optimum uses it in one of `rounds` solves, each of which
+    pins the items the one before split to the agent with most of their hours (and keeps every
+    pair of those split items). None when the flow has no optimum."""
+    pinned = np.full(inst.n_items, -1, dtype=np.int64)
+    core = np.zeros(len(inst.pair_item), dtype=bool)
+    for _ in range(rounds):
+        found = flow_choices(inst, names, pinned)
+        if found is None:
+            return core if core.any() else None
+        core |= (inst.pair_agent == found.agent[inst.pair_item]) | found.split[inst.pair_item]
+        rounded = found.split & (found.agent >= 0)
+        if not rounded.any():
+            break
+        pinned[rounded] = found.agent[rounded]
+    return core

@@ -1,0 +1,130 @@
+"""The divisible allocation as a min-cost flow (models.allocation_flow) and the core search it
+feeds (models.allocation._core_start): choices, splits and cores computed by hand on tiny
+instances (each comment gives the flow's optimum)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from models.allocation import _core_start
+from models.allocation_flow import flow_applies, flow_choices, flow_core
+from models.allocation_lns import plan_cost
+from models.instances import AllocTerm, SolveSettings
+from tests.test_models_allocation import i64, make_alloc
+
+SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
+PAIRS = [(0, 0, 4), (0, 1, 4), (1, 0, 4), (1, 1, 4), (2, 0, 4), (2, 1, 4)]
+
+
+def three_items(lo=(0, 0), hi=(7, 20), **kwargs):
+    """Three items of 4 hours. Agent 0 costs nothing; agent 1 costs 10, 20 and 30 for items
+    0, 1 and 2 (2.5, 5 and 7.5 per hour)."""
+    return make_alloc(list(lo), list(hi), PAIRS, 3,
+                      {"cost": AllocTerm(pair=i64([0, 10, 0, 20, 0, 30]))}, **kwargs)
+
+
+# Agent 0's 7 hours go where an hour saves most: item 2's 4 hours (7.5 each), then 3 of item
+# 1's (5 each); item 1's last hour and item 0 go to agent 1.
+def test_the_flow_fills_the_cheap_agent_by_savings_per_hour_and_splits_one_item():
+    found = flow_choices(three_items(), ("cost",))
+    assert found.agent.tolist() == [1, 0, 0]
+    assert found.split.tolist() == [False, True, False]
+
+
+# Agent 1 must work at least 8 hours, so agent 0 keeps only item 2 (4 hours): nothing splits.
+def test_the_band_minimum_is_filled_before_any_saving():
+    found = flow_choices(three_items(lo=(0, 8)), ("cost",))
+    assert found.agent.tolist() == [1, 1, 0]
+    assert not found.split.any()
+
+
+# Item 2 pinned to agent 1: agent 0's 7 hours go to item 1 (4) and 3 of item 0's.
+def test_a_pinned_item_stays_with_its_agent():
+    found = flow_choices(three_items(fixed_agent=i64([-1, -1, 1])), ("cost",))
+    assert found.agent.tolist() == [0, 0, 1]
+    assert found.split.tolist() == [True, False, False]
+
+
+# Twelve mandatory hours, ten hours of room: no flow places them all.
+def test_no_flow_when_mandatory_hours_do_not_fit():
+    assert flow_choices(three_items(hi=(5, 5)), ("cost",)) is None
+
+
+# An optional item that costs 3 when nobody takes it and 10 or 20 on an agent goes to nobody.
+def test_an_optional_item_goes_to_nobody_when_that_is_cheapest():
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 4), (0, 1, 4)], 1,
+                      {"cost": AllocTerm(pair=i64([10, 20]), unassigned=i64([3]))},
+                      optional=[True])
+    assert flow_choices(inst, ("cost",)).agent.tolist() == [-1]
+
+
+# Two items of 4 hours that cost nothing anywhere; 1 per hour away from the target. With
+# agent 0's target at 8 and agent 1's at 0, both go to agent 0 (no deviation); the other way
+# round, both to agent 1.
+def test_the_balance_pulls_the_hours_to_the_targets():
+    def inst(targets):
+        return make_alloc([0, 0], [10, 10], [(0, 0, 4), (0, 1, 4), (1, 0, 4), (1, 1, 4)], 2,
+                          {"balance": AllocTerm(deviation=i64([1, 1]))},
+                          agent_target=i64(targets))
+    assert flow_choices(inst([8, 0]), ("balance",)).agent.tolist() == [0, 0]
+    assert flow_choices(inst([0, 8]), ("balance",)).agent.tolist() == [1, 1]
+
+
+# Only the named terms count: with "cost" left out every pair costs nothing, and the flow
+# has no reason to prefer agent 0 over agent 1 for item 2 (7.5 per hour saved otherwise).
+def test_only_the_named_terms_are_priced():
+    inst = three_items()
+    terms = dict(inst.terms, other=AllocTerm(pair=i64([0, 0, 0, 0, 9, 0])))
+    found = flow_choices(replace(inst, terms=terms), ("other",))
+    assert found.agent[2] == 1
+
+
+# Round 1 is the first test's flow (item 1 split, pinned to agent 0 for round 2); round 2
+# gives agent 0 item 1 (4 hours) and 3 of item 2's, which splits. The core is every pair used,
+# with both pairs of each split item: all but item 0's pair with agent 0.
+def test_the_core_gathers_the_pairs_of_each_rounding():
+    assert flow_core(three_items(), ("cost",), rounds=1).tolist() == \
+        [False, True, True, True, True, False]
+    assert flow_core(three_items(), ("cost",), rounds=2).tolist() == \
+        [False, True, True, True, True, True]
+
+
+def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
+    assert flow_applies(three_items())
+    # a weight per agent, as in the generalized assignment benchmark: a third of the pairs
+    # carry their item's largest weight
+    varied = make_alloc([0, 0, 0], [9, 9, 9], [(0, 0, 4), (0, 1, 5), (0, 2, 6)], 1,
+                        {"cost": AllocTerm(pair=i64([0, 0, 0]))})
+    assert not flow_applies(varied)
+
+
+# From every item on agent 1 (10 + 20 + 30 = 60), CP-SAT on the core finds the optimum:
+# agent 0 holds one item (4 of its 7 hours), the one that saves most, item 2: 10 + 20 = 30.
+def test_the_core_search_finds_the_optimum_from_a_poor_start():
+    inst = three_items()
+    start = i64([1, 1, 1])
+    found = _core_start(inst, SETTINGS, start, seconds=5.0)
+    assert found.tolist() == [1, 1, 0]
+    assert plan_cost(inst, found, ("cost",)) == 30
+
+
+# A start that is already optimal comes back as it is (nothing cheaper exists).
+def test_the_core_search_keeps_an_optimal_start():
+    start = i64([1, 1, 0])
+    assert _core_start(three_items(), SETTINGS, start, seconds=5.0) is start
+
+
+# Too little time for the search: the start, untouched.
+def test_the_core_search_needs_time():
+    start = i64([1, 1, 1])
+    assert _core_start(three_items(), SETTINGS, start, seconds=0.0) is start
+    assert np.array_equal(start, [1, 1, 1])
+
+
+# One account's item: travel 10 to agent 0, 3 to agent 1, nothing else: agent 1.
+def test_travel_is_priced():
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 4), (0, 1, 4)], 1,
+                      {"travel": AllocTerm(travel=np.array([[10, 3]]))}, item_account=i64([0]))
+    assert flow_choices(inst, ("travel",)).agent.tolist() == [1]
