@@ -356,9 +356,10 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     cored = 0.0  # seconds the core's search took
     if lns_applies(inst, settings):
         relaxed, start = _relax_and_start(inst, settings)
-        if start is not None and len(inst.pair_item) <= LNS_ONLY_PAIRS and flow_applies(inst):
+        if start is not None and relaxed is not None and len(inst.pair_item) <= LNS_ONLY_PAIRS \
+                and flow_applies(inst):
             cored = time.monotonic()
-            start = _core_start(inst, settings, start,
+            start = _core_start(inst, settings, relaxed, start,
                                 began + settings.time_limit * CORE_SHARE - time.monotonic())
             cored = time.monotonic() - cored
         if start is not None and inst.hint_agent is not None:
@@ -408,22 +409,31 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     return _finished(inst, settings, plan, bound, time.monotonic() - began)
 
 
-def _core_start(inst: AllocationInstance, settings: SolveSettings, start: np.ndarray,
-                seconds: float) -> np.ndarray:
-    """The start, or a cheaper plan CP-SAT finds within `seconds` on the pairs the divisible
-    allocation uses (models.allocation_flow.flow_core) and the start's own."""
+def _core_start(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound,
+                start: np.ndarray, seconds: float) -> np.ndarray:
+    """The start, or a cheaper plan: the divisible allocation's rounding brought under the
+    maxima by the relaxation's prices and repaired into the bands (models.allocation_flow), or
+    what CP-SAT finds from the cheaper of the two within `seconds` on the pairs the divisible
+    allocation uses (`flow_core`) and the start's own."""
     deadline = time.monotonic() + seconds
     names = level_terms(inst, settings)
-    core = flow_core(inst, names, CORE_ROUNDS) if seconds >= CORE_MIN_SECONDS else None
-    left = deadline - time.monotonic()
-    if core is None or left < CORE_MIN_SECONDS or _stopped(settings):
+    found = flow_core(inst, names, CORE_ROUNDS) if seconds >= CORE_MIN_SECONDS else None
+    if found is None:
         return start
-    keep = core | (inst.pair_agent == start[inst.pair_item])
-    found, _ = solve_sub(replace(_with_pairs(inst, keep), hint_agent=start), names,
-                         settings.seed, left, work=math.inf)
-    if found is not None and allocation_is_feasible(inst, found) \
-            and plan_cost(inst, found, names) < plan_cost(inst, start, names):
-        return found
+    rounded = repair_allocation(replace(inst, hint_agent=priced_plan(
+        inst, names, relaxed, max(0.0, deadline - time.monotonic()), choice=found.rounded)))
+    if allocation_is_feasible(inst, rounded) \
+            and plan_cost(inst, rounded, names) < plan_cost(inst, start, names):
+        start = rounded
+    left = deadline - time.monotonic()
+    if left < CORE_MIN_SECONDS or _stopped(settings):
+        return start
+    keep = found.pairs | (inst.pair_agent == start[inst.pair_item])
+    plan, _ = solve_sub(replace(_with_pairs(inst, keep), hint_agent=start), names,
+                        settings.seed, left, work=math.inf)
+    if plan is not None and allocation_is_feasible(inst, plan) \
+            and plan_cost(inst, plan, names) < plan_cost(inst, start, names):
+        return plan
     return start
 
 

@@ -376,16 +376,17 @@ def _rounded(value: float) -> int:
 
 
 def priced_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: LagrangeBound,
-                seconds: float, price_weight: float = 0.5) -> np.ndarray:
-    """The relaxation's choices with every agent brought back under its maximum the way the
-    prices say costs least: while an agent is over, the item whose move to an agent with room
-    (or to nobody, if optional) raises the priced cost least per hour of the overload it
-    removes moves (`price_weight`: the share of the prices counted). Agents
-    below their minimum and items left over are for `repair_allocation`; what the time does
-    not allow is left to it too."""
+                seconds: float, price_weight: float = 0.5, choice: np.ndarray | None = None
+                ) -> np.ndarray:
+    """The relaxation's choices (or `choice`, another plan over the maxima) with every agent
+    brought back under its maximum the way the prices say costs least: while an agent is
+    over, the item whose move to an agent with room (or to nobody, if optional) raises the
+    priced cost least per hour of the overload it removes moves (`price_weight`: the share of
+    the prices counted). Agents below their minimum and items left over are for
+    `repair_allocation`; what the time does not allow is left to it too."""
     deadline = time.monotonic() + seconds
     r = relaxed.relaxation if relaxed.relaxation is not None else _relaxation(inst, names)
-    plan = relaxed.choice.copy()
+    plan = (relaxed.choice if choice is None else choice).copy()
     if r is None or not len(r.order):
         return plan
     priced = r.cost + price_weight * relaxed.prices[r.agent] * r.weight  # pairs in item order

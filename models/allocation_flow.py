@@ -131,20 +131,30 @@ def _read(inst: AllocationInstance, flow: min_cost_flow.SimpleMinCostFlow, pairs
     return FlowChoice(choice, parts > 1)
 
 
-def flow_core(inst: AllocationInstance, names: tuple[str, ...], rounds: int
-              ) -> np.ndarray | None:
+@dataclass(frozen=True)
+class FlowCore:
+    """What `flow_core` found."""
+
+    pairs: np.ndarray  # (P,) bool: the core
+    rounded: np.ndarray  # (I,) the first solve's choices: a plan, though maybe over the maxima
+
+
+def flow_core(inst: AllocationInstance, names: tuple[str, ...], rounds: int) -> FlowCore | None:
     """Per pair, whether the divisible optimum uses it in one of `rounds` solves, each of which
     pins the items the one before split to the agent with most of their hours (and keeps every
     pair of those split items). None when the flow has no optimum."""
     pinned = np.full(inst.n_items, -1, dtype=np.int64)
     core = np.zeros(len(inst.pair_item), dtype=bool)
+    rounded = None
     for _ in range(rounds):
         found = flow_choices(inst, names, pinned)
         if found is None:
-            return core if core.any() else None
-        core |= (inst.pair_agent == found.agent[inst.pair_item]) | found.split[inst.pair_item]
-        rounded = found.split & (found.agent >= 0)
-        if not rounded.any():
             break
-        pinned[rounded] = found.agent[rounded]
-    return core
+        if rounded is None:
+            rounded = found.agent
+        core |= (inst.pair_agent == found.agent[inst.pair_item]) | found.split[inst.pair_item]
+        split = found.split & (found.agent >= 0)
+        if not split.any():
+            break
+        pinned[split] = found.agent[split]
+    return None if rounded is None else FlowCore(core, rounded)

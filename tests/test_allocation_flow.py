@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from models.allocation import _core_start
+from models.allocation import CORE_MIN_SECONDS, _core_start
+from models.allocation_bound import lagrangian_bound
 from models.allocation_flow import flow_applies, flow_choices, flow_core
 from models.allocation_lns import plan_cost
 from models.instances import AllocTerm, SolveSettings
@@ -85,10 +86,16 @@ def test_only_the_named_terms_are_priced():
 # gives agent 0 item 1 (4 hours) and 3 of item 2's, which splits. The core is every pair used,
 # with both pairs of each split item: all but item 0's pair with agent 0.
 def test_the_core_gathers_the_pairs_of_each_rounding():
-    assert flow_core(three_items(), ("cost",), rounds=1).tolist() == \
+    assert flow_core(three_items(), ("cost",), rounds=1).pairs.tolist() == \
         [False, True, True, True, True, False]
-    assert flow_core(three_items(), ("cost",), rounds=2).tolist() == \
-        [False, True, True, True, True, True]
+    found = flow_core(three_items(), ("cost",), rounds=2)
+    assert found.pairs.tolist() == [False, True, True, True, True, True]
+    assert found.rounded.tolist() == [1, 0, 0]  # the first solve's choices
+
+
+def core_start(inst, start, seconds=5.0):
+    relaxed = lagrangian_bound(inst, tuple(inst.terms), seconds=1.0)
+    return _core_start(inst, SETTINGS, relaxed, start, seconds)
 
 
 def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
@@ -100,26 +107,37 @@ def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
     assert not flow_applies(varied)
 
 
-# From every item on agent 1 (10 + 20 + 30 = 60), CP-SAT on the core finds the optimum:
-# agent 0 holds one item (4 of its 7 hours), the one that saves most, item 2: 10 + 20 = 30.
-def test_the_core_search_finds_the_optimum_from_a_poor_start():
+# From every item on agent 1 (10 + 20 + 30 = 60): the flow's rounding [1, 0, 0] puts 8 hours
+# on agent 0 (7 of room); priced back under it, item 1 (saving 5 per hour) goes to agent 1
+# rather than item 2 (7.5): [1, 1, 0], the optimum, 10 + 20 = 30.
+def test_the_flows_rounding_under_the_maxima_is_a_start():
     inst = three_items()
-    start = i64([1, 1, 1])
-    found = _core_start(inst, SETTINGS, start, seconds=5.0)
+    found = core_start(inst, i64([1, 1, 1]), seconds=CORE_MIN_SECONDS)
     assert found.tolist() == [1, 1, 0]
     assert plan_cost(inst, found, ("cost",)) == 30
 
 
-# A start that is already optimal comes back as it is (nothing cheaper exists).
+# The optimum as the start: nothing is cheaper, and the start comes back as it is.
 def test_the_core_search_keeps_an_optimal_start():
     start = i64([1, 1, 0])
-    assert _core_start(three_items(), SETTINGS, start, seconds=5.0) is start
+    assert core_start(three_items(), start) is start
+
+
+# With the rounding no help (its pricing stubbed to give the start back), CP-SAT on the core
+# (all pairs but item 0's with agent 0, and the start's) finds the optimum from the start.
+def test_the_core_search_finds_the_optimum_from_a_poor_start(monkeypatch):
+    import models.allocation as allocation
+    monkeypatch.setattr(allocation, "priced_plan", lambda *args, **kwargs: i64([1, 1, 1]))
+    inst = three_items()
+    found = core_start(inst, i64([1, 1, 1]))
+    assert found.tolist() == [1, 1, 0]
+    assert plan_cost(inst, found, ("cost",)) == 30
 
 
 # Too little time for the search: the start, untouched.
 def test_the_core_search_needs_time():
     start = i64([1, 1, 1])
-    assert _core_start(three_items(), SETTINGS, start, seconds=0.0) is start
+    assert core_start(three_items(), start, seconds=0.0) is start
     assert np.array_equal(start, [1, 1, 1])
 
 
