@@ -44,6 +44,10 @@ class FlowChoice:
 
     agent: np.ndarray  # (I,) the agent that takes most of the item's hours (-1: nobody)
     split: np.ndarray  # (I,) bool: the item's hours went to more than one place
+    #: (A,) what an hour of each agent's load is worth at the optimum (its dual), in objective
+    #: units: prices for the Lagrangian relaxation (models.allocation_bound), whose bound at
+    #: any prices is valid
+    prices: np.ndarray
 
 
 def whole_weights(inst: AllocationInstance) -> np.ndarray:
@@ -90,15 +94,45 @@ def flow_choices(inst: AllocationInstance, names: tuple[str, ...],
         costs.append(agent_costs[used])
     unit = np.concatenate(costs)
     scale = COST_SCALE / max(1.0, float(np.abs(unit).max(initial=0.0)))
+    arcs = _Arcs(np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64),
+                 np.concatenate(caps).astype(np.int64), np.round(unit * scale).astype(np.int64))
     flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64),
-        np.concatenate(caps).astype(np.int64), np.round(unit * scale).astype(np.int64))
+    flow.add_arcs_with_capacity_and_unit_cost(arcs.tail, arcs.head, arcs.cap, arcs.cost)
     supplies = np.r_[whole, np.zeros(n_agents, dtype=np.int64), -whole.sum()]
     flow.set_nodes_supplies(np.arange(sink + 1), supplies.astype(np.int64))
     if flow.solve() != flow.OPTIMAL:
         return None
-    return _read(inst, flow, pairs, nobody)
+    hours = flow.flows(np.arange(len(arcs.tail)))
+    agent, split = _read(inst, hours[:len(pairs) + len(nobody)], pairs, nobody)
+    distance = _potentials(arcs, hours, sink + 1)
+    return FlowChoice(agent, split, (distance[sink] - distance[n_items:sink]) / scale)
+
+
+@dataclass(frozen=True)
+class _Arcs:
+    tail: np.ndarray
+    head: np.ndarray
+    cap: np.ndarray
+    cost: np.ndarray  # per unit, scaled to integers
+
+
+def _potentials(arcs: _Arcs, hours: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Shortest distances in the optimal flow's residual network (from a root joined to every
+    node at no cost): node potentials under which no residual arc has a negative reduced
+    cost, that is, the flow's duals. Bellman-Ford, one array operation per round: the
+    network alternates items and agents, so the rounds are few."""
+    forward, backward = hours < arcs.cap, hours > 0
+    tail = np.r_[arcs.tail[forward], arcs.head[backward]]
+    head = np.r_[arcs.head[forward], arcs.tail[backward]]
+    cost = np.r_[arcs.cost[forward], -arcs.cost[backward]].astype(np.float64)
+    distance = np.zeros(n_nodes)
+    for _ in range(n_nodes):
+        relaxed = distance.copy()
+        np.minimum.at(relaxed, head, distance[tail] + cost)
+        if np.array_equal(relaxed, distance):
+            break
+        distance = relaxed
+    return distance
 
 
 def _load_pieces(inst: AllocationInstance, deviation: np.ndarray, costs: list[np.ndarray]
@@ -114,11 +148,9 @@ def _load_pieces(inst: AllocationInstance, deviation: np.ndarray, costs: list[np
     return [(lo, first - deviation), (target - lo, -deviation), (hi - target, deviation)]
 
 
-def _read(inst: AllocationInstance, flow: min_cost_flow.SimpleMinCostFlow, pairs: np.ndarray,
-          nobody: np.ndarray) -> FlowChoice:
-    """Each item's largest share, and whether it has more than one."""
-    n_pairs = len(pairs)
-    hours = flow.flows(np.arange(n_pairs + len(nobody)))
+def _read(inst: AllocationInstance, hours: np.ndarray, pairs: np.ndarray, nobody: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's largest share (an agent, -1: nobody), and whether it has more than one."""
     item = np.r_[inst.pair_item[pairs], nobody]
     agent = np.r_[inst.pair_agent[pairs], np.full(len(nobody), -1)]
     used = hours > 0
@@ -128,7 +160,7 @@ def _read(inst: AllocationInstance, flow: min_cost_flow.SimpleMinCostFlow, pairs
     choice = np.full(inst.n_items, -1, dtype=np.int64)
     largest = order[first]
     choice[item[largest]] = np.where(hours[largest] > 0, agent[largest], -1)
-    return FlowChoice(choice, parts > 1)
+    return choice, parts > 1
 
 
 @dataclass(frozen=True)
@@ -139,15 +171,17 @@ class FlowCore:
     rounded: np.ndarray  # (I,) the first solve's choices: a plan, though maybe over the maxima
 
 
-def flow_core(inst: AllocationInstance, names: tuple[str, ...], rounds: int) -> FlowCore | None:
+def flow_core(inst: AllocationInstance, names: tuple[str, ...], rounds: int,
+              first: FlowChoice | None = None) -> FlowCore | None:
     """Per pair, whether the divisible optimum uses it in one of `rounds` solves, each of which
     pins the items the one before split to the agent with most of their hours (and keeps every
-    pair of those split items). None when the flow has no optimum."""
+    pair of those split items); `first`, the first solve if done already. None when the flow
+    has no optimum."""
     pinned = np.full(inst.n_items, -1, dtype=np.int64)
     core = np.zeros(len(inst.pair_item), dtype=bool)
     rounded = None
-    for _ in range(rounds):
-        found = flow_choices(inst, names, pinned)
+    for k in range(rounds):
+        found = first if k == 0 and first is not None else flow_choices(inst, names, pinned)
         if found is None:
             break
         if rounded is None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from models.allocation import CORE_MIN_SECONDS, _core_start
+from models.allocation import _core_start
 from models.allocation_bound import lagrangian_bound
 from models.allocation_flow import flow_applies, flow_choices, flow_core
 from models.allocation_lns import plan_cost
@@ -95,7 +96,8 @@ def test_the_core_gathers_the_pairs_of_each_rounding():
 
 def core_start(inst, start, seconds=5.0):
     relaxed = lagrangian_bound(inst, tuple(inst.terms), seconds=1.0)
-    return _core_start(inst, SETTINGS, relaxed, start, seconds)
+    flow = flow_choices(inst, tuple(inst.terms))
+    return _core_start(inst, SETTINGS, relaxed, flow, start, seconds)
 
 
 def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
@@ -112,7 +114,7 @@ def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
 # rather than item 2 (7.5): [1, 1, 0], the optimum, 10 + 20 = 30.
 def test_the_flows_rounding_under_the_maxima_is_a_start():
     inst = three_items()
-    found = core_start(inst, i64([1, 1, 1]), seconds=CORE_MIN_SECONDS)
+    found = core_start(inst, i64([1, 1, 1]))  # (too small a team for the core's search)
     assert found.tolist() == [1, 1, 0]
     assert plan_cost(inst, found, ("cost",)) == 30
 
@@ -128,15 +130,21 @@ def test_the_core_search_keeps_an_optimal_start():
 def test_the_core_search_finds_the_optimum_from_a_poor_start(monkeypatch):
     import models.allocation as allocation
     monkeypatch.setattr(allocation, "priced_plan", lambda *args, **kwargs: i64([1, 1, 1]))
+    monkeypatch.setattr(allocation, "CORE_MIN_PAIRS", 0)  # (a team this small is CP-SAT's)
     inst = three_items()
     found = core_start(inst, i64([1, 1, 1]))
     assert found.tolist() == [1, 1, 0]
     assert plan_cost(inst, found, ("cost",)) == 30
 
 
-# Too little time for the search: the start, untouched.
-def test_the_core_search_needs_time():
+# Too little time for the search, or a team small enough for CP-SAT's whole model: the
+# rounding's start alone ([1, 0, 0] priced back under agent 0's 7 hours: [1, 1, 0]).
+def test_the_core_search_needs_time_and_a_larger_team(monkeypatch):
+    import models.allocation as allocation
+    monkeypatch.setattr(allocation, "priced_plan", lambda *args, **kwargs: i64([1, 1, 1]))
     start = i64([1, 1, 1])
+    assert core_start(three_items(), start) is start
+    monkeypatch.setattr(allocation, "CORE_MIN_PAIRS", 0)
     assert core_start(three_items(), start, seconds=0.0) is start
     assert np.array_equal(start, [1, 1, 1])
 
@@ -146,3 +154,15 @@ def test_travel_is_priced():
     inst = make_alloc([0, 0], [10, 10], [(0, 0, 4), (0, 1, 4)], 1,
                       {"travel": AllocTerm(travel=np.array([[10, 3]]))}, item_account=i64([0]))
     assert flow_choices(inst, ("travel",)).agent.tolist() == [1]
+
+
+# The first test's flow: item 1 is split between agent 0 (full) and agent 1 (room to spare),
+# so an hour on agent 0 is worth what item 1 saves there per hour, 5, and one on agent 1
+# nothing. At those prices the Lagrangian relaxation is the divisible optimum: items 10 + 20
+# + 20 (each at its cheapest priced agent) less 5 x 7 for agent 0's hours = 15, the flow's
+# cost (item 0 on agent 1, 10, and a quarter of item 1 there, 5).
+def test_the_flows_prices_are_its_duals_and_give_the_relaxations_optimum():
+    inst = three_items()
+    prices = flow_choices(inst, ("cost",)).prices
+    assert prices == pytest.approx([5.0, 0.0], abs=1e-4)
+    assert lagrangian_bound(inst, ("cost",), 1.0, prices=prices, max_iterations=1).bound == 15
