@@ -607,12 +607,14 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     holds them), and the divisible allocation's flow where it applies (`_flow_of`). The
     relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time its steps
     aim at the best plan the first one gave), once on larger ones, and not at all when even
-    once would take more than its share of the time. Where there is a flow, the second run's
-    steps start from the flow's prices, at which the bound is often near the relaxation's
-    optimum already, where steps may not get in a team's time (M's South service team,
-    22,045 pairs: 250.0 M at once, against 142 M after 0.1 s of steps from nothing). The
-    first run's start from nothing: its priced plan is sometimes the cheaper (M key-account
-    hybrid's Cloud ERP team: 277.4 M, against 284.8 M with both runs from the flow's prices)."""
+    once would take more than its share of the time. Where there is a flow, its steps run
+    once more, from the flow's prices (a single run starts from them), at which the bound is
+    often near the relaxation's optimum already, where steps may not get in a team's time
+    (M's South service team, 22,045 pairs: 250.0 M at once, against 142 M after 0.1 s of
+    steps from nothing). The runs from nothing and from the best prices stay: their priced
+    plans are sometimes the cheaper (M key-account hybrid's Cloud ERP team: 277.4 M, against
+    284.8 M with both runs from the flow's prices; S's SMB East farming team: 920.9 M
+    against 929.5 M with the second run from them)."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
     if pairs * RELAX_SECONDS_PER_PAIR * rounds > settings.time_limit * BOUND_SHARE:
@@ -624,11 +626,12 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     if inst.hint_agent is not None:
         starts.append(repair_allocation(inst))
     relaxed = None
-    for _ in range(rounds):
+    runs = ["nothing", "best"][:rounds]  # where each run's steps start
+    if flow is not None:
+        runs = runs + ["flow"] if rounds > 1 else ["flow"]
+    for run in runs:
         costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
-        # (with one run only, it starts from the flow's prices)
-        prices = flow.prices if flow is not None and (relaxed is not None or rounds == 1) \
-            else None if relaxed is None else relaxed.prices
+        prices = flow.prices if run == "flow" else None if relaxed is None else relaxed.prices
         found = lagrangian_bound(inst, names, budget, upper=min(costs, default=None),
                                  prices=prices, again=relaxed)
         if found is None:
