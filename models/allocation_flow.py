@@ -8,10 +8,12 @@ above its target for the balance). OR-Tools' min-cost flow solves it in millisec
 optimum is nearly whole: on M region x function's East hunting team (1,712 items, 17 agents,
 20,542 pairs) 15 items are split, and the rest, each item to the agent with most of its hours,
 costs 200.1 M, against 199.1 M for the best plan known and 212 M for the team's start. But
-rounding breaks the bands by a few hundred hours, and the local repair that brings it back
-loses most of the gain (211.7 M). So the flow only says which pairs matter (`flow_core`): those
-it uses, over a few roundings that pin its split items; CP-SAT then searches that core exactly
-(models.allocation `_core_start`).
+rounding breaks the bands by a few hundred hours, and bringing it back under them loses most of
+the gain (210.1 M priced, 211.7 M by the local repair alone). So models.allocation uses the
+flow three ways: its duals (`FlowChoice.prices`) as the Lagrangian relaxation's prices, at
+which its bound is near its optimum at once; its rounding, priced back under the maxima, as
+one more start; and the pairs it uses over a few roundings that pin its split items
+(`flow_core`) as a core that CP-SAT searches exactly first (`_core_start`).
 
 Costs per hour are the item's cost on the pair divided by its whole weight, travel shared
 among the account's items (as in the Lagrangian relaxation). A pair that carries less than the
