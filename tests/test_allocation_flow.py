@@ -166,3 +166,15 @@ def test_the_flows_prices_are_its_duals_and_give_the_relaxations_optimum():
     prices = flow_choices(inst, ("cost",)).prices
     assert prices == pytest.approx([5.0, 0.0], abs=1e-4)
     assert lagrangian_bound(inst, ("cost",), 1.0, prices=prices, max_iterations=1).bound == 15
+
+
+# A rep who serves part of an item carries less of it (2 of its 4 hours, the rest unmet); the
+# flow charges that pair the item's whole 4 hours of room, so agent 1 (3 hours of room) takes
+# only 3 of them (at 1/4 per hour) and agent 0 the last (at 10/4): the item splits, though a
+# plan may give it to agent 1 whole (2 hours). The flow never promises room a plan lacks.
+def test_a_partial_pair_is_charged_the_items_whole_room():
+    inst = make_alloc([0, 0], [10, 3], [(0, 0, 4), (0, 1, 2)], 1,
+                      {"cost": AllocTerm(pair=i64([10, 1]))})
+    found = flow_choices(inst, ("cost",))
+    assert found.agent.tolist() == [1]
+    assert found.split.tolist() == [True]
