@@ -367,7 +367,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     cored = 0.0  # seconds the core's search took
     if lns_applies(inst, settings):
         relaxed, start, flow = _relax_and_start(inst, settings)
-        if start is not None and relaxed is not None and flow is not None:
+        if start is not None and flow is not None:  # (a start comes with a relaxation)
             cored = time.monotonic()
             start = _core_start(inst, settings, relaxed, flow, start,
                                 began + settings.time_limit * CORE_SHARE - time.monotonic())

@@ -67,17 +67,33 @@ def flow_applies(inst: AllocationInstance) -> bool:
     return float(np.mean(inst.pair_weight == whole)) >= WHOLE_WEIGHT_SHARE
 
 
-def flow_choices(inst: AllocationInstance, names: tuple[str, ...],
-                 pinned: np.ndarray | None = None) -> FlowChoice | None:
-    """The divisible allocation's optimum for the terms `names`, with the items `pinned` marks
-    (an agent, or -1 for free) held to that agent or nobody. None when the mandatory items'
-    hours cannot all be placed."""
-    n_items, n_agents = inst.n_items, inst.n_agents
-    whole = whole_weights(inst)
+@dataclass(frozen=True)
+class _Costs:
+    """The terms every solve of one instance's flow prices alike, built once for its roundings."""
+
+    whole: np.ndarray  # (I,) each item's whole weight
+    pair: np.ndarray  # (P,) each pair's cost, travel shared among the account's items
+    unassigned: np.ndarray  # (I,)
+    deviation: np.ndarray  # (A,)
+
+
+def _costs(inst: AllocationInstance, names: tuple[str, ...]) -> _Costs:
     summed = summed_terms(inst, names)
-    cost = summed.pair.astype(float)
+    pair = summed.pair.astype(float)
     if summed.travel is not None:
-        cost = cost + travel_share(inst, summed.travel)
+        pair = pair + travel_share(inst, summed.travel)
+    return _Costs(whole_weights(inst), pair, summed.unassigned, summed.deviation.astype(float))
+
+
+def flow_choices(inst: AllocationInstance, names: tuple[str, ...],
+                 pinned: np.ndarray | None = None, costs: _Costs | None = None
+                 ) -> FlowChoice | None:
+    """The divisible allocation's optimum for the terms `names`, with the items `pinned` marks
+    (an agent, or -1 for free) held to that agent or nobody (`costs`: those terms, if summed
+    already). None when the mandatory items' hours cannot all be placed."""
+    n_items, n_agents = inst.n_items, inst.n_agents
+    priced = costs if costs is not None else _costs(inst, names)
+    whole = priced.whole
     fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
     held = fixed if pinned is None else np.where(fixed >= 0, fixed, pinned)
     pair_held = held[inst.pair_item]
@@ -87,8 +103,8 @@ def flow_choices(inst: AllocationInstance, names: tuple[str, ...],
     tails = [inst.pair_item[pairs], nobody]
     heads = [n_items + inst.pair_agent[pairs], np.full(len(nobody), sink)]
     caps = [whole[inst.pair_item[pairs]], whole[nobody]]
-    costs = [cost[pairs] / caps[0], summed.unassigned[nobody] / caps[1]]
-    for agent_caps, agent_costs in _load_pieces(inst, summed.deviation.astype(float), costs):
+    costs = [priced.pair[pairs] / caps[0], priced.unassigned[nobody] / caps[1]]
+    for agent_caps, agent_costs in _load_pieces(inst, priced.deviation, costs):
         used = np.flatnonzero(agent_caps > 0)
         tails.append(n_items + used)
         heads.append(np.full(len(used), sink))
@@ -182,8 +198,10 @@ def flow_core(inst: AllocationInstance, names: tuple[str, ...], rounds: int,
     pinned = np.full(inst.n_items, -1, dtype=np.int64)
     core = np.zeros(len(inst.pair_item), dtype=bool)
     rounded = None
+    costs = _costs(inst, names)
     for k in range(rounds):
-        found = first if k == 0 and first is not None else flow_choices(inst, names, pinned)
+        found = first if k == 0 and first is not None \
+            else flow_choices(inst, names, pinned, costs)
         if found is None:
             break
         if rounded is None:
