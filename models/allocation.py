@@ -96,13 +96,11 @@ CORE_MIN_PAIRS = CPSAT_PROVES_PAIRS
 #: the least time the flow's rounding may take to be priced under the maxima
 PRICED_MIN_SECONDS = 0.01
 #: The flow is solved where it takes at most FLOW_SHARE of a team's time, at about
-#: FLOW_SECONDS_PER_PAIR (measured: 2.0 s for XL's East hunting team, 1.7 million pairs; 3.8 s
-#: for L's individuals team, 2.7 million; 15 s for XL's, 9 million), on teams of up to
-#: FLOW_MAX_PAIRS pairs: it holds about 200 bytes a pair at its peak (350 MB on XL's East
-#: hunting team), and XL's largest teams would take the company past its 4 GB
+#: FLOW_SECONDS_PER_PAIR (measured: 2.0 s for XL's East hunting team, 1.7 million pairs; by
+#: column generation above 2 million, 2.6 s for L's individuals team, 2.7 million, and
+#: 14-18 s for XL's, 9-11 million)
 FLOW_SHARE = 0.4
 FLOW_SECONDS_PER_PAIR = 1.5e-6
-FLOW_MAX_PAIRS = 2_000_000
 
 
 @dataclass
@@ -656,8 +654,7 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float
     FLOW_SHARE of the team's `seconds`. On large teams whose relaxation runs once, from the
     flow's prices, the bound is far higher: XL's East hunting team (1.7 million pairs, 7.3 s)
     133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
-    pairs = len(inst.pair_item)
-    if pairs > FLOW_MAX_PAIRS or pairs * FLOW_SECONDS_PER_PAIR > FLOW_SHARE * seconds \
+    if len(inst.pair_item) * FLOW_SECONDS_PER_PAIR > FLOW_SHARE * seconds \
             or not flow_applies(inst):
         return None
     return flow_choices(inst, names)

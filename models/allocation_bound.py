@@ -120,17 +120,39 @@ def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation
                        position)
 
 
-def travel_share(inst: AllocationInstance, travel: np.ndarray) -> np.ndarray:
+def travel_share(inst: AllocationInstance, travel: np.ndarray, add_to: np.ndarray | None = None
+                 ) -> np.ndarray:
     """Each item's share of its account's travel to the agent: the cost split evenly over the
     account's items that agent may take. A plan pays each (account, agent) pair it uses once,
     which is at least the shares of the items it gives that agent, so the shares never
     overstate the travel. (Split over all the account's items, an item that only one agent
     may take carried a fraction of a cost it always causes: S's individuals team, bound
-    974 M -> 1,051 M of a plan at 1,158 M.)"""
-    account = inst.item_account[inst.pair_item]
-    key = account * inst.n_agents + inst.pair_agent
-    counts = np.bincount(key, minlength=travel.shape[0] * inst.n_agents).astype(float)
-    return travel[account, inst.pair_agent] / np.maximum(counts[key], 1.0)
+    974 M -> 1,051 M of a plan at 1,158 M.) With `add_to` (per pair), the shares are added to
+    it and it is returned. Computed a slice of pairs at a time: on XL's largest teams (11
+    million pairs) whole-length temporaries would cost hundreds of MB."""
+    counts = np.zeros(travel.shape[0] * inst.n_agents, dtype=np.int64)
+    for part in pair_slices(len(inst.pair_item)):
+        counts += np.bincount(_account_agent(inst, part), minlength=len(counts))
+    out = np.zeros(len(inst.pair_item)) if add_to is None else add_to
+    for part in pair_slices(len(inst.pair_item)):
+        account, agent = inst.item_account[inst.pair_item[part]], inst.pair_agent[part]
+        shared = np.maximum(counts[account * inst.n_agents + agent], 1)
+        out[part] += travel[account, agent] / shared
+    return out
+
+
+#: pairs per slice where per-pair work is done a slice at a time (`pair_slices`)
+SLICE_PAIRS = 1 << 20
+
+
+def pair_slices(n_pairs: int) -> list[slice]:
+    """The pairs in slices of SLICE_PAIRS."""
+    return [slice(s, min(n_pairs, s + SLICE_PAIRS)) for s in range(0, n_pairs, SLICE_PAIRS)]
+
+
+def _account_agent(inst: AllocationInstance, part: slice) -> np.ndarray:
+    """The (account, agent) key of each pair in `part`."""
+    return inst.item_account[inst.pair_item[part]] * inst.n_agents + inst.pair_agent[part]
 
 
 def _items_part(r: _Relaxation, prices: np.ndarray, n_agents: int, exact: bool = True

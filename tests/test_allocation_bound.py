@@ -74,6 +74,16 @@ def test_travel_is_split_over_the_items_each_agent_may_take():
     assert travel_share(inst, np.array([[10, 6]])).tolist() == [5.0, 5.0, 6.0]
 
 
+# The same shares a pair at a time (counts summed over the slices), and added to a cost.
+def test_travel_shares_are_the_same_a_slice_at_a_time(monkeypatch):
+    monkeypatch.setattr("models.allocation_bound.SLICE_PAIRS", 1)
+    inst = make_alloc([0, 0], [10, 10], [(0, 0, 1), (1, 0, 1), (1, 1, 1)], 2,
+                      {"travel": AllocTerm(travel=np.array([[10, 6]]))}, item_account=i64([0, 0]))
+    cost = np.array([1.0, 2.0, 3.0])
+    assert travel_share(inst, np.array([[10, 6]]), add_to=cost) is cost
+    assert cost.tolist() == [6.0, 7.0, 9.0]
+
+
 # One account of two items, travel 10 to either agent; item 0 costs 0 on agent 0 and 5 on agent
 # 1, item 1 the other way round. Together on one agent: 0 + 5 + 10 = 15; apart: 0 + 0 + 10 + 10
 # = 20. Item by item with shared travel the relaxation would say 5 + 5 = 10 (each item on its

@@ -11,7 +11,8 @@ import pytest
 
 from models.allocation import _core_start
 from models.allocation_bound import lagrangian_bound
-from models.allocation_flow import flow_applies, flow_choices, flow_core
+import models.allocation_flow as flow_module
+from models.allocation_flow import _costs, _first_columns, flow_applies, flow_choices, flow_core
 from models.allocation_lns import plan_cost
 from models.instances import AllocTerm, SolveSettings
 from tests.test_models_allocation import i64, make_alloc
@@ -178,3 +179,73 @@ def test_a_partial_pair_is_charged_the_items_whole_room():
     found = flow_choices(inst, ("cost",))
     assert found.agent.tolist() == [1]
     assert found.split.tolist() == [True]
+
+
+def by_columns(monkeypatch, first_pairs: int = 1, settled: float = 0.0) -> None:
+    """Every flow solved by column generation from each item's `first_pairs` cheapest pairs,
+    stopping where at most `settled` of the items have a pair priced below zero."""
+    monkeypatch.setattr("models.allocation_flow.SPARSE_FROM_PAIRS", 0)
+    monkeypatch.setattr("models.allocation_flow.SPARSE_PAIRS", first_pairs)
+    monkeypatch.setattr("models.allocation_flow.ENTERING_PAIRS", 1)
+    monkeypatch.setattr("models.allocation_flow.SETTLED_SHARE", settled)
+
+
+# Each item's cheapest pair is agent 0's (pairs 0, 2, 4), found one item at a time.
+def test_the_first_columns_are_each_items_cheapest(monkeypatch):
+    monkeypatch.setattr("models.allocation_flow.SPARSE_PAIRS", 1)
+    monkeypatch.setattr("models.allocation_flow.SLICE_PAIRS", 2)
+    inst = three_items()
+    first = _first_columns(inst, _costs(inst, ("cost",)), np.full(3, -1))
+    assert sorted(first.tolist()) == [0, 2, 4]
+
+
+# From agent 0's pairs alone, 5 of the 12 hours have no room but the stand-ins; their duals
+# bring agent 1's pairs in, and the optimum is the whole network's (the first test): item 0
+# on agent 1, item 1 split, agent 0's hour worth 5.
+def test_column_generation_reaches_the_whole_networks_optimum(monkeypatch):
+    by_columns(monkeypatch)
+    found = flow_choices(three_items(), ("cost",))
+    assert found.agent.tolist() == [1, 0, 0]
+    assert found.split.tolist() == [False, True, False]
+    assert found.prices == pytest.approx([5.0, 0.0], abs=1e-4)
+
+
+def test_column_generation_keeps_pins_and_finds_no_flow_where_none_fits(monkeypatch):
+    by_columns(monkeypatch)
+    found = flow_choices(three_items(fixed_agent=i64([-1, -1, 1])), ("cost",))
+    assert found.agent.tolist() == [0, 0, 1]
+    assert flow_choices(three_items(hi=(5, 5)), ("cost",)) is None
+
+
+# Agent 1 must work 8 hours; agent 0's pairs alone place every item (12 hours of room) but
+# leave that minimum empty. Stopping when every item may still gain keeps that first flow;
+# going on reaches the optimum (the second test), two items on agent 1.
+def test_column_generation_stops_once_few_items_would_gain(monkeypatch):
+    by_columns(monkeypatch, settled=1.0)
+    assert flow_choices(three_items(lo=(0, 8), hi=(20, 20)), ("cost",)).agent.tolist() == [0, 0, 0]
+    by_columns(monkeypatch, settled=0.0)
+    assert flow_choices(three_items(lo=(0, 8), hi=(20, 20)), ("cost",)).agent.tolist() == [1, 1, 0]
+
+
+# Four hours each. Agent 0 (room for one item) is the cheapest for items 0 and 1 (cost 0),
+# agent 2 (room for one) for item 2 (cost 1); agent 1 (room for two) is dearer (9, 4 and 5).
+# From each item's cheapest pair one of items 0 and 1 has no room but a stand-in; at those
+# duals each item brings in its most negative pair, and the second solve is the optimum: item
+# 1 on agent 1 (0 + 4 + 1). Its duals price an hour of agent 0 at 1 and of agent 2 at 0.75,
+# so no pair left out prices below zero (item 2 on agent 0: 2/4 - 1 + 1 = 0.5): two solves.
+def test_column_generation_prices_pairs_with_the_agents_duals(monkeypatch):
+    by_columns(monkeypatch)
+    pairs = [(i, a, 4) for i in range(3) for a in range(3)]
+    inst = make_alloc([0, 0, 0], [4, 8, 4], pairs, 3,
+                      {"cost": AllocTerm(pair=i64([0, 9, 1, 0, 4, 6, 2, 5, 1]))})
+    solves = []
+    solve = flow_module._Network.solve
+
+    def counted(network, pairs, stand_in=False):
+        solves.append(sorted(pairs.tolist()))
+        return solve(network, pairs, stand_in)
+    monkeypatch.setattr(flow_module._Network, "solve", counted)
+    found = flow_choices(inst, ("cost",))
+    assert found.agent.tolist() == [0, 1, 2]
+    assert found.prices == pytest.approx([1.0, 0.0, 0.75], abs=1e-4)
+    assert solves == [[0, 3, 8], [0, 2, 3, 4, 8]]
