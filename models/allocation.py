@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 from models.cpsat import add_hints_at_once, solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
+from models.account_moves import gather_accounts
 from models.allocation_bound import (LagrangeBound, lagrangian_bound, may_beat, priced_plan,
                                      tighten)
 from models.allocation_flow import FlowChoice, flow_applies, flow_choices, flow_core
@@ -101,6 +102,9 @@ PRICED_MIN_SECONDS = 0.01
 #: 14-18 s for XL's, 9-11 million)
 FLOW_SHARE = 0.4
 FLOW_SECONDS_PER_PAIR = 1.5e-6
+#: Share of a team's time its start may spend gathering spread accounts on one of their reps
+#: (models.account_moves; it stops at a pass that gains nothing)
+GATHER_SHARE = 0.1
 
 
 @dataclass
@@ -370,6 +374,9 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             start = _core_start(inst, settings, relaxed, flow, start,
                                 began + settings.time_limit * CORE_SHARE - time.monotonic())
             cored = time.monotonic() - cored
+        if start is not None and GATHER_SHARE > 0:
+            start = gather_accounts(inst, start, level_terms(inst, settings),
+                                    settings.time_limit * GATHER_SHARE)
         if start is not None and inst.hint_agent is not None:
             inst = replace(inst, hint_agent=start)
     if skips_cpsat(inst, settings, started=start is not None):
