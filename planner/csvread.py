@@ -74,6 +74,8 @@ def _checked_table(text: str, sep: str, label: str) -> pd.DataFrame:
     row number (unless they are blank: a trailing separator); short rows are padded."""
     records = list(_records(text, sep, label))
     names = records[0]
+    _check_header(names, label)  # (the first line alone may not be the whole header: a quoted
+    # name with a line break in it)
     width = len(names)
     _check_row_lengths(records, sep, width, label)
     body = [[c.strip() for c in (r if len(r) == width else (r + [""] * width)[:width])]

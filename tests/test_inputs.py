@@ -164,6 +164,16 @@ def test_column_twice_in_header(tmp_path):
     assert_problem(err, "reps.csv", 1, "level", "this column appears twice in the header")
 
 
+# A quoted column name with a line break in it: the header runs past its first line, and the
+# column named twice is after the break (found by the fuzz test).
+def test_column_twice_in_a_header_over_two_lines(tmp_path):
+    header, *rows = ACCOUNTS.splitlines()
+    text = "\n".join([header + ',"note\r",account_id'] + [r + ",x," + r.split(",")[0]
+                                                            for r in rows]) + "\n"
+    err = input_error(tmp_path, accounts=text)
+    assert_problem(err, "accounts.csv", 1, "account_id", "this column appears twice in the header")
+
+
 NO_HOURS = ("there is no hours column: add one `hours:<function>` column per function, e.g. "
             "hours:hunting")
 
