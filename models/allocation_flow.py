@@ -178,8 +178,9 @@ class _Network:
             heads.append(np.full(len(used), sink))
             caps.append(agent_caps[used])
             costs.append(agent_costs[used])
-        if stand_in:
-            must = np.flatnonzero(~inst.item_optional.astype(bool))
+        must = np.flatnonzero(~inst.item_optional.astype(bool)) if stand_in \
+            else np.zeros(0, dtype=np.int64)
+        if len(must):
             tails.append(must)
             heads.append(np.full(len(must), sink))
             caps.append(whole[must])
@@ -195,7 +196,7 @@ class _Network:
         if flow.solve() != flow.OPTIMAL:
             return None
         hours = flow.flows(np.arange(len(arcs.tail)))
-        stood_in = stand_in and bool(np.any(hours[len(arcs.tail) - len(must):] > 0))
+        stood_in = bool(len(must)) and bool(np.any(hours[len(arcs.tail) - len(must):] > 0))
         return _Solved(pairs, hours[:len(pairs) + len(nobody)], _potentials(arcs, hours, sink + 1),
                        stood_in)
 
@@ -222,10 +223,10 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray
             found.append(below + part.start)
             priced_below.append(reduced[below])
         entering = np.concatenate(found)
-        items = np.unique(inst.pair_item[entering])
         if not len(entering):  # the optimum: with stand-ins in use, no flow places every item
             return None if solved.stood_in else solved
-        if len(items) <= SETTLED_SHARE * n_items and not solved.stood_in:
+        gaining = len(np.unique(inst.pair_item[entering]))
+        if gaining <= SETTLED_SHARE * n_items and not solved.stood_in:
             return solved
         chosen[_cheapest_of_each(inst.pair_item[entering], np.concatenate(priced_below),
                                  entering, ENTERING_PAIRS)] = True
