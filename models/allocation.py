@@ -21,6 +21,7 @@ from models.cpsat import add_hints_at_once, solve_levels
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.account_moves import gather_accounts
+from models.item_moves import improve_by_moves
 from models.allocation_bound import (LagrangeBound, lagrangian_bound, may_beat, priced_plan,
                                      tighten)
 from models.allocation_flow import FlowChoice, flow_applies, flow_choices, flow_core
@@ -105,6 +106,9 @@ FLOW_SECONDS_PER_PAIR = 1.5e-6
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
+#: Share of a team's time its start may spend on moves, swaps, chains and re-chosen agents
+#: (models.item_moves; it stops at a pass that gains nothing)
+MOVES_SHARE = 0.2
 
 
 @dataclass
@@ -345,7 +349,8 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
 
     First a Lagrangian relaxation (models.allocation_bound): its bound counts the bands and the
     balance, and the plans its prices suggest, repaired into the bands, often start far better
-    than the team's hint (which they then replace). Then CP-SAT, with a share of the time:
+    than the team's hint (which they then replace); spread accounts are gathered on that start
+    (models.account_moves) and single moves, swaps and chains improve it (models.item_moves). Then CP-SAT, with a share of the time:
     small teams are proved optimal there. Otherwise the better of its plan and the priced start
     is improved by large-neighbourhood search (models.allocation_lns) for the rest of the time.
     A team whose CP-SAT model would not even be built in time (see `skips_cpsat`) goes to that
@@ -377,6 +382,9 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
         if start is not None and GATHER_SHARE > 0:
             start = gather_accounts(inst, start, level_terms(inst, settings),
                                     settings.time_limit * GATHER_SHARE)
+        if start is not None and MOVES_SHARE > 0:
+            start = improve_by_moves(inst, start, level_terms(inst, settings),
+                                     settings.time_limit * MOVES_SHARE)
         if start is not None and inst.hint_agent is not None:
             inst = replace(inst, hint_agent=start)
     if skips_cpsat(inst, settings, started=start is not None):

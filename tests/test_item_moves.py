@@ -1,0 +1,196 @@
+"""Single moves, swaps, chains and re-chosen agents (models.item_moves): tiny plans whose best
+move is computed by hand in each comment, and a property on random small companies."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from models.allocation import allocation_is_feasible
+from models.allocation_lns import plan_cost
+from models.instances import AllocTerm
+from models.instances import summed_terms
+from models.item_moves import _Descent, _knapsack, improve_by_moves
+from tests.test_models_allocation import i64, make_alloc
+
+SECONDS = 5.0
+
+
+def two_agents(hi, weights, cost, names=("cost",), **kwargs):
+    """Items of the given weights, each with a pair to both agents (costs in pair order:
+    item 0 on agents 0 and 1, then item 1...); bands from 0 to `hi`."""
+    pairs = [(i, a, w) for i, w in enumerate(weights) for a in range(2)]
+    return make_alloc([0, 0], list(hi), pairs, len(weights),
+                      {names[0]: AllocTerm(pair=i64(cost))}, **kwargs)
+
+
+# Item 0 costs 5 on agent 0 and 2 on agent 1, which has room: it moves (cost 2).
+def test_an_item_moves_where_it_costs_less():
+    inst = two_agents((10, 10), [4], [5, 2])
+    plan = improve_by_moves(inst, i64([0]), ("cost",), SECONDS)
+    assert plan.tolist() == [1]
+    assert plan_cost(inst, plan, ("cost",)) == 2
+
+
+# Both agents are full (4 hours each): neither item can move alone, but swapping them costs
+# 1 + 1 = 2 against 5 + 5 = 10.
+def test_two_items_swap_where_neither_can_move_alone():
+    inst = two_agents((4, 4), [4, 4], [5, 1, 1, 5])
+    plan = improve_by_moves(inst, i64([0, 1]), ("cost",), SECONDS)
+    assert plan.tolist() == [1, 0]
+    assert plan_cost(inst, plan, ("cost",)) == 2
+
+
+# Agent 0 is full with item 0 (mandatory, 0 there, 1 on agent 1). Item 1 (optional, 10 left
+# to nobody) fits agent 0 alone. Item 1 joining agent 0 while item 0 leaves for agent 1
+# costs 1 against 10.
+def test_a_chain_makes_room_for_an_item_left_to_nobody():
+    pairs = [(0, 0, 4), (0, 1, 4), (1, 0, 4)]
+    inst = make_alloc([0, 0], [4, 4], pairs, 2,
+                      {"cost": AllocTerm(pair=i64([0, 1, 0]), unassigned=i64([0, 10]))},
+                      optional=[False, True])
+    plan = improve_by_moves(inst, i64([0, -1]), ("cost",), SECONDS)
+    assert plan.tolist() == [1, 0]
+    assert plan_cost(inst, plan, ("cost",)) == 1
+
+
+# One agent of 6 hours holds items 0 and 1 (3 hours each, 4 each to leave out). Item 2 (6
+# hours) costs 10 left out. No single move, swap or chain fits; leaving 0 and 1 out to take
+# item 2 costs 8 against 10.
+def test_an_agent_re_chooses_its_items_where_two_make_room_for_one():
+    pairs = [(0, 0, 3), (1, 0, 3), (2, 0, 6)]
+    inst = make_alloc([0], [6], pairs, 3,
+                      {"cost": AllocTerm(pair=i64([0, 0, 0]), unassigned=i64([4, 4, 10]))},
+                      optional=[True, True, True])
+    plan = improve_by_moves(inst, i64([0, 0, -1]), ("cost",), SECONDS)
+    assert plan.tolist() == [-1, -1, 0]
+    assert plan_cost(inst, plan, ("cost",)) == 8
+
+
+def test_the_knapsack_takes_the_best_set_that_fits():
+    # weights 2, 2, 3 in 4 hours: items 0 and 1 (-9) beat item 2 alone (-6)
+    chosen = _knapsack(i64([-5, -4, -6]), i64([2, 2, 3]), 4, lambda w: 0 * w, 0)
+    assert chosen.tolist() == [True, True, False]
+    # a deviation of 10 at 4 hours: item 2 alone (-6 at 3 hours) is best
+    chosen = _knapsack(i64([-5, -4, -6]), i64([2, 2, 3]), 4, lambda w: 10 * (w == 4), 0)
+    assert chosen.tolist() == [False, False, True]
+    # at least 4 hours: the only choice is items 0 and 1
+    assert _knapsack(i64([5, 4, 6]), i64([2, 2, 3]), 4, lambda w: 0 * w, 4).tolist() \
+        == [True, True, False]
+    assert _knapsack(i64([1]), i64([2]), 4, lambda w: 0 * w, 3) is None
+
+
+# Targets of 4 hours, 2 per hour off them. Item 0 alone to agent 1 saves 3 but puts both
+# agents 4 hours off (16); swapping items 0 and 1 saves 3 + 1 and keeps the loads.
+def test_the_balance_is_priced():
+    inst = two_agents((10, 10), [4, 4], [3, 0, 0, 1], agent_target=i64([4, 4]))
+    inst.terms["balance"] = AllocTerm(deviation=i64([2, 2]))
+    plan = improve_by_moves(inst, i64([0, 1]), ("cost", "balance"), SECONDS)
+    assert plan.tolist() == [1, 0]
+    assert plan_cost(inst, plan, ("cost", "balance")) == 0
+
+
+# One account's two items on two agents pay its travel (10) twice; either joining the other
+# saves 10, and then nothing more gains.
+def test_an_account_served_twice_is_joined_up():
+    inst = two_agents((10, 10), [1, 1], [0, 0, 0, 0], item_account=i64([0, 0]))
+    inst.terms["travel"] = AllocTerm(travel=np.array([[10, 10]]))
+    plan = improve_by_moves(inst, i64([0, 1]), ("cost", "travel"), SECONDS)
+    assert plan[0] == plan[1]
+    assert plan_cost(inst, plan, ("cost", "travel")) == 10
+
+
+# Both items of one account on agent 0 pay its travel (10) once. Item 1 moving to agent 1
+# makes the account pay it there too (+10); once item 0 has moved there, either item following
+# the other saves the travel at one agent (-10). Prices within a pass count the moves made
+# before.
+def test_a_move_is_priced_with_the_moves_made_before_it():
+    inst = two_agents((10, 10), [1, 1], [0, 0, 0, 0], item_account=i64([0, 0]))
+    inst.terms["travel"] = AllocTerm(travel=np.array([[10, 10]]))
+    descent = _Descent(inst, i64([0, 0]), summed_terms(inst, ("cost", "travel")))
+    descent.count_served()
+    assert descent.shift_change(1, 1) == 10
+    descent.move(0, 1)
+    assert descent.shift_change(1, 1) == -10
+    assert descent.shift_change(0, 0) == -10
+
+
+# Item 0 is pinned to agent 0 (5 there, 0 on agent 1) and stays; item 1 is mandatory and
+# costs nothing left out, yet stays held.
+def test_pinned_items_stay_and_mandatory_items_stay_held():
+    inst = two_agents((10, 10), [1, 1], [5, 0, 3, 3], fixed_agent=i64([0, -1]))
+    inst.terms["cost"] = AllocTerm(pair=i64([5, 0, 3, 3]), unassigned=i64([0, 0]))
+    plan = improve_by_moves(inst, i64([0, 1]), ("cost",), SECONDS)
+    assert plan.tolist() == [0, 1]
+
+
+@st.composite
+def companies(draw):
+    """Three agents, up to eight items (some optional, some pinned) of one to four accounts,
+    random costs, weights, travel, targets and bands, with a plan that holds the bands."""
+    n_agents = 3
+    n_items = draw(st.integers(1, 8))
+    account = np.array(draw(st.lists(st.integers(0, 3), min_size=n_items, max_size=n_items)))
+    optional = draw(st.lists(st.booleans(), min_size=n_items, max_size=n_items))
+    pairs = [(i, a, draw(st.integers(1, 5))) for i in range(n_items) for a in range(n_agents)
+             if draw(st.booleans()) or a == 0]
+    owners = [[a for i2, a, _ in pairs if i2 == i] for i in range(n_items)]
+    plan = np.array([draw(st.sampled_from(owners[i] + ([-1] if optional[i] else [])))
+                     for i in range(n_items)])
+    weight = {(i, a): w for i, a, w in pairs}
+    load = np.zeros(n_agents, dtype=int)
+    for i, a in enumerate(plan.tolist()):
+        if a >= 0:
+            load[a] += weight[i, a]
+    slack = draw(st.lists(st.integers(0, 6), min_size=2 * n_agents, max_size=2 * n_agents))
+    pinned = [draw(st.integers(0, 5)) == 0 and plan[i] >= 0 for i in range(n_items)]
+    n = len(pairs)
+    terms = {
+        "cost": AllocTerm(pair=i64(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n))),
+                          unassigned=i64(draw(st.lists(st.integers(0, 20), min_size=n_items,
+                                                       max_size=n_items)))),
+        "travel": AllocTerm(travel=np.array(draw(st.lists(
+            st.integers(0, 9), min_size=4 * n_agents, max_size=4 * n_agents))).reshape(4, 3)),
+        "balance": AllocTerm(deviation=i64(draw(st.lists(st.integers(0, 3), min_size=3,
+                                                         max_size=3)))),
+    }
+    inst = make_alloc(np.maximum(0, load - slack[:n_agents]).tolist(),
+                      (load + slack[n_agents:]).tolist(), pairs, n_items, terms,
+                      optional=optional, item_account=i64(account),
+                      agent_target=i64(draw(st.lists(st.integers(0, 12), min_size=3,
+                                                     max_size=3))),
+                      fixed_agent=i64([a if p else -1 for a, p in zip(plan.tolist(), pinned)]))
+    return inst, i64(plan)
+
+
+NAMES = ("cost", "travel", "balance")
+
+
+def single_moves(inst, plan):
+    """Every plan one move away that holds the bands and keeps pins and mandatory items."""
+    for i in range(inst.n_items):
+        if inst.fixed_agent[i] >= 0:
+            continue
+        options = inst.pair_agent[inst.pair_item == i].tolist()
+        options += [-1] if inst.item_optional[i] else []
+        for a in options:
+            if a != plan[i]:
+                moved = plan.copy()
+                moved[i] = a
+                if allocation_is_feasible(inst, moved):
+                    yield moved
+
+
+# On random small companies the plan holds every band, keeps pins, costs no more, and no
+# single move would make it cheaper.
+@settings(max_examples=80, deadline=None)
+@given(companies())
+def test_moves_keep_the_bands_and_end_where_no_single_move_gains(company):
+    inst, plan = company
+    moved = improve_by_moves(inst, plan, NAMES, SECONDS)
+    assert allocation_is_feasible(inst, moved)
+    cost = plan_cost(inst, moved, NAMES)
+    assert cost <= plan_cost(inst, plan, NAMES)
+    pinned = inst.fixed_agent >= 0
+    assert np.array_equal(moved[pinned], plan[pinned])
+    assert all(plan_cost(inst, other, NAMES) >= cost for other in single_moves(inst, moved))
