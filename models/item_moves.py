@@ -55,10 +55,13 @@ def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[st
     deadline = time.monotonic() + seconds
     descent = _Descent(inst, plan, summed_terms(inst, names))
     while time.monotonic() < deadline:
-        if descent.shift_pass() or descent.swap_pass(deadline) or descent.chain_pass(deadline) \
-                or descent.knapsack_pass(deadline):
-            continue
-        break
+        if descent.shift_pass():
+            continue  # (single moves are the cheapest to price: first until none is left)
+        # (every other kind once a round: one chain took M's East farming team from 297.6 to
+        # 292.1 M after a dozen swaps that gained 0.1 M)
+        made = descent.chain_pass(deadline) + descent.swap_pass(deadline)
+        if not made + descent.knapsack_pass(deadline):
+            break
     return descent.plan
 
 
