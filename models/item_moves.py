@@ -45,6 +45,9 @@ CHAIN_CANDIDATES = 64
 #: in the band (where the band spans at most KNAPSACK_MAX_SPAN units)
 KNAPSACK_CANDIDATES = 256
 KNAPSACK_MAX_SPAN = 50_000
+#: whole accounts are moved where accounts x agents is at most this (the pass adds up each
+#: account's pairs by agent in arrays of that size)
+ACCOUNT_MAX_CELLS = 10_000_000
 
 
 def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[str, ...],
@@ -59,7 +62,8 @@ def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[st
             continue  # (single moves are the cheapest to price: first until none is left)
         # (every other kind once a round: one chain took M's East farming team from 297.6 to
         # 292.1 M after a dozen swaps that gained 0.1 M)
-        made = descent.chain_pass(deadline) + descent.swap_pass(deadline)
+        made = descent.account_pass() + descent.chain_pass(deadline) \
+            + descent.swap_pass(deadline)
         if not made + descent.knapsack_pass(deadline):
             break
     return descent.plan
@@ -216,6 +220,90 @@ class _Descent:
         key = account * self.inst.n_agents + agent
         return int(self.served(np.array([account]), np.array([agent]))[0]) \
             + self.served_since.get(key, 0)
+
+    def account_pass(self) -> int:
+        """Whole accounts moved: each account of several items, all held by one agent and none
+        pinned, to another agent that has pairs for all of them, where that lowers the cost,
+        cheapest first, each priced again when its turn comes; how many moved. One item of
+        such an account moving alone makes the account pay its travel twice, so single moves
+        never start it."""
+        inst = self.inst
+        if self.travel is None or self.travel.size > ACCOUNT_MAX_CELLS:
+            return 0
+        n_accounts, n_agents = self.travel.shape
+        agent, size = self._whole_accounts(n_accounts)
+        if not np.any(agent >= 0):
+            return 0
+        cost = np.zeros(n_accounts * n_agents)
+        weight = np.zeros(n_accounts * n_agents)
+        count = np.zeros(n_accounts * n_agents)
+        for part in pair_slices(len(inst.pair_item)):
+            accounts = self.account[inst.pair_item[part]]
+            keep = agent[accounts] >= 0
+            cell = accounts[keep] * n_agents + inst.pair_agent[part][keep]
+            cost += np.bincount(cell, self.pair_cost[part][keep], len(cost))
+            weight += np.bincount(cell, self.weight[part][keep], len(cost))
+            count += np.bincount(cell, minlength=len(cost))
+        accounts, to = np.divmod(np.flatnonzero(count == np.repeat(size, n_agents)), n_agents)
+        source = agent[accounts]
+        keep = (source >= 0) & (to != source)
+        accounts, to, source = accounts[keep], to[keep], source[keep]
+        items = np.flatnonzero(agent[self.account] >= 0)
+        now_cost = np.bincount(self.account[items], self.now_cost(items), n_accounts)
+        now_weight = np.bincount(self.account[items], self.now_weight(items), n_accounts)
+        cell = accounts * n_agents + to
+        load_to = self.load[to] + weight[cell].astype(np.int64)
+        load_from = self.load[source] - now_weight[accounts].astype(np.int64)
+        change = cost[cell] - now_cost[accounts] + self.travel[accounts, to] \
+            - self.travel[accounts, source] + self.deviation(to, load_to) \
+            - self.deviation(to, self.load[to]) + self.deviation(source, load_from) \
+            - self.deviation(source, self.load[source])
+        good = (change < 0) & (load_to <= self.hi[to]) & (load_from >= self.lo[source])
+        order = np.argsort(change[good], kind="stable")
+        items_of = _split_by_account(items, self.account[items])
+        moved = 0
+        for account, agent_to in zip(accounts[good][order].tolist(), to[good][order].tolist()):
+            members = items_of[account]
+            if self.account_change(members, agent_to) < 0:
+                for item in members.tolist():
+                    self.move(item, agent_to)
+                moved += 1
+        return moved
+
+    def _whole_accounts(self, n_accounts: int) -> tuple[np.ndarray, np.ndarray]:
+        """The agent holding each account of several items wholly (none of them pinned or
+        left to nobody; -1 for the others), and each account's number of items."""
+        size = np.bincount(self.account, minlength=n_accounts)
+        held = (self.plan >= 0) & self.movable
+        lowest = np.full(n_accounts, self.inst.n_agents, dtype=np.int64)
+        highest = np.full(n_accounts, -1, dtype=np.int64)
+        np.minimum.at(lowest, self.account[held], self.plan[held])
+        np.maximum.at(highest, self.account[held], self.plan[held])
+        movable = np.bincount(self.account[held], minlength=n_accounts)
+        whole = (size >= 2) & (movable == size) & (lowest == highest)
+        return np.where(whole, lowest, -1), size
+
+    def account_change(self, items: np.ndarray, agent: int) -> int:
+        """The exact change in cost of moving an account's items (all held by one agent, and
+        only they of the account) to `agent` now; a positive number where a band would break
+        or the items no longer share an agent."""
+        sources = np.unique(self.plan[items])
+        if len(sources) != 1 or sources[0] < 0 or sources[0] == agent:
+            return 1
+        source = int(sources[0])
+        pairs = self.find(items, np.full(len(items), agent))
+        if np.any(pairs < 0):
+            return 1
+        load_to = int(self.load[agent] + self.weight[pairs].sum())
+        load_from = int(self.load[source] - self.now_weight(items).sum())
+        if load_to > self.hi[agent] or load_from < self.lo[source]:
+            return 1
+        account = int(self.account[items[0]])
+        return int(self.pair_cost[pairs].sum() - self.now_cost(items).sum()
+                   + self.travel[account, agent] - self.travel[account, source]
+                   + self.deviation(agent, load_to) - self.deviation(agent, self.load[agent])
+                   + self.deviation(source, load_from)
+                   - self.deviation(source, self.load[source]))
 
     def changed_since(self, kind: str) -> np.ndarray:
         """The agents whose items changed since the last pass of this kind (at first, all).
@@ -538,6 +626,15 @@ class _Descent:
         np.add.at(after, np.searchsorted(accounts, self.account[joining]), 1)
         pay = self.travel[accounts, a]
         return change + int((pay * (after > 0)).sum() - (pay * (before > 0)).sum())
+
+
+def _split_by_account(items: np.ndarray, account: np.ndarray) -> dict[int, np.ndarray]:
+    """The items of each account."""
+    order = np.argsort(account, kind="stable")
+    items, account = items[order], account[order]
+    cuts = np.flatnonzero(np.diff(account)) + 1
+    return {int(group[0]): members
+            for members, group in zip(np.split(items, cuts), np.split(account, cuts))}
 
 
 def _held_by(agents: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -115,6 +115,30 @@ def test_a_move_is_priced_with_the_moves_made_before_it():
     assert descent.shift_change(0, 0) == -10
 
 
+# One account's two items on agent 0 pay travel 10 there; agent 1's travel is 2. Either item
+# moving alone would make the account pay both (+2); the whole account moving saves 8.
+def test_a_whole_account_moves_where_single_items_would_not():
+    inst = two_agents((10, 10), [1, 1], [0, 0, 0, 0], item_account=i64([0, 0]))
+    inst.terms["travel"] = AllocTerm(travel=np.array([[10, 2]]))
+    plan = improve_by_moves(inst, i64([0, 0]), ("cost", "travel"), SECONDS)
+    assert plan.tolist() == [1, 1]
+    assert plan_cost(inst, plan, ("cost", "travel")) == 2
+    # with agent 1 holding at most one hour it cannot take the account: nothing moves
+    tight = two_agents((10, 1), [1, 1], [0, 0, 0, 0], item_account=i64([0, 0]))
+    tight.terms["travel"] = inst.terms["travel"]
+    assert improve_by_moves(tight, i64([0, 0]), ("cost", "travel"), SECONDS).tolist() == [0, 0]
+
+
+# Two such accounts (travel 10 at agent 0; 2 and 3 at agent 1), agent 1 with room for one:
+# the one that saves more (8) moves, and the other, priced again, no longer fits.
+def test_accounts_move_while_they_fit():
+    inst = two_agents((10, 2), [1, 1, 1, 1], [0] * 8, item_account=i64([0, 0, 1, 1]))
+    inst.terms["travel"] = AllocTerm(travel=np.array([[10, 2], [10, 3]]))
+    plan = improve_by_moves(inst, i64([0, 0, 0, 0]), ("cost", "travel"), SECONDS)
+    assert plan.tolist() == [1, 1, 0, 0]
+    assert plan_cost(inst, plan, ("cost", "travel")) == 12
+
+
 # Item 0 is pinned to agent 0 (5 there, 0 on agent 1) and stays; item 1 is mandatory and
 # costs nothing left out, yet stays held.
 def test_pinned_items_stay_and_mandatory_items_stay_held():
