@@ -11,20 +11,24 @@ search made 2 in a second. Here every move of one kind is priced at once with nu
 - a chain: an item joins an agent while one of the agent's own leaves for another, or for
   nobody;
 - an agent's items re-chosen among its optional ones and those left to nobody (a knapsack over
-  its hours): two small items out for a larger one that gains more.
-Swaps and chains that touch distinct agents are made together.
+  its hours): two small items out for a larger one that gains more;
+- a whole account (all its items held by one agent) to another agent: one item alone would
+  make the account pay travel at both.
+Swaps and chains that touch distinct agents are made together; single moves come first, until
+none is left, then every other kind once a round.
 
 Measured from the starts of M region x function's teams (the cost the engine's start had ->
 after the descent, seconds to its end): South service 256.87 -> 254.50 M (0.92 s), East hunting
-213.47 -> 208.71 M (0.13 s), East farming 293.98 -> 292.69 M (0.54 s). The teams of one 10 s
-solve (2 s for S), each solved alone at the time its first pass had, two seeds, sums of plan -
-bound without -> with: M region x function 32.7 / 34.3 ->
-22.0 / 23.7 M; M key-account hybrid 11.9 / 11.4 -> 5.0 / 5.0 M; S key-account hybrid 42.0 /
-35.6 -> 18.7 / 19.7 M.
+213.47 -> 208.71 M (0.13 s), East farming 293.98 -> 292.69 M (0.54 s) (single moves and swaps
+first, before chains were made every round). The teams of one 10 s solve (2 s for S), each
+solved alone at the time its first pass had, two seeds, sums of plan - bound without -> with:
+M region x function 32.7 / 34.3 -> 22.0 / 23.7 M; M key-account hybrid 11.9 / 11.4 -> 5.0 /
+5.0 M; S key-account hybrid 42.0 / 35.6 -> 18.7 / 19.7 M.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -48,23 +52,34 @@ KNAPSACK_MAX_SPAN = 50_000
 #: whole accounts are moved where accounts x agents is at most this (the pass adds up each
 #: account's pairs by agent in arrays of that size)
 ACCOUNT_MAX_CELLS = 10_000_000
+#: What a pass takes a pair, about (measured on L key-account hybrid's individuals team, 2.7
+#: million pairs: setting up 0.15 s, the first single moves 0.72 s, whole accounts 0.18 s,
+#: chains 1.31 s): a pass starts only when that fits in the time left, and the descent only
+#: when its set-up and first single moves take at most half its time. (Without this, XL region x function's teams of 1-5
+#: million pairs overran their times by 1-2.5 s each, and the teams after them were starved.)
+SETUP_SECONDS_PER_PAIR = 6e-8
+SHIFT_SECONDS_PER_PAIR = 2.7e-7
+ACCOUNT_SECONDS_PER_PAIR = 7e-8
+CHAIN_SECONDS_PER_PAIR = 5e-7
 
 
 def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[str, ...],
                      seconds: float) -> np.ndarray:
-    """The plan (which holds every band) after moves and swaps that each lower its cost (the
-    terms `names`) and keep every band, pass after pass until one gains nothing or `seconds`
-    run out. Pinned items stay, and a mandatory item is never left to nobody."""
+    """The plan (which holds every band) after moves, swaps, chains, re-choices and account
+    moves that each lower its cost (the terms `names`) and keep every band, round after round
+    until one gains nothing or `seconds` run out. Pinned items stay, and a mandatory item is
+    never left to nobody."""
     deadline = time.monotonic() + seconds
-    descent = _Descent(inst, plan, summed_terms(inst, names))
+    if len(inst.pair_item) * (SETUP_SECONDS_PER_PAIR + SHIFT_SECONDS_PER_PAIR) > 0.5 * seconds:
+        return plan  # (its first pass cannot be cut short: it must fit well within the time)
+    descent = _Descent(inst, plan, summed_terms(inst, names), deadline)
     while time.monotonic() < deadline:
         if descent.shift_pass():
             continue  # (single moves are the cheapest to price: first until none is left)
         # (every other kind once a round: one chain took M's East farming team from 297.6 to
         # 292.1 M after a dozen swaps that gained 0.1 M)
-        made = descent.account_pass() + descent.chain_pass(deadline) \
-            + descent.swap_pass(deadline)
-        if not made + descent.knapsack_pass(deadline):
+        made = descent.account_pass() + descent.chain_pass() + descent.swap_pass()
+        if not made + descent.knapsack_pass():
             break
     return descent.plan
 
@@ -72,8 +87,10 @@ def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[st
 class _Descent:
     """The plan with its agents' loads, each item's pair, cost and weight, kept up to date."""
 
-    def __init__(self, inst: AllocationInstance, plan: np.ndarray, summed: SummedTerms) -> None:
+    def __init__(self, inst: AllocationInstance, plan: np.ndarray, summed: SummedTerms,
+                 deadline: float = math.inf) -> None:
         self.inst, self.plan = inst, plan.astype(np.int64).copy()
+        self.deadline = deadline
         self.pair_cost, self.none_cost = summed.pair, summed.unassigned
         self.dev_cost = summed.deviation.astype(np.int64)
         self.travel = summed.travel if summed.travel is not None and np.any(summed.travel) \
@@ -167,12 +184,18 @@ class _Descent:
             - self.travel_out(items, a)
         return np.where(on, saving, 0), ~on | (load >= self.lo[a])
 
+    def fits(self, seconds_per_pair: float) -> bool:
+        """Whether a pass that takes about this long a pair fits in the time left."""
+        return time.monotonic() + len(self.inst.pair_item) * seconds_per_pair < self.deadline
+
     def shift_pass(self) -> int:
         """The moves of single items that lower the cost, cheapest first, each priced again
         when its turn comes; how many were made. Only the moves whose price may have changed
         since the last pass are looked at (`changed`): on L key-account hybrid's individuals
         team (2.7 million pairs) a pass over all took 0.3 s, and after the first two each
         made a few dozen moves."""
+        if not self.fits(SHIFT_SECONDS_PER_PAIR):
+            return 0
         self.count_served()
         changed = self.changed_since("shift")
         found = [self._shifts(part, changed) for part in pair_slices(len(self.inst.pair_item))]
@@ -182,7 +205,9 @@ class _Descent:
         to = np.concatenate([f[2] for f in found])
         order = np.argsort(change, kind="stable")
         moved: set[int] = set()
-        for item, agent in zip(items[order].tolist(), to[order].tolist()):
+        for k, (item, agent) in enumerate(zip(items[order].tolist(), to[order].tolist())):
+            if k % 256 == 255 and time.monotonic() >= self.deadline:
+                break
             # (earlier moves of this pass may have changed its price: priced again)
             if item in moved or self.shift_change(item, agent) >= 0:
                 continue
@@ -228,7 +253,8 @@ class _Descent:
         such an account moving alone makes the account pay its travel twice, so single moves
         never start it."""
         inst = self.inst
-        if self.travel is None or self.travel.size > ACCOUNT_MAX_CELLS:
+        if self.travel is None or self.travel.size > ACCOUNT_MAX_CELLS \
+                or not self.fits(ACCOUNT_SECONDS_PER_PAIR):
             return 0
         n_accounts, n_agents = self.travel.shape
         agent, size = self._whole_accounts(n_accounts)
@@ -356,7 +382,7 @@ class _Descent:
         if agent >= 0:
             self.load[agent] += self.weight[self.pair[item]]
 
-    def swap_pass(self, deadline: float) -> int:
+    def swap_pass(self) -> int:
         """For each two agents (and each agent with the items left to nobody) the swap that
         lowers the cost most, made together where they touch distinct agents; how many were."""
         self.count_served()
@@ -367,7 +393,7 @@ class _Descent:
         found = []
         for step in range(n_agents):
             a = (self.swap_from + step) % n_agents
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= self.deadline:
                 self.swap_from = a  # (the next pass goes on from here)
                 self.changed["swap"] |= changed
                 break
@@ -437,11 +463,13 @@ class _Descent:
         r, c = divmod(k, change.shape[1])
         return int(change.flat[k]), a, b, int(mine[r]), int(theirs[c])
 
-    def chain_pass(self, deadline: float) -> int:
+    def chain_pass(self) -> int:
         """For each agent the chain that lowers the cost most: one item joins it (from another
         agent or from nobody) and one of its own leaves (to another agent, or to nobody), made
         together where they touch distinct agents; how many were. (Where every agent is full,
         an item left to nobody gets in only if another makes room.)"""
+        if not self.fits(CHAIN_SECONDS_PER_PAIR):
+            return 0
         self.count_served()
         out, dest = self._best_ways_out()
         change, joining, pairs, agents = self._ways_in()
@@ -450,7 +478,7 @@ class _Descent:
         held = _by_agent(self.plan, self.movable & (dest >= -1), self.inst.n_agents)
         found = []
         for a in range(self.inst.n_agents):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= self.deadline:
                 break
             mine = order[starts[a]:starts[a + 1]]
             best = self._best_chain(a, held[a], out, dest, change[mine], joining[mine],
@@ -555,7 +583,7 @@ class _Descent:
         r, c = divmod(k, change.shape[1])
         return int(change.flat[k]), a, int(mine[r]), int(dest[mine[r]]), int(joining[c])
 
-    def knapsack_pass(self, deadline: float) -> int:
+    def knapsack_pass(self) -> int:
         """Each agent's items re-chosen, where that lowers the cost: which of its optional
         items it keeps and which items left to nobody it takes on, exactly within its band
         (a knapsack). Where every agent is full this is what makes room: two small items out
@@ -567,7 +595,7 @@ class _Descent:
         own = _by_agent(self.plan, self.movable & self.optional, self.inst.n_agents)
         changed = 0
         for a in range(self.inst.n_agents):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= self.deadline:
                 break
             changed += self._rechoose(a, own[a], free[self.plan[free] < 0])
         return changed
