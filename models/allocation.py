@@ -106,9 +106,10 @@ FLOW_SECONDS_PER_PAIR = 1.5e-6
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
-#: Share of a team's time its start may spend on moves, swaps, chains and re-chosen agents
-#: (models.item_moves; it stops at a pass that gains nothing): half before the core's search
-#: (`_core_start`) where there is one, the rest after the gathering
+#: Share of a team's time its start may spend on the descent (models.item_moves: moves, swaps,
+#: chains, re-chosen agents, whole accounts; it stops at a round that gains nothing): half
+#: before the core's search (`_core_start`) where there is one, the rest after the gathering;
+#: each at most half of what is left of the team's time (`_share_of_left`)
 MOVES_SHARE = 0.2
 #: A team whose CP-SAT model would take more than this share of its time to build goes
 #: without it (`skips_cpsat`): M region x function's East farming team (54,755 pairs) polished
@@ -355,9 +356,10 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
 
     First a Lagrangian relaxation (models.allocation_bound): its bound counts the bands and the
     balance, and the plans its prices suggest, repaired into the bands, often start far better
-    than the team's hint (which they then replace); spread accounts are gathered on that start
-    (models.account_moves) and single moves, swaps and chains improve it (models.item_moves). Then CP-SAT, with a share of the time:
-    small teams are proved optimal there. Otherwise the better of its plan and the priced start
+    than the team's hint (which they then replace); a descent of single moves, swaps, chains
+    and whole accounts improves that start (models.item_moves), and spread accounts are
+    gathered on it (models.account_moves). Then CP-SAT, with a share of the time: small teams
+    are proved optimal there. Otherwise the better of its plan and the priced start
     is improved by large-neighbourhood search (models.allocation_lns) for the rest of the time.
     A team whose CP-SAT model would not even be built in time (see `skips_cpsat`) goes to that
     search from its start directly. A re-plan by strict priorities is narrowed first to the
@@ -446,8 +448,9 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
 def _share_of_left(settings: SolveSettings, began: float, share: float) -> float:
     """A step's time: `share` of the team's, but at most half of what is left of it. (The
     relaxation of XL key-account hybrid's individuals team, 11 million pairs, took 33 of its
-    51 s beside another team's solve; the steps after it at their shares ran the team 11 s
-    over, and the key-account teams after it got no polishing.)"""
+    51 s alone; the steps after it at their shares, two descents, the gathering and the
+    capacity bound, ended it 2.2 s late alone and later beside another team's solve, and the
+    key-account teams after it then got no polishing.)"""
     left = began + settings.time_limit - time.monotonic()
     return max(0.0, min(settings.time_limit * share, 0.5 * left))
 
@@ -640,17 +643,18 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     holds them), and the divisible allocation's flow where it applies (`_flow_of`). The
     relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time its steps
     aim at the best plan the first one gave), once on larger ones or where twice would take
-    more than its share of the time, and not at all when even once would. Where there is a flow, its steps run
-    once more, from the flow's prices (a single run starts from them), at which the bound is
-    often near the relaxation's optimum already, where steps may not get in a team's time
-    (M's South service team, 22,045 pairs: 250.0 M at once, against 142 M after 0.1 s of
-    steps from nothing). The runs from nothing and from the best prices stay: their priced
-    plans are sometimes the cheaper (M key-account hybrid's Cloud ERP team: 277.4 M, against
-    284.8 M with both runs from the flow's prices; S's SMB East farming team: 920.9 M
+    more than its share of the time, and not at all when even once would. Where there is a
+    flow, its steps run once more, from the flow's prices (a single run starts from them), at
+    which the bound is often near the relaxation's optimum already, where steps may not get
+    in a team's time (M's South service team, 22,045 pairs: 250.0 M at once, against 142 M
+    after 0.1 s of steps from nothing). The runs from nothing and from the best prices stay:
+    their priced plans are sometimes the cheaper (M key-account hybrid's Cloud ERP team: 277.4
+    M, against 284.8 M with both runs from the flow's prices; S's SMB East farming team: 920.9 M
     against 929.5 M with the second run from them)."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
-    while rounds and pairs * RELAX_SECONDS_PER_PAIR * rounds > settings.time_limit * BOUND_SHARE:
+    while rounds and pairs * RELAX_SECONDS_PER_PAIR * rounds \
+            > settings.time_limit * BOUND_SHARE:
         rounds -= 1  # (once rather than not at all: XL key-account hybrid's CRM Suite team,
         # 95,472 pairs in 0.28 s, was left with the cheapest-choice bound, 191 M under a plan
         # of 2,761 M that polishing later proved within 0.1 M of its best)

@@ -55,8 +55,9 @@ ACCOUNT_MAX_CELLS = 10_000_000
 #: What a pass takes a pair, about (measured on L key-account hybrid's individuals team, 2.7
 #: million pairs: setting up 0.15 s, the first single moves 0.72 s, whole accounts 0.18 s,
 #: chains 1.31 s): a pass starts only when that fits in the time left, and the descent only
-#: when its set-up and first single moves take at most half its time. (Without this, XL region x function's teams of 1-5
-#: million pairs overran their times by 1-2.5 s each, and the teams after them were starved.)
+#: when its set-up and first single moves take at most half its time. (Without this, XL region
+#: x function's teams of 1-5 million pairs overran their times by 1-2.5 s each, and the teams
+#: after them were starved.)
 SETUP_SECONDS_PER_PAIR = 6e-8
 SHIFT_SECONDS_PER_PAIR = 2.7e-7
 ACCOUNT_SECONDS_PER_PAIR = 7e-8
