@@ -404,23 +404,12 @@ class _Descent:
                 best = self._best_swap(a, b, held[a], held[b] if b >= 0 else free)
                 if best is not None:
                     found.append(best)
-        found.sort()
-        touched: set[int] = set()
-        made = 0
-        for _, a, b, i, j in found:
-            if a in touched or b in touched or (b < 0 and self.plan[j] >= 0):
-                continue
-            self.move(i, b)
-            self.move(j, a)
-            touched.update((a, b))
-            touched.discard(-1)
-            made += 1
-        return made
+        return self.make_together(found)
 
     def _best_swap(self, a: int, b: int, mine: np.ndarray, theirs: np.ndarray
-                   ) -> tuple[int, int, int, int, int] | None:
+                   ) -> tuple[int, tuple] | None:
         """The swap of one of agent a's items `mine` with one of `theirs` (agent b's, or left
-        to nobody when b < 0) that lowers the cost most: (change, a, b, item, item)."""
+        to nobody when b < 0) that lowers the cost most: its change and its moves."""
         if b < 0:
             mine = mine[self.optional[mine]]
         if not len(mine) or not len(theirs):
@@ -462,7 +451,8 @@ class _Descent:
         if change.flat[k] >= 0:
             return None
         r, c = divmod(k, change.shape[1])
-        return int(change.flat[k]), a, b, int(mine[r]), int(theirs[c])
+        i, j = int(mine[r]), int(theirs[c])
+        return int(change.flat[k]), ((i, a, b), (j, b, a))
 
     def chain_pass(self) -> int:
         """For each agent the chain that lowers the cost most: one item joins it (from another
@@ -486,17 +476,21 @@ class _Descent:
                                     pairs[mine])
             if best is not None:
                 found.append(best)
-        found.sort()
+        return self.make_together(found)
+
+    def make_together(self, found: list[tuple[int, tuple]]) -> int:
+        """Each found exchange (its change, and its moves as (item, from, to)), cheapest first,
+        made where its items are still where it found them and no agent it touches was touched
+        by one made before (its price holds then); how many were made."""
         touched: set[int] = set()
         made = 0
-        for _, a, i, to, j in found:
-            source = int(self.plan[j])
-            agents_now = {a, to, source} - {-1}
-            if agents_now & touched or self.plan[i] != a or self.plan[j] == a:
+        for _, moves in sorted(found):
+            agents = {a for _, source, to in moves for a in (source, to)} - {-1}
+            if agents & touched or any(self.plan[item] != source for item, source, _ in moves):
                 continue
-            self.move(i, to)
-            self.move(j, a)
-            touched |= agents_now
+            for item, _, to in moves:
+                self.move(item, to)
+            touched |= agents
             made += 1
         return made
 
@@ -560,10 +554,10 @@ class _Descent:
 
     def _best_chain(self, a: int, mine: np.ndarray, out: np.ndarray, dest: np.ndarray,
                     change_in: np.ndarray, joining: np.ndarray, pairs: np.ndarray
-                    ) -> tuple[int, int, int, int, int] | None:
+                    ) -> tuple[int, tuple] | None:
         """The chain into agent a that lowers the cost most, one of its items `mine` leaving
         (its cheapest way out `out`, to `dest`) and one of the `joining` coming in by `pairs`:
-        (change, a, leaving item, where it goes, joining item)."""
+        its change and its moves."""
         if not len(mine) or not len(joining):
             return None
         mine = mine[np.argsort(out[mine], kind="stable")[:CHAIN_CANDIDATES]]
@@ -582,7 +576,8 @@ class _Descent:
         if change.flat[k] >= 0:
             return None
         r, c = divmod(k, change.shape[1])
-        return int(change.flat[k]), a, int(mine[r]), int(dest[mine[r]]), int(joining[c])
+        i, j = int(mine[r]), int(joining[c])
+        return int(change.flat[k]), ((i, a, int(dest[i])), (j, int(self.plan[j]), a))
 
     def knapsack_pass(self) -> int:
         """Each agent's items re-chosen, where that lowers the cost: which of its optional

@@ -80,6 +80,20 @@ def test_the_knapsack_takes_the_best_set_that_fits():
     assert _knapsack(i64([1]), i64([2]), 4, lambda w: 0 * w, 3) is None
 
 
+# Agent 0 (5 to 8 hours) holds items 0 and 3 (4 hours each); items 1 and 2 (2 hours) are on
+# agents 1 and 2. Swapping 0 for 1 saves 10, and so does 3 for 2; either alone leaves agent 0
+# at 6 hours, both at 4, under its band. A pass makes one and prices the other again later.
+def test_swaps_that_share_an_agent_are_not_made_together():
+    pairs = [(0, 0, 4), (0, 1, 4), (1, 0, 2), (1, 1, 2), (2, 0, 2), (2, 2, 2), (3, 0, 4),
+             (3, 2, 4)]
+    inst = make_alloc([5, 0, 0], [8, 10, 10], pairs, 4,
+                      {"cost": AllocTerm(pair=i64([5, 0, 0, 5, 0, 5, 5, 0]))})
+    descent = _Descent(inst, i64([0, 1, 2, 0]), summed_terms(inst, ("cost",)))
+    assert descent.swap_pass() == 1
+    assert allocation_is_feasible(inst, descent.plan)
+    assert plan_cost(inst, descent.plan, ("cost",)) == 10
+
+
 # Targets of 4 hours, 2 per hour off them. Item 0 alone to agent 1 saves 3 but puts both
 # agents 4 hours off (16); swapping items 0 and 1 saves 3 + 1 and keeps the loads.
 def test_the_balance_is_priced():
