@@ -56,7 +56,7 @@ class _Gathering:
             else np.ones(inst.n_items, dtype=bool)
         # the pairs of the items of accounts spread now (gathering spreads none)
         items = np.flatnonzero(np.isin(inst.item_account, self._spread()))
-        self.items_of = _split_by(items, inst.item_account[items])
+        self.items_of = items_by_account(items, inst.item_account[items])
         wanted = np.zeros(inst.n_items, dtype=bool)
         wanted[items] = True
         # (in 32 bits where they fit: on XL's largest team these hold millions of pairs)
@@ -144,8 +144,8 @@ class _Gathering:
         return change - sum(int(self.travel[account, a]) for a in serving - after)
 
 
-def _split_by(items: np.ndarray, account: np.ndarray) -> dict[int, np.ndarray]:
-    """The items of each account."""
+def items_by_account(items: np.ndarray, account: np.ndarray) -> dict[int, np.ndarray]:
+    """The items of each account (`account`: each item's), by account."""
     order = np.argsort(account, kind="stable")
     items, account = items[order], account[order]
     cuts = np.flatnonzero(np.diff(account)) + 1

@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from models.account_moves import items_by_account
 from models.allocation_bound import pair_slices
 from models.instances import AllocationInstance, SummedTerms, summed_terms
 
@@ -287,7 +288,7 @@ class _Descent:
             - self.deviation(source, self.load[source])
         good = (change < 0) & (load_to <= self.hi[to]) & (load_from >= self.lo[source])
         order = np.argsort(change[good], kind="stable")
-        items_of = _split_by_account(items, self.account[items])
+        items_of = items_by_account(items, self.account[items])
         moved = 0
         for account, agent_to in zip(accounts[good][order].tolist(), to[good][order].tolist()):
             members = items_of[account]
@@ -446,13 +447,12 @@ class _Descent:
             ok &= (load_b >= self.lo[b]) & (load_b <= self.hi[b])
         if self.travel is not None:  # (two items of one account would share its travel)
             ok &= self.account[mine][:, None] != self.account[theirs][None, :]
-        change = np.where(ok, change, 0)
-        k = int(np.argmin(change))
-        if change.flat[k] >= 0:
+        best = _cheapest(change, ok)
+        if best is None:
             return None
-        r, c = divmod(k, change.shape[1])
+        value, r, c = best
         i, j = int(mine[r]), int(theirs[c])
-        return int(change.flat[k]), ((i, a, b), (j, b, a))
+        return value, ((i, a, b), (j, b, a))
 
     def chain_pass(self) -> int:
         """For each agent the chain that lowers the cost most: one item joins it (from another
@@ -571,13 +571,12 @@ class _Descent:
             & ((dest[mine][:, None] < 0) | (dest[mine][:, None] != source[None, :]))
         if self.travel is not None:
             ok &= self.account[mine][:, None] != self.account[joining][None, :]
-        change = np.where(ok, change, 0)
-        k = int(np.argmin(change))
-        if change.flat[k] >= 0:
+        best = _cheapest(change, ok)
+        if best is None:
             return None
-        r, c = divmod(k, change.shape[1])
+        value, r, c = best
         i, j = int(mine[r]), int(joining[c])
-        return int(change.flat[k]), ((i, a, int(dest[i])), (j, int(self.plan[j]), a))
+        return value, ((i, a, int(dest[i])), (j, int(self.plan[j]), a))
 
     def knapsack_pass(self) -> int:
         """Each agent's items re-chosen, where that lowers the cost: which of its optional
@@ -652,13 +651,15 @@ class _Descent:
         return change + int((pay * (after > 0)).sum() - (pay * (before > 0)).sum())
 
 
-def _split_by_account(items: np.ndarray, account: np.ndarray) -> dict[int, np.ndarray]:
-    """The items of each account."""
-    order = np.argsort(account, kind="stable")
-    items, account = items[order], account[order]
-    cuts = np.flatnonzero(np.diff(account)) + 1
-    return {int(group[0]): members
-            for members, group in zip(np.split(items, cuts), np.split(account, cuts))}
+def _cheapest(change: np.ndarray, ok: np.ndarray) -> tuple[int, int, int] | None:
+    """The most negative change where `ok` (a matrix), with its row and column; None when no
+    change there is negative."""
+    change = np.where(ok, change, 0)
+    k = int(np.argmin(change))
+    if change.flat[k] >= 0:
+        return None
+    r, c = divmod(k, change.shape[1])
+    return int(change.flat[k]), r, c
 
 
 def _held_by(agents: np.ndarray, wanted: np.ndarray) -> np.ndarray:
