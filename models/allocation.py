@@ -650,7 +650,12 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     after 0.1 s of steps from nothing). The runs from nothing and from the best prices stay:
     their priced plans are sometimes the cheaper (M key-account hybrid's Cloud ERP team: 277.4
     M, against 284.8 M with both runs from the flow's prices; S's SMB East farming team: 920.9 M
-    against 929.5 M with the second run from them)."""
+    against 929.5 M with the second run from them). The run from the flow's prices is not
+    aimed at a start's cost (lagrangian_bound's `upper`), which may lie far above the bound
+    there (L key-account hybrid's individuals team: its hint repaired, 411.5 M against 136 M;
+    aimed at it, the steps kept the flow's bound, 136.13 M, and priced a 166.4 M plan; aimed
+    near the bound, 136.89 M and 156.5 M, and 148.5 M for the team at its 27 s against
+    152.9 M)."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
     while rounds and pairs * RELAX_SECONDS_PER_PAIR * rounds \
@@ -673,8 +678,8 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     for run in runs:
         costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
         prices = flow.prices if run == "flow" else None if relaxed is None else relaxed.prices
-        found = lagrangian_bound(inst, names, budget, upper=min(costs, default=None),
-                                 prices=prices, again=relaxed)
+        found = lagrangian_bound(inst, names, budget, prices=prices, again=relaxed,
+                                 upper=None if run == "flow" else min(costs, default=None))
         if found is None:
             return None, None, None
         if relaxed is None or found.bound >= relaxed.bound:

@@ -249,3 +249,26 @@ def test_column_generation_prices_pairs_with_the_agents_duals(monkeypatch):
     assert found.agent.tolist() == [0, 1, 2]
     assert found.prices == pytest.approx([1.0, 0.0, 0.75], abs=1e-4)
     assert solves == [[0, 3, 8], [0, 2, 3, 4, 8]]
+
+
+# A team too large for two runs gets one, from the flow's prices; a smaller one gets runs from
+# nothing, from the best prices and from the flow's. A start's cost sets where the steps aim
+# only in the runs from elsewhere: L key-account hybrid's individuals team, its hint repaired to
+# 411.5 M against a bound of 136 M, kept the flow's bound (136.13 M) and priced a 166.4 M plan
+# when its steps aimed at that cost; aimed near the bound, 136.89 M and 156.5 M. Here the hint,
+# all on agent 1, repaired costs 60; the first run's priced plan (item 2 on agent 0) 30.
+@pytest.mark.parametrize("large", [True, False])
+def test_steps_from_the_flows_prices_are_not_aimed_at_a_starts_cost(monkeypatch, large):
+    import models.allocation as allocation
+    uppers = []
+    real = allocation.lagrangian_bound
+
+    def spy(inst, names, seconds, upper=None, **kwargs):
+        uppers.append(upper)
+        return real(inst, names, seconds, upper=upper, **kwargs)
+    monkeypatch.setattr(allocation, "lagrangian_bound", spy)
+    if large:
+        monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    allocation._relax_and_start(three_items(hint_agent=i64([1, 1, 1])),
+                                replace(SETTINGS, time_limit=1.0))
+    assert uppers == ([None] if large else [60, 30, None])
