@@ -342,7 +342,11 @@ class CostLane:
         self._ready = False
 
         def send() -> None:
-            if not self.worker.send(("oracle", inst)):
+            try:
+                sent = self.worker.send(("oracle", inst))
+            except Exception:  # (an instance that cannot be pickled: the search goes alone)
+                sent = False
+            if not sent:
                 self.events.put(("gone", self.worker, None))
         threading.Thread(target=send, daemon=True).start()
 
