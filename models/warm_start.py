@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import numpy as np
@@ -265,8 +265,8 @@ class _Search:
         self.rules = rules
         self.oracle = TeamOracle(inst)
         self.helper = helper
-        if helper is not None:  # (outside rules are checked here, and need not be sent)
-            helper.start(replace(inst, extensions=()))
+        if helper is not None:
+            helper.start(inst)
         self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
         self.ranked: dict[int, list[int]] = {}
         self.reset(initial_teams(inst, self.oracle))

@@ -342,11 +342,7 @@ class CostLane:
         self._ready = False
 
         def send() -> None:
-            try:
-                sent = self.worker.send(("oracle", inst))
-            except Exception:  # (an instance that cannot be pickled: the search goes alone)
-                sent = False
-            if not sent:
+            if not self.worker.send(("oracle", inst)):
                 self.events.put(("gone", self.worker, None))
         threading.Thread(target=send, daemon=True).start()
 
