@@ -51,9 +51,6 @@ class SolveSettings:
     term_limits: dict[str, int] | None = None
     #: stop when no better solution came for this long (the rest of the time goes elsewhere)
     stall_seconds: float | None = None
-    #: another process that prices stage 1's team member sets beside this one
-    #: (models.warm_start.CostHelper); None: all are priced here
-    cost_helper: object | None = None
 
 
 @dataclass(frozen=True)

@@ -87,22 +87,13 @@ class TeamOracle:
 
     def cost(self, t: int, members: np.ndarray) -> int:
         """The team's cost, remembered per member set (local search revisits many)."""
-        key = _key(t, members)
+        key = (t, tuple(sorted(np.asarray(members).tolist())))
         cached = self._costs.get(key)
         if cached is None:
-            cached = self.remember(t, members, self.evaluate(t, members).cost)
+            if len(self._costs) > CACHE_SIZE:
+                self._costs.clear()
+            cached = self._costs[key] = self.evaluate(t, members).cost
         return cached
-
-    def knows(self, t: int, members: np.ndarray) -> bool:
-        """Whether the team's cost with these members is remembered."""
-        return _key(t, members) in self._costs
-
-    def remember(self, t: int, members: np.ndarray, cost: int) -> int:
-        """Remember the team's cost with these members (priced elsewhere, or here)."""
-        if len(self._costs) > CACHE_SIZE:
-            self._costs.clear()
-        self._costs[_key(t, members)] = cost
-        return cost
 
     def pairs_of(self, r: int, t: int) -> np.ndarray:
         k = r * self.inst.n_teams + t
@@ -183,10 +174,6 @@ class TeamOracle:
         return penalty
 
 
-def _key(t: int, members: np.ndarray) -> tuple:
-    return t, tuple(sorted(np.asarray(members).tolist()))
-
-
 def _sum_terms(inst: OrgDesignInstance, part: str, size: int) -> np.ndarray:
     total = np.zeros(size, dtype=np.int64)
     for term in inst.terms.values():
@@ -207,35 +194,15 @@ class TeamRuleChecker(Protocol):
     def involves(self, rep: int) -> bool: ...
 
 
-class CostHelper(Protocol):
-    """Another process that prices team member sets (`TeamOracle.cost`) while this one prices
-    others: the local search's time is mostly min-cost flows, which hold the interpreter."""
-
-    def ready(self) -> bool:
-        """Whether it has the instance (sent by `start`) and takes requests now."""
-
-    def start(self, inst: OrgDesignInstance) -> None:
-        """Send it the instance to price (it may take a while to be ready)."""
-
-    def submit(self, requests: list[tuple[int, np.ndarray]]) -> bool:
-        """Ask for the costs of (team, members) requests; False when it cannot take them."""
-
-    def result(self) -> list[int] | None:
-        """The submitted requests' costs, in order; None when it failed (price them here)."""
-
-
 def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
                 report: Callable[[int], None] | None = None,
                 rules: TeamRuleChecker | None = None,
-                stop: threading.Event | None = None,
-                helper: CostHelper | None = None) -> OrgStart | None:
+                stop: threading.Event | None = None) -> OrgStart | None:
     """Local search over rep -> team from today's teams (moves, then swaps); see the module
     docstring. `report` receives the total cost after the start and after each pass. With
     `rules`, the start is mended to hold them and only moves that keep them are taken; None
-    when no assignment holds them. A set `stop` ends the search at once (a cancelled solve).
-    A `helper` prices half of each batch of candidate teams meanwhile (the design found is the
-    same, sooner)."""
-    search = _Search(inst, time.monotonic() + time_budget, rules, stop, helper)
+    when no assignment holds them. A set `stop` ends the search at once (a cancelled solve)."""
+    search = _Search(inst, time.monotonic() + time_budget, rules, stop)
     if rules is not None:
         mended = rules.closest(search.team)
         if mended is None:
@@ -257,16 +224,12 @@ class _Search:
     """The local search state: current teams, each team's evaluation, moved-rep count."""
 
     def __init__(self, inst: OrgDesignInstance, deadline: float,
-                 rules: TeamRuleChecker | None = None, stop: threading.Event | None = None,
-                 helper: CostHelper | None = None):
+                 rules: TeamRuleChecker | None = None, stop: threading.Event | None = None):
         self.inst = inst
         self.deadline = deadline
         self.stop = stop
         self.rules = rules
         self.oracle = TeamOracle(inst)
-        self.helper = helper
-        if helper is not None:
-            helper.start(inst)
         self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
         self.ranked: dict[int, list[int]] = {}
         self.reset(initial_teams(inst, self.oracle))
@@ -296,24 +259,6 @@ class _Search:
 
     def members(self, t: int) -> np.ndarray:
         return np.nonzero(self.team == t)[0]
-
-    def costs(self, requests: list[tuple[int, np.ndarray]]) -> list[int]:
-        """The costs of (team, members) requests (`TeamOracle.cost`): the first half of those
-        not known yet priced by the helper, when it is ready, while the rest are priced here."""
-        oracle = self.oracle
-        unknown = [(t, m) for t, m in requests if not oracle.knows(t, m)]
-        if self.helper is not None and len(unknown) > 1 and self.helper.ready():
-            sent = unknown[:len(unknown) // 2]
-            if self.helper.submit(sent):
-                for t, m in unknown[len(sent):]:
-                    oracle.cost(t, m)
-                priced = self.helper.result()
-                if priced is None:
-                    self.helper = None  # (it failed: everything is priced here from now on)
-                else:
-                    for (t, m), cost in zip(sent, priced):
-                        oracle.remember(t, m, cost)
-        return [oracle.cost(t, m) for t, m in requests]
 
     def movable(self) -> list[int]:
         return [r for r in _candidates(self.inst, self.team, self.results, self.oracle)
@@ -373,14 +318,14 @@ class _Search:
                 break
             old = int(self.team[r])
             without = self.members(old)[self.members(old) != r]
-            targets = [t for t in range(self.inst.n_teams)
-                       if t != old and self.oracle.qualified_hours(r, t) > 0
-                       and self.allowed([(r, old, t)])]
-            priced = self.costs([(old, without)]
-                                + [(t, np.append(self.members(t), r)) for t in targets])
-            base = self.results[old].cost - priced[0]
-            gains = [(base + self.results[t].cost - cost, t)
-                     for t, cost in zip(targets, priced[1:])]
+            base = self.results[old].cost - self.oracle.cost(old, without)
+            gains = []
+            for t in range(self.inst.n_teams):
+                if t == old or self.oracle.qualified_hours(r, t) == 0 or \
+                        not self.allowed([(r, old, t)]):
+                    continue
+                with_r = np.append(self.members(t), r)
+                gains.append((base + self.results[t].cost - self.oracle.cost(t, with_r), t))
             gains.sort(key=lambda g: -g[0])
             self.ranked[r] = [t for _, t in gains[:3]]
             t = next((t for gain, t in gains if gain > 0 and self.keeps_rules([(r, old, t)])),
@@ -396,29 +341,23 @@ class _Search:
         """Swap two reps of different teams where that lowers the total cost."""
         improved = False
         for r in self.movable():
-            if self.out_of_time():
-                return improved
             a = int(self.team[r])
-            ma = self.members(a)
-            swaps = []
+            best = None
             for b in self.ranked.get(r, []):
-                mb = self.members(b)
-                for s in mb.tolist():
+                for s in self.members(b).tolist():
+                    if self.out_of_time():
+                        return improved
                     if self.fixed[s] >= 0 or self.oracle.qualified_hours(s, a) == 0:
                         continue
                     changes = [(r, a, b), (s, b, a)]
-                    if self.allowed(changes):
-                        swaps.append((changes, np.append(ma[ma != r], s),
-                                      np.append(mb[mb != s], r)))
-            priced = self.costs([request for changes, new_a, new_b in swaps
-                                 for request in ((a, new_a), (changes[0][2], new_b))])
-            best = None
-            for k, (changes, new_a, new_b) in enumerate(swaps):
-                b = changes[0][2]
-                gain = (self.results[a].cost + self.results[b].cost
-                        - priced[2 * k] - priced[2 * k + 1])
-                if gain > 0 and (best is None or gain > best[0]):
-                    best = (gain, changes, {a: new_a, b: new_b})
+                    if not self.allowed(changes):
+                        continue
+                    ma, mb = self.members(a), self.members(b)
+                    new_a, new_b = np.append(ma[ma != r], s), np.append(mb[mb != s], r)
+                    gain = (self.results[a].cost + self.results[b].cost
+                            - self.oracle.cost(a, new_a) - self.oracle.cost(b, new_b))
+                    if gain > 0 and (best is None or gain > best[0]):
+                        best = (gain, changes, {a: new_a, b: new_b})
             if best is not None and self.keeps_rules(best[1]):
                 self.apply(best[1], {t: self.oracle.evaluate(t, m) for t, m in best[2].items()})
                 improved = True

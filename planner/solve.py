@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,7 @@ from planner.explain import RELAXATIONS, below_band, explain, indivisible, prech
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
                               line_reps, org_design_instance)
 from planner.objective import Decision
-from planner.team_pool import CostLane, borrow, give_back, lend_cost_lane, take_back, warm_up
+from planner.team_pool import borrow, give_back, warm_up
 
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
@@ -206,11 +205,9 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
     stage1_budget = left() * STAGE1_SHARE
     inst1 = org_design_instance(p)
-    with _pricing_lane(settings.workers) as lane:
-        s1 = solve_org_design(inst1, replace(
-            model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
-                           stall=max(1.0, stage1_budget * STAGE1_STALL_SHARE)),
-            cost_helper=lane))
+    s1 = solve_org_design(inst1,
+                          model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
+                                         stall=max(1.0, stage1_budget * STAGE1_STALL_SHARE)))
     if s1.status == "INFEASIBLE":
         raise explain(p, _explain_settings(settings)) or InfeasibleError(
             ["the rules conflict, but the conflict could not be narrowed down within the time "
@@ -245,20 +242,6 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                              "seconds": round(stage2["seconds"], 3), "teams": p.org.n_teams},
                      term_values=term_values)
     return decision, report
-
-
-@contextmanager
-def _pricing_lane(workers: int) -> Iterator[CostLane | None]:
-    """A worker process that prices stage 1's candidate teams beside this one (its local
-    search is mostly min-cost flows, which hold the interpreter), where the solve has two
-    workers or more. The search takes the same steps, sooner: M region x function's first four
-    passes ended at 1.6, 2.8, 3.8 and 4.6 s, against 2.4, 4.3, 6.1 and 7.4 s alone."""
-    lane = lend_cost_lane() if workers > 1 else None
-    try:
-        yield lane
-    finally:
-        if lane is not None:
-            take_back(lane)
 
 
 def _explain_settings(settings) -> SolveSettings:
@@ -323,10 +306,8 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
         # progress, so each gets twice the time of the last); a cut needs a short one
         budget = min(overtime, max(REDESIGN_SECONDS, 0.1 * settings.time_limit if cut
                                    else STAGE1_SHARE * settings.time_limit * 2 ** (attempt + 1)))
-        with _pricing_lane(settings.workers) as lane:
-            again = solve_org_design(inst1, replace(
-                model_settings(REDESIGN, budget, levels=stage1_levels, stall=budget / 2),
-                cost_helper=lane))
+        again = solve_org_design(inst1, model_settings(REDESIGN, budget, levels=stage1_levels,
+                                                       stall=budget / 2))
         if again.objective is None or (not cut and again.band_shortfall >= s1.band_shortfall):
             break  # nothing found, or the band minimum is no nearer: more of the same won't help
         s1 = again

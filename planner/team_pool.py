@@ -15,10 +15,7 @@ import the solver while stage 1 runs) and kept for the next solve. A team stops 
 solve's stop event is set (if it watches it: teams started after a cancel do not) or when the
 pool is aborted (a team found infeasible makes the others' plans useless). A worker that fails
 gives its team back to be solved in the solving process. A pool may also have one lane in the
-solving process itself (`_LocalLane`, a thread), for a team too large to send.
-
-Before stage 2, one worker is lent to stage 1's local search (`CostLane`): it prices half of
-each batch of candidate teams (min-cost flows) while the solving process prices the rest."""
+solving process itself (`_LocalLane`, a thread), for a team too large to send."""
 
 from __future__ import annotations
 
@@ -40,9 +37,6 @@ from models.instances import AllocationInstance, AllocSolution, Progress, SolveS
 
 #: how often the solving process looks for a cancel while teams are solved elsewhere
 POLL_SECONDS = 0.05
-#: how long stage 1's local search waits for a batch of team costs from its pricing worker
-#: before it prices everything itself (a batch takes milliseconds)
-PRICING_TIMEOUT_SECONDS = 30.0
 _HEADER = struct.Struct("<QQ")  # pickle bytes, out-of-band buffers
 _LENGTH = struct.Struct("<Q")
 
@@ -101,7 +95,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
 
     def control() -> None:
         while (msg := _receive(inp)) is not None:
-            if msg[0] in ("solve", "oracle", "costs"):
+            if msg[0] == "solve":
                 tasks.put(msg)
             elif msg[0] == "cancel":
                 cancel.set()
@@ -112,33 +106,8 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
                 abort.clear()
         tasks.put(None)
     threading.Thread(target=control, daemon=True).start()
-    pricing = _Pricing()
     while (msg := tasks.get()) is not None:
-        post = lambda *reply: _send(out, reply, lock)  # noqa: E731
-        if msg[0] == "solve":
-            _solve_one(*msg[1:], cancel, abort, post)
-        else:
-            pricing.handle(msg, post)
-
-
-class _Pricing:
-    """A worker's part in stage 1's local search (`CostLane`): it keeps the instance's
-    team oracle and prices the member sets it is sent."""
-
-    def __init__(self) -> None:
-        self.oracle = None
-
-    def handle(self, msg: tuple, post: Callable[..., None]) -> None:
-        from models.warm_start import TeamOracle
-        try:
-            if msg[0] == "oracle":
-                self.oracle = None if msg[1] is None else TeamOracle(msg[1])
-                if self.oracle is not None:
-                    post("ready")
-            else:
-                post("costs", [self.oracle.cost(t, members) for t, members in msg[1]])
-        except Exception:
-            post("error", None, traceback.format_exc())
+        _solve_one(*msg[1:], cancel, abort, lambda *reply: _send(out, reply, lock))
 
 
 def _solve_one(tag: int, inst: AllocationInstance, settings: SolveSettings, watch_cancel: bool,
@@ -284,8 +253,8 @@ class TeamPool:
             except queue.Empty:
                 self._pass_on_cancel()
                 continue
-            if worker not in self.workers or kind in ("ready", "costs"):
-                continue  # from a worker that failed earlier, or late from stage 1's pricing
+            if worker not in self.workers:
+                continue  # from a worker that failed earlier
             if kind == "progress":
                 relay = self._relays.get(body[0])
                 if relay is not None and worker.task == body[0]:
@@ -315,80 +284,6 @@ class TeamPool:
         """Ask every running team to stop at once with its best plan."""
         for w in self.workers:
             w.send(("abort",))
-
-
-class CostLane:
-    """A worker lent to stage 1's local search (models.warm_start.CostHelper): it prices
-    team member sets while the solving process prices others. It is ready once it has
-    imported the solver and built the instance's oracle; until then, and after it fails,
-    the search prices everything itself."""
-
-    def __init__(self, worker: _Worker) -> None:
-        self.worker, self.events = worker, queue.Queue()
-        worker.events = self.events
-        self._ready = self.failed = False
-
-    def ready(self) -> bool:
-        while not self._ready and not self.failed:
-            try:
-                self._read(self.events.get_nowait())
-            except queue.Empty:
-                break
-        return self._ready and not self.failed
-
-    def start(self, inst) -> None:
-        """Send the instance from a thread: the worker reads it only once it has imported
-        the solver, and a large instance fills the pipe before that."""
-        self._ready = False
-
-        def send() -> None:
-            if not self.worker.send(("oracle", inst)):
-                self.events.put(("gone", self.worker, None))
-        threading.Thread(target=send, daemon=True).start()
-
-    def submit(self, requests: list) -> bool:
-        self.failed = self.failed or not self.worker.send(("costs", requests))
-        return not self.failed
-
-    def result(self) -> list[int] | None:
-        while not self.failed:
-            try:
-                message = self.events.get(timeout=PRICING_TIMEOUT_SECONDS)
-            except queue.Empty:
-                self.failed = True
-                break
-            if message[0] == "costs":
-                return message[2][0]
-            self._read(message)
-        return None
-
-    def _read(self, message: tuple) -> None:
-        if message[0] == "ready":
-            self._ready = True
-        else:  # "gone" or "error": the search goes on alone
-            self.failed = True
-            if message[0] == "error":
-                print(f"stage 1's pricing worker failed:\n{message[2][1]}", file=sys.stderr)
-
-
-def lend_cost_lane() -> CostLane | None:
-    """An idle worker (started if need be) lent to stage 1's local search; None where no
-    process can be started. Give it back with `take_back`."""
-    warm_up(1)
-    with _idle_lock:
-        if not _idle:
-            return None
-        worker = _idle.pop(0)
-    return CostLane(worker)
-
-
-def take_back(lane: CostLane) -> None:
-    """Keep the lane's worker for stage 2 (it drops the instance), unless it failed."""
-    if lane.failed or not lane.worker.alive() or not lane.worker.send(("oracle", None)):
-        lane.worker.close()
-        return
-    with _idle_lock:
-        _idle.append(lane.worker)
 
 
 _idle: list[_Worker] = []

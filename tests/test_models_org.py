@@ -19,7 +19,7 @@ import pytest
 from models.instances import (RULE_MIN_PROFICIENCY, Coverage, OrgDesignInstance, OrgTerm,
                               Progress, SolveSettings)
 from models.org_design import _start_within_rules, explain_infeasibility, solve_org_design
-from models.warm_start import TeamOracle, _Search, improve_org
+from models.warm_start import _Search, improve_org
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
 
@@ -552,64 +552,6 @@ def test_improve_org_cost_equals_model_objective_of_its_teams():
     sol = solve(inst)
     assert sol.objective == 23
     assert sol.rep_team.tolist() == [0, 1, 0]
-
-
-class _PricingHere:
-    """A pricing helper in this process (models.warm_start.CostHelper), as a worker would be:
-    its own oracle prices what it is sent; `fail_after` batches, it fails."""
-
-    def __init__(self, fail_after: int | None = None):
-        self.oracle, self.batches, self.fail_after, self.sent = None, 0, fail_after, None
-
-    def ready(self) -> bool:
-        return self.oracle is not None
-
-    def start(self, inst) -> None:
-        self.oracle = TeamOracle(inst)
-
-    def submit(self, requests) -> bool:
-        self.sent = requests
-        return True
-
-    def result(self):
-        self.batches += 1
-        if self.fail_after is not None and self.batches > self.fail_after:
-            return None
-        return [self.oracle.cost(t, members) for t, members in self.sent]
-
-
-# A helper prices half of each batch of candidate teams; the search takes the same steps and
-# ends with the same teams, hours and cost as alone (the instance of the test above: optimum
-# 23), also when the helper fails on its second batch and the search goes on alone.
-@pytest.mark.parametrize("fail_after", [None, 1])
-def test_a_pricing_helper_leaves_the_search_unchanged(fail_after):
-    inst = make_org([0, 0, 3], [10, 10, 6], 2, [0, 1, 1], [12, 5, 3], all_pairs(3, 3),
-                    {"unmet": unmet_term(4, 3), "fit": OrgTerm(pair=i64([1, 2, 2, 1, 1, 1, 2, 1, 3])),
-                     "continuity": OrgTerm(rep_team=i64([[0, 2], [1, 0], [0, 0]]))},
-                    hint_team=i64([1, 1, 1]))
-    alone = improve_org(inst, 10.0)
-    helper = _PricingHere(fail_after)
-    helped = improve_org(inst, 10.0, helper=helper)
-    assert helper.batches >= (2 if fail_after else 3)
-    assert helped.cost == alone.cost == 23
-    assert helped.rep_team.tolist() == alone.rep_team.tolist() == [0, 1, 0]
-    assert np.array_equal(helped.hours, alone.hours)
-
-
-# Of a batch of four member sets no one has priced, the helper prices the first two and this
-# process the rest; each cost is the one the oracle gives, and all four are remembered.
-def test_a_search_sends_half_of_a_batch_to_its_helper():
-    inst = make_org([0, 0, 3], [10, 10, 6], 2, [0, 1, 1], [12, 5, 3], all_pairs(3, 3),
-                    {"unmet": unmet_term(4, 3), "fit": OrgTerm(pair=i64([1, 2, 2, 1, 1, 1, 2, 1, 3]))})
-    helper = _PricingHere()
-    search = _Search(inst, time.monotonic() + 10, helper=helper)
-    requests = [(0, i64([0])), (0, i64([2])), (1, i64([1, 2])), (1, i64([0]))]
-    expected = [TeamOracle(inst).cost(t, m) for t, m in requests]
-    assert len(set(expected)) == 4
-    assert search.costs(requests) == expected
-    assert [(t, m.tolist()) for t, m in helper.sent] == [(0, [0]), (0, [2])]
-    assert all(search.oracle.knows(t, m) for t, m in requests)
-    assert search.costs(requests[:2]) == expected[:2] and helper.batches == 1  # remembered
 
 
 # ------------------------------------------------------------------------------- progress

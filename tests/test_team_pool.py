@@ -15,8 +15,7 @@ from models.instances import AllocationInstance, AllocSolution, AllocTerm, Solve
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, qualified_pairs)
-from planner.team_pool import (_idle, _receive, _send, borrow, give_back, lend_cost_lane,
-                               take_back)
+from planner.team_pool import _receive, _send, borrow, give_back
 from tests.test_models_allocation import gap
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
@@ -271,44 +270,3 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
                  method="two-stage")
     assert len(here) == 1 and "stage 2: team" in here[0]
     assert plan.verify() == []
-
-
-def _wait_ready(lane, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not lane.ready():
-        assert not lane.failed and time.monotonic() < deadline
-        time.sleep(0.02)
-
-
-# Stage 1's pricing worker prices member sets as this process's oracle does, and goes back
-# to the idle workers for stage 2; one that dies makes the search price alone, and is not
-# kept.
-def test_a_pricing_worker_prices_as_the_oracle_does_and_is_kept():
-    from models.warm_start import TeamOracle
-    from tests.test_models_org import all_pairs, i64, make_org, unmet_term
-    inst = make_org([0, 0, 3], [10, 10, 6], 2, [0, 1, 1], [12, 5, 3], all_pairs(3, 3),
-                    {"unmet": unmet_term(4, 3)})
-    requests = [(0, i64([0])), (0, i64([2])), (1, i64([1, 2])), (1, i64([0, 1, 2]))]
-    lane = lend_cost_lane()
-    assert lane is not None
-    lane.start(inst)
-    _wait_ready(lane)
-    assert lane.submit(requests)
-    assert lane.result() == [TeamOracle(inst).cost(t, m) for t, m in requests]
-    take_back(lane)
-    assert lane.worker in _idle
-
-
-def test_a_pricing_worker_that_dies_fails_and_is_not_kept():
-    from tests.test_models_org import all_pairs, i64, make_org, unmet_term
-    inst = make_org([0, 0, 3], [10, 10, 6], 2, [0, 1, 1], [12, 5, 3], all_pairs(3, 3),
-                    {"unmet": unmet_term(4, 3)})
-    lane = lend_cost_lane()
-    lane.start(inst)
-    _wait_ready(lane)
-    lane.worker.process.kill()
-    lane.worker.process.wait()
-    lane.submit([(0, i64([0]))])
-    assert lane.result() is None and lane.failed
-    take_back(lane)
-    assert lane.worker not in _idle
