@@ -44,6 +44,17 @@ JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
 JOINT_AUTO_PAIRS = 2_000
 METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
+#: Each team's share of stage 2's time counts, besides its pairs, this share of the mean
+#: team's pairs: a solve has costs that do not shrink with its team (its relaxation's first
+#: steps, its first neighbourhoods), and in proportion to pairs alone XL key-account hybrid's
+#: key-account teams got 0.2-0.9 s and ended 9-40 % above their bounds, with no time left to
+#: polish them. XL at 120 s with it (and polishing on the local lane, `_Run.make_room`):
+#: key-account hybrid's stage-2 gap 3.33 / 3.69 % -> 1.14 / 1.53 %, region x function
+#: 1.56 % -> 1.32 / 3.80 % (the last run's East service team, of a weaker stage-1 design, held
+#: 41 of its 61); M and L within their run-to-run spread (M 0.45 / 0.45 / 0.45 / 0.53 ->
+#: 0.35 / 0.44 / 0.46 / 0.46 % and 0.16 four times -> 0.15-0.20 %; L key-account hybrid
+#: 0.26 / 0.72 / 0.82 -> 0.72 / 0.79 / 0.79 %, region x function 0.26 -> 0.22 %)
+TEAM_BASE_SHARE = 0.25
 #: Building a team's stage-2 instance and repairing its start take about this long per line x
 #: member, outside the time its solve is given (measured on XL: 7 s for 43 million); the
 #: teams' shares of the time left are what remains after them. It is where the charge starts:
@@ -352,7 +363,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
     solved_here = {list(team_lines)[i] for i in here} if pool and here else set()
     run = _Run(p, model_settings, done, pool,
-               _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1),
+               _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1,
+                      len(sizes)),
                stop, solved_here)
     try:
         for team in order:
@@ -437,7 +449,7 @@ def _polish(run: "_Run") -> None:
     idled 10 s while the other finished the individuals team, when polishing waited for it.)"""
     polished: set[int] = set()
     while not run.stopped():
-        run.make_room()
+        run.make_room(anywhere=True)
         if run.failed is not None:
             break
         gaps = _gaps_to_polish(run, polished)
@@ -539,7 +551,8 @@ class _Run:
                 * len(job.inst.pair_item)
             tag = self.pool.submit(job.inst, replace(
                 job.settings, workers=1,
-                time_limit=max(MIN_TEAM_SECONDS, job.settings.time_limit - sending)), here)
+                time_limit=max(MIN_TEAM_SECONDS, job.settings.time_limit - sending)), here,
+                anywhere=job.polish)
         if tag is None:
             self.end(job, solve_allocation(job.inst, job.settings))
         else:
@@ -575,9 +588,10 @@ class _Run:
                               "raise the time limit (--time-limit)")
         self.results[int(team)] = (sol, items)
 
-    def make_room(self) -> None:
-        """Wait until a worker is free (when every one is busy)."""
-        while self.pool is not None and self.running and not self.pool.idle():
+    def make_room(self, anywhere: bool = False) -> None:
+        """Wait until a worker is free (when every one is busy), or any lane, the one in this
+        process included, when `anywhere` (polishing: every team has been built and sent)."""
+        while self.pool is not None and self.running and not self.pool.idle(anywhere):
             self._collect()
 
     def wait_one(self) -> None:
@@ -613,10 +627,13 @@ class _Job:
 class _Lanes:
     """Each team's share of stage 2's time: the time left on every lane, less what the running
     teams still have of theirs and the charge for the teams to come (`_Charge`), in proportion
-    to the team's size (line x member pairs); at least MIN_TEAM_SECONDS."""
+    to the team's size (line x member pairs) plus a base the same for every team of the
+    `teams` (TEAM_BASE_SHARE); at least MIN_TEAM_SECONDS."""
 
-    def __init__(self, deadline: float, pairs: float, lanes: int) -> None:
+    def __init__(self, deadline: float, pairs: float, lanes: int, teams: int = 0) -> None:
         self.deadline, self.remaining, self.lanes = deadline, pairs, lanes
+        self.base = TEAM_BASE_SHARE * pairs / teams if teams else 0.0
+        self.weights = pairs + self.base * teams
         self.charge = _Charge()
         self.running: set[_Job] = set()
         self.reserved = 0.0  # lane-seconds kept for polishing (`_polish`)
@@ -630,7 +647,7 @@ class _Lanes:
         """The team's share; it gets `factor` of it now, and the rest is kept for later."""
         left = self.deadline - now
         room = self.room(now) - self.reserved - self.remaining * self.charge.per_pair
-        share = room * pairs / max(self.remaining, 1.0)
+        share = room * (pairs + self.base) / max(self.weights, 1.0)
         self.skip(pairs)
         self.reserved += max(0.0, (1.0 - factor) * share)
         share *= factor
@@ -638,6 +655,7 @@ class _Lanes:
 
     def skip(self, pairs: float) -> None:
         self.remaining -= pairs
+        self.weights -= pairs + self.base
 
     def started(self, job: _Job) -> None:
         self.running.add(job)

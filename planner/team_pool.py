@@ -222,18 +222,20 @@ class TeamPool:
         for w in workers:
             w.send(("reset",))
 
-    def idle(self) -> bool:
-        """Whether a worker process is free (the local lane takes only the team it is for)."""
-        return any(w.task is None for w in self.workers if isinstance(w, _Worker))
+    def idle(self, anywhere: bool = False) -> bool:
+        """Whether a worker process is free (the local lane takes only the team it is for),
+        or any lane, the local one included, when `anywhere`."""
+        return any(w.task is None for w in self.workers
+                   if anywhere or isinstance(w, _Worker))
 
     def submit(self, inst: AllocationInstance, settings: SolveSettings,
-               here: bool = False) -> int | None:
-        """Send a team to an idle worker (to the local lane when `here`); its tag, or None
-        when none took it. Its progress goes to `settings.progress` (while `wait` runs); it
-        stops early when `settings.stop` is set."""
+               here: bool = False, anywhere: bool = False) -> int | None:
+        """Send a team to an idle worker (to the local lane when `here`, to either when
+        `anywhere`); its tag, or None when none took it. Its progress goes to
+        `settings.progress` (while `wait` runs); it stops early when `settings.stop` is set."""
         tag = len(self._relays)
         for w in self.workers:
-            if w.task is None and isinstance(w, _LocalLane) == here and w.send((
+            if w.task is None and (anywhere or isinstance(w, _LocalLane) == here) and w.send((
                     "solve", tag, inst, replace(settings, progress=None, stop=None),
                     settings.stop is not None)):
                 w.task = tag

@@ -13,7 +13,8 @@ import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, MIN_TEAM_SECONDS,
-                           POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, _better, _Job, _Lanes,
+                           POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
+                           _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, qualified_pairs)
 from planner.team_pool import _receive, _send, borrow, give_back
 from tests.test_models_allocation import gap
@@ -103,6 +104,16 @@ def test_each_team_gets_its_share_of_the_time_on_every_lane():
     assert late.budget(1.0, now=2.0) == MIN_TEAM_SECONDS
 
 
+# One lane, 10 s, two teams of 8 and 2 pairs with the base: 0.25 x 10 / 2 = 1.25 pairs each,
+# 12.5 in all. The first gets 10 x 9.25 / 12.5 = 7.4 s (8 s by pairs alone), the second the
+# 2.6 s left (10 x 3.25 / 12.5 = 2.6 s).
+def test_every_team_counts_a_base_besides_its_pairs():
+    assert TEAM_BASE_SHARE == 0.25
+    lanes = _Lanes(deadline=10.0, pairs=10.0, lanes=1, teams=2)
+    assert lanes.budget(8.0, now=0.0) == pytest.approx(7.4)
+    assert lanes.budget(2.0, now=7.4) == pytest.approx(2.6)
+
+
 # One lane, 10 s, two teams of 5 pairs; the first may be polished: it gets 0.6 of its share
 # (10 x 5 / 10 = 5 s) now, 3 s, and 2 s are kept. At 3 s the second gets the 7 s left less
 # the 2 kept: 5 s. At 8 s the 2 s kept are what is left to polish with.
@@ -159,7 +170,7 @@ class _FakeRun:
     def stopped(self) -> bool:
         return False
 
-    def make_room(self) -> None:
+    def make_room(self, anywhere: bool = False) -> None:
         pass
 
     def wait_one(self) -> None:
@@ -238,6 +249,26 @@ def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
         (done_tag, sol), = pool.wait()
         assert done_tag == tag
         assert sol.objective == 9 and sol.item_agent.tolist() == [0, 1, 0]
+    finally:
+        give_back(pool)
+
+
+# Once the team it was for is done, the local lane takes a polish (`anywhere`) while the
+# worker is busy; a plain submit still waits for the worker. Both give the optimum, 9.
+def test_a_polish_takes_the_local_lane_when_the_worker_is_busy():
+    pool = borrow(2, local=True)
+    try:
+        settings = SolveSettings(time_limit=5, workers=1, seed=0)
+        first = pool.submit(slow_instance(agents=2, items=3), settings)
+        assert first is not None and not pool.idle() and pool.idle(anywhere=True)
+        assert pool.submit(gap(), settings) is None
+        polish = pool.submit(gap(), settings, anywhere=True)
+        assert polish is not None and not pool.idle(anywhere=True)
+        done = dict(pool.wait())
+        while len(done) < 2:
+            done.update(pool.wait())
+        assert done[polish].objective == 9 and done[polish].item_agent.tolist() == [0, 1, 0]
+        assert done[first] is not None
     finally:
         give_back(pool)
 
