@@ -72,8 +72,8 @@ def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[st
     until one gains nothing or `seconds` run out. Pinned items stay, and a mandatory item is
     never left to nobody."""
     deadline = time.monotonic() + seconds
-    if len(inst.pair_item) * (SETUP_SECONDS_PER_PAIR + SHIFT_SECONDS_PER_PAIR) > 0.5 * seconds:
-        return plan  # (its first pass cannot be cut short: it must fit well within the time)
+    if descent_least_seconds(inst) > seconds:
+        return plan
     descent = _Descent(inst, plan, summed_terms(inst, names), deadline)
     while time.monotonic() < deadline:
         if descent.shift_pass():
@@ -84,6 +84,12 @@ def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[st
         if not made + descent.knapsack_pass():
             break
     return descent.plan
+
+
+def descent_least_seconds(inst: AllocationInstance) -> float:
+    """The least time a descent starts in: its first pass cannot be cut short, so it must fit
+    well within the time (twice its estimate)."""
+    return 2 * len(inst.pair_item) * (SETUP_SECONDS_PER_PAIR + SHIFT_SECONDS_PER_PAIR)
 
 
 class _Descent:

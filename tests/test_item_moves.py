@@ -4,11 +4,12 @@ move is computed by hand in each comment, and a property on random small compani
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from models.allocation import allocation_is_feasible
 from models.allocation_lns import plan_cost
-from models.instances import AllocTerm
+from models.instances import AllocTerm, SolveSettings
 from models.instances import summed_terms
 from models.item_moves import _Descent, _knapsack, improve_by_moves
 from tests.test_models_allocation import i64, make_alloc
@@ -232,3 +233,34 @@ def test_moves_keep_the_bands_and_end_where_no_single_move_gains(company):
     pinned = inst.fixed_agent >= 0
     assert np.array_equal(moved[pinned], plan[pinned])
     assert all(plan_cost(inst, other, NAMES) >= cost for other in single_moves(inst, moved))
+
+
+# Its first pass estimated at 0.5 s (2 pairs x 0.25 s), the descent needs twice that: in 0.9 s
+# it leaves the plan alone (cost 5), in 1.5 s it moves item 0 to agent 1 (cost 2).
+def test_a_descent_starts_only_where_its_first_pass_fits_twice(monkeypatch):
+    import models.item_moves as moves
+    monkeypatch.setattr(moves, "SETUP_SECONDS_PER_PAIR", 0.0)
+    monkeypatch.setattr(moves, "SHIFT_SECONDS_PER_PAIR", 0.25)
+    inst = two_agents((10, 10), [4], [5, 2])
+    assert moves.descent_least_seconds(inst) == 1.0
+    assert improve_by_moves(inst, i64([0]), ("cost",), 0.9).tolist() == [0]
+    assert improve_by_moves(inst, i64([0]), ("cost",), 1.5).tolist() == [1]
+
+
+# The same descent needs 1.0 s. Its share of a 10 s team (0.05: 0.5 s) is too short, and 1.0 s
+# is within three quarters of the 10 s left: it gets 1.0 s. Of a 1.2 s team it could have at
+# most 0.9 s: it keeps its share (0.06 s, and does not start). A share that fits (0.2: 2 s) stays.
+def test_a_descent_too_long_for_its_share_gets_the_least_it_needs_where_that_fits(monkeypatch):
+    import time
+    import models.allocation as allocation
+    import models.item_moves as moves
+    monkeypatch.setattr(moves, "SETUP_SECONDS_PER_PAIR", 0.0)
+    monkeypatch.setattr(moves, "SHIFT_SECONDS_PER_PAIR", 0.25)
+    inst = two_agents((10, 10), [4], [5, 2])
+
+    def seconds(limit, share):
+        return allocation._descent_seconds(inst, SolveSettings(time_limit=limit),
+                                           time.monotonic(), share)
+    assert seconds(10.0, 0.05) == 1.0
+    assert seconds(1.2, 0.05) == pytest.approx(0.06, abs=0.01)
+    assert seconds(10.0, 0.2) == pytest.approx(2.0, abs=0.01)
