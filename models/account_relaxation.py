@@ -14,12 +14,15 @@ is at least the LP's value, and still a valid bound for any prices.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import numpy as np
 
 #: accounts of up to this many items are solved exactly (set partitions: 2, 5, 15)
 MAX_ITEMS = 4
-#: accounts x items x agents of one size beyond which that size keeps the shares (memory)
+#: accounts x items x agents of one size beyond which it is built a chunk at a time, each
+#: time it is priced (DeferredGroup: memory)
 MAX_CELLS = 3_000_000
 
 
@@ -36,6 +39,16 @@ class AccountGroup:
     blocks: tuple[tuple[int, ...], ...]  # the non-empty sets of the k items
     partitions: np.ndarray  # (P, k) for each partition, the block each item is in
     partition_blocks: tuple[np.ndarray, ...]  # for each partition, its blocks (each once)
+
+
+@dataclass(frozen=True)
+class DeferredGroup:
+    """Accounts of one size whose dense arrays are built each time they are priced (`build`),
+    a chunk at a time: kept, a large team's would cost hundreds of MB (XL key-account
+    hybrid's individuals team: 35,000 accounts of 2-3 items x 231 agents, 430 MB)."""
+
+    items: np.ndarray  # (n, k) the accounts' items
+    build: Callable[[], AccountGroup]
 
 
 @dataclass(frozen=True)
@@ -65,47 +78,68 @@ def _set_partitions(k: int) -> list[list[tuple[int, ...]]]:
 def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order: np.ndarray,
                    pair_item: np.ndarray, pair_agent: np.ndarray, weight: np.ndarray,
                    base_cost: np.ndarray, none: np.ndarray, travel: np.ndarray
-                   ) -> list[AccountGroup]:
-    """Groups of accounts of 2 to MAX_ITEMS items (within MAX_CELLS each). `order` lists the
-    relaxation's pairs (pinned items' other agents left out); `weight` and `base_cost` (pair
-    costs without travel) are in that order."""
+                   ) -> list[AccountGroup | DeferredGroup]:
+    """Groups of accounts of 2 to MAX_ITEMS items, one per size within MAX_CELLS; a size beyond
+    it comes as DeferredGroups of at most MAX_CELLS cells each. `order` lists the relaxation's
+    pairs (pinned items' other agents left out); `weight` and `base_cost` (pair costs without
+    travel) are in that order."""
     per_account = np.bincount(item_account, minlength=travel.shape[0])
-    groups = []
+    groups: list[AccountGroup | DeferredGroup] = []
     for k in range(2, MAX_ITEMS + 1):
         accounts = np.flatnonzero(per_account == k)
-        if not len(accounts) or len(accounts) * k * n_agents > MAX_CELLS:
+        if not len(accounts):
             continue
         row = np.full(travel.shape[0], -1, dtype=np.int64)
         row[accounts] = np.arange(len(accounts))
         members = np.flatnonzero(row[item_account] >= 0)
-        members = members[np.argsort(item_account[members], kind="stable")]
-        items = members.reshape(len(accounts), k)
-        slot = np.zeros(n_items, dtype=np.int64)
-        slot[items] = np.arange(k)[None, :]
-        cost = np.full((len(accounts), k, n_agents), np.inf)
-        hours = np.zeros((len(accounts), k, n_agents))
-        pair = np.full((len(accounts), k, n_agents), -1, dtype=np.int64)
-        sorted_item = pair_item[order]
-        inside = np.flatnonzero(row[item_account[sorted_item]] >= 0)
-        i = sorted_item[inside]
-        at = (row[item_account[i]], slot[i], pair_agent[order[inside]])
-        cost[at] = base_cost[inside]
-        hours[at] = weight[inside]
-        pair[at] = inside
-        partitions = _set_partitions(k)
-        blocks = sorted({b for p in partitions for b in p}, key=lambda b: (len(b), b))
-        index = {b: n for n, b in enumerate(blocks)}
-        member_block = np.array([[index[next(b for b in p if s in b)] for s in range(k)]
-                                 for p in partitions])
-        groups.append(AccountGroup(items, cost, hours, pair, none[items],
-                                   travel[accounts], tuple(blocks), member_block,
-                                   tuple(np.unique(row) for row in member_block)))
+        items = members[np.argsort(item_account[members], kind="stable")].reshape(len(accounts), k)
+        data = (item_account, n_items, n_agents, order, pair_item, pair_agent, weight, base_cost,
+                none, travel)
+        if len(accounts) * k * n_agents <= MAX_CELLS:
+            groups.append(_group(accounts, items, *data))
+            continue
+        step = max(1, MAX_CELLS // (k * n_agents))
+        groups += [DeferredGroup(items[s:s + step], partial(_group, accounts[s:s + step],
+                                                             items[s:s + step], *data))
+                   for s in range(0, len(accounts), step)]
     return groups
 
 
-def choose(group: AccountGroup, prices: np.ndarray) -> AccountChoice:
+def _group(accounts: np.ndarray, items: np.ndarray, item_account: np.ndarray, n_items: int,
+           n_agents: int, order: np.ndarray, pair_item: np.ndarray, pair_agent: np.ndarray,
+           weight: np.ndarray, base_cost: np.ndarray, none: np.ndarray, travel: np.ndarray
+           ) -> AccountGroup:
+    """The dense arrays of `accounts`, each of the same number of items (`items`, by account)."""
+    k = items.shape[1]
+    account_row = np.full(travel.shape[0], -1, dtype=np.int64)
+    account_row[accounts] = np.arange(len(accounts))
+    row = np.full(n_items, -1, dtype=np.int64)
+    row[items] = account_row[item_account[items]]
+    slot = np.zeros(n_items, dtype=np.int64)
+    slot[items] = np.arange(k)[None, :]
+    cost = np.full((len(accounts), k, n_agents), np.inf)
+    hours = np.zeros((len(accounts), k, n_agents))
+    pair = np.full((len(accounts), k, n_agents), -1, dtype=np.int64)
+    inside = np.flatnonzero(row[pair_item[order]] >= 0)
+    i = pair_item[order[inside]]
+    at = (row[i], slot[i], pair_agent[order[inside]])
+    cost[at] = base_cost[inside]
+    hours[at] = weight[inside]
+    pair[at] = inside
+    partitions = _set_partitions(k)
+    blocks = sorted({b for p in partitions for b in p}, key=lambda b: (len(b), b))
+    index = {b: n for n, b in enumerate(blocks)}
+    member_block = np.array([[index[next(b for b in p if s in b)] for s in range(k)]
+                             for p in partitions])
+    return AccountGroup(items, cost, hours, pair, none[items], travel[accounts], tuple(blocks),
+                        member_block, tuple(np.unique(row) for row in member_block))
+
+
+def choose(group: AccountGroup | DeferredGroup, prices: np.ndarray) -> AccountChoice:
     """Each account's cheapest choice at `prices`: the cheapest partition of its items, each
     block on its cheapest agent (travel once) or, a single optional item, to nobody."""
+    if isinstance(group, DeferredGroup):
+        group = group.build()
     n, k, n_agents = group.cost.shape
     priced = group.cost + prices[None, None, :] * group.weight
     rows = np.arange(n)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from models.account_relaxation import AccountGroup, account_groups, choose
+from models.account_relaxation import AccountGroup, DeferredGroup, account_groups, choose
 from models.instances import AllocationInstance, summed_terms
 
 #: relative margin for floating-point error when rounding a relaxation value to a bound
@@ -35,6 +35,10 @@ SHRINK = 0.5
 MIN_EXACT_STEPS = 50
 #: subgradient steps without a better bound before the step size is halved
 PATIENCE = 10
+#: Pricing accounts whose arrays are built each time (DeferredGroup) takes about this long
+#: per account x item x agent cell (XL key-account hybrid's individuals team: 18.5 million
+#: cells in 0.84 s)
+DEFERRED_SECONDS_PER_CELL = 5e-8
 MIN_STEP_SCALE = 1e-4
 
 
@@ -73,7 +77,7 @@ class _Relaxation:
     constant: float
     #: accounts whose travel is counted exactly (models.account_relaxation), and per item
     #: whether it is in one of them (then its pairs' shares do not count)
-    accounts: tuple[AccountGroup, ...] = ()
+    accounts: tuple[AccountGroup | DeferredGroup, ...] = ()
     grouped: np.ndarray | None = None
     position: np.ndarray | None = None  # (I,) each item's place in `items` (-1: unreachable)
 
@@ -103,7 +107,7 @@ def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation
         return None
     target = inst.agent_target if inst.agent_target is not None else np.zeros(inst.n_agents)
     weight = inst.pair_weight[order].astype(float)
-    groups: tuple[AccountGroup, ...] = ()
+    groups: tuple[AccountGroup | DeferredGroup, ...] = ()
     grouped = position = None
     if travel is not None and np.any(travel):
         groups = tuple(account_groups(inst.item_account, inst.n_items, inst.n_agents, order,
@@ -279,7 +283,9 @@ class _Best:
 
     def __init__(self, r: _Relaxation, n_agents: int, planes: _CuttingPlanes | None = None,
                  exact: bool = True) -> None:
-        self.r, self.n, self.planes, self.exact = r, n_agents, planes, exact
+        # (deferred accounts are built at every exact evaluation: only the best prices' one)
+        self.r, self.n, self.planes = r, n_agents, planes
+        self.exact = exact and not _deferred(r)
         self.value, self.prices, self.chosen = -math.inf, np.zeros(n_agents), None
         self.evaluations = 0
 
@@ -299,9 +305,13 @@ class _Best:
 
     def result(self, inst: AllocationInstance) -> LagrangeBound:
         if not self.exact and self.r.accounts:  # the best prices, small accounts priced whole
-            items_value, _, self.chosen = _items_part(self.r, self.prices, self.n)
+            items_value, _, chosen = _items_part(self.r, self.prices, self.n)
             self.value = items_value + float(_best_loads(self.r, self.prices)[1].sum()) \
                 + self.r.constant
+            if not _deferred(self.r):
+                # (with deferred accounts the priced plan from these choices took 11 s, not
+                # 0.5, and cost 328.7 M, not 249.9 M: XL key-account hybrid's individuals team)
+                self.chosen = chosen
         choice = np.full(inst.n_items, -1, dtype=np.int64)
         picked = self.chosen >= 0
         choice[self.r.items[picked]] = self.r.agent[self.chosen[picked]]
@@ -347,7 +357,8 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
             if stale >= PATIENCE:
                 scale, stale = scale / 2, 0
         norm = float(grad @ grad)
-        if norm <= 1e-12 or scale < MIN_STEP_SCALE or time.monotonic() - began >= seconds:
+        if norm <= 1e-12 or scale < MIN_STEP_SCALE \
+                or time.monotonic() - began >= seconds - _deferred_seconds(r):
             break
         aim = upper if upper is not None and upper > best.value else \
             best.value + 0.05 * max(1.0, abs(best.value))
@@ -370,7 +381,7 @@ def tighten(inst: AllocationInstance, relaxed: LagrangeBound, seconds: float,
     best.evaluate(centre)
     misses = 0
     while best.evaluations < max_iterations and (upper is None or best.value <= upper - 1):
-        left = seconds - (time.monotonic() - began)
+        left = seconds - _deferred_seconds(r) - (time.monotonic() - began)
         step = best.planes.next_point(centre, left) if left > 0 else None
         if step is None:
             break
@@ -389,6 +400,17 @@ def tighten(inst: AllocationInstance, relaxed: LagrangeBound, seconds: float,
     # the steps' prices stay unless the bound itself rises: where they had reached the optimum
     # (the GAP instances), the box's are other optimal prices, no better for the search
     return best.result(inst) if _rounded(best.value) > relaxed.bound else relaxed
+
+
+def _deferred(r: _Relaxation) -> bool:
+    return any(isinstance(g, DeferredGroup) for g in r.accounts)
+
+
+def _deferred_seconds(r: _Relaxation) -> float:
+    """About how long pricing the deferred accounts takes, at the best prices once the steps
+    end (reserved out of their time)."""
+    return DEFERRED_SECONDS_PER_CELL * sum(g.items.size for g in r.accounts
+                                           if isinstance(g, DeferredGroup)) * len(r.lo)
 
 
 def _rounded(value: float) -> int:

@@ -96,6 +96,22 @@ def test_a_small_accounts_travel_is_counted_exactly():
     assert bound_of(inst) == 15
 
 
+# Three accounts as above (items 2a and 2a + 1 of account a), with room for a chunk of one
+# account at a time: each is built when priced, and the bound is still 3 x 15 = 45 (30 with the
+# travel shared).
+def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
+    import models.account_relaxation as accounts
+    monkeypatch.setattr(accounts, "MAX_CELLS", 4)
+    inst = make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(6) for a in range(2)], 6,
+                      {"cost": AllocTerm(pair=i64([0, 5, 5, 0] * 3)),
+                       "travel": AllocTerm(travel=np.array([[10, 10]] * 3))},
+                      item_account=i64([0, 0, 1, 1, 2, 2]))
+    groups = _relaxation(inst, tuple(inst.terms)).accounts
+    assert [type(g).__name__ for g in groups] == ["DeferredGroup"] * 3
+    assert [g.items.tolist() for g in groups] == [[[0, 1]], [[2, 3]], [[4, 5]]]
+    assert bound_of(inst) == 45
+
+
 # One account of three items, travel 5 to either of two agents: item 0 costs 0 on agent 0 and 9
 # on agent 1, item 1 the other way round, item 2 (optional, 0 to nobody) 1 on either. All on
 # one agent: 15; items 0 and 2 on agent 0, item 1 on agent 1: 6 + 5 = 11; items 0 and 1 on
