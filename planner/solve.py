@@ -360,15 +360,16 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     here = _pools(counts, lanes, start + time_limit - time.monotonic())  # (positions)
     all_polishable = max(counts, default=0) <= POLISH_MAX_PAIRS
     pool = borrow(lanes, local=bool(here)) if here is not None else None
-    order = sorted(team_lines, key=lambda t: (-sizes[t], t)) if pool else sorted(team_lines)
     solved_here = {list(team_lines)[i] for i in here} if pool and here else set()
+    order = team_order(sizes, bool(pool), solved_here)
     run = _Run(p, model_settings, done, pool,
                _Lanes(start + time_limit, float(sum(sizes.values())), pool.lanes if pool else 1,
                       len(sizes)),
                stop, solved_here)
     try:
         for team in order:
-            run.make_room()
+            if team not in solved_here:  # (its lane is its own)
+                run.make_room()
             if run.failed is not None:
                 break
             agents = np.nonzero(rep_team == team)[0]
@@ -397,6 +398,20 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     for team, (sol, items) in run.results.items():
         line_rep[team_lines[team]] = line_reps(items, sol.item_agent)
     return line_rep, _totals(run.results.values()), run.failed
+
+
+def team_order(sizes: dict, pooled: bool, solved_here: set) -> list:
+    """The order stage 2 builds and starts its teams in: by id without a pool; with one, the
+    largest first, but a team solved here after the largest one sent: built first, it kept
+    the worker waiting (XL key-account hybrid's individuals team, 11.3 million pairs: 5.7 s)."""
+    if not pooled:
+        return sorted(sizes)
+    order = sorted(sizes, key=lambda t: (-sizes[t], t))
+    sent = [t for t in order if t not in solved_here]
+    if sent and order[0] in solved_here:
+        order.remove(sent[0])
+        order.insert(0, sent[0])
+    return order
 
 
 def first_pass_share(pairs: int, all_polishable: bool) -> float:

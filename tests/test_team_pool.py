@@ -15,7 +15,7 @@ from models.instances import AllocationInstance, AllocSolution, AllocTerm, Solve
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
-                           _polish, _pools, first_pass_share, qualified_pairs)
+                           _polish, _pools, first_pass_share, qualified_pairs, team_order)
 from planner.team_pool import _receive, _send, borrow, give_back
 from tests.test_models_allocation import gap
 
@@ -276,6 +276,18 @@ def test_a_polish_takes_the_local_lane_when_the_worker_is_busy():
 # End to end with the limits lowered so that the largest team counts as too large to send:
 # it is solved on the local lane (and only it), the others in a worker, and the plan holds
 # every rule the verifier checks.
+# Teams 7 (100 pairs), 3 (50) and 5 (10): largest first with a pool, by id without one; team 7
+# solved here starts after team 3, the largest sent to a worker, which then need not wait for
+# team 7's instance to be built.
+def test_the_team_solved_here_starts_after_the_largest_team_sent():
+    sizes = {7: 100, 3: 50, 5: 10}
+    assert team_order(sizes, False, set()) == [3, 5, 7]
+    assert team_order(sizes, True, set()) == [7, 3, 5]
+    assert team_order(sizes, True, {7}) == [3, 7, 5]
+    assert team_order(sizes, True, {5}) == [7, 3, 5]
+    assert team_order({7: 100}, True, {7}) == [7]
+
+
 def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monkeypatch):
     import sys
     from planner import load_scenario, solve, team_pool
