@@ -58,7 +58,9 @@ SERVE_SECONDS_PER_PAIR = 4e-7
 #: Beside the Lagrangian relaxation (which may not converge in a team's time), the bound
 #: with one price on the team's whole capacity (`capacity_bound`) is computed in
 #: CAPACITY_BOUND_STEPS steps if they take (about CAPACITY_SECONDS_PER_PAIR per pair) at most
-#: CAPACITY_BOUND_SHARE of the team's time
+#: CAPACITY_BOUND_SHARE of the team's time, unless the relaxation took at least as many steps:
+#: then it is far below the relaxation's (XL region x function's six largest teams: 64-196 M
+#: against 118-244 M, after 0.1-1.3 s the search then has)
 CAPACITY_BOUND_STEPS = 30
 CAPACITY_SECONDS_PER_PAIR = 3e-7
 CAPACITY_BOUND_SHARE = 0.1
@@ -412,8 +414,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
                 return _start_as_plan(inst, settings, start, time.monotonic() - began)
             first = level_terms(inst, settings)
             bound = _higher(cheapest_agent_bound(inst, first), relaxed)
-            if len(inst.pair_item) * CAPACITY_SECONDS_PER_PAIR \
-                    <= _share_of_left(settings, began, CAPACITY_BOUND_SHARE):
+            if wants_capacity_bound(inst, settings, began, relaxed):
                 bound = max(bound, capacity_bound(inst, first) or bound)
             relaxed, bound = _tightened(inst, settings, relaxed, start, bound)
             left = settings.time_limit - (time.monotonic() - began)
@@ -472,6 +473,14 @@ def _descent_seconds(inst: AllocationInstance, settings: SolveSettings, began: f
     least = descent_least_seconds(inst)
     left = began + settings.time_limit - time.monotonic()
     return least if seconds < least <= DESCENT_LEAST_OF_LEFT * left else seconds
+
+
+def wants_capacity_bound(inst: AllocationInstance, settings: SolveSettings, began: float,
+                         relaxed: LagrangeBound | None) -> bool:
+    """Whether a team's capacity bound is worth its time (CAPACITY_BOUND_STEPS)."""
+    return (relaxed is None or relaxed.iterations < CAPACITY_BOUND_STEPS) \
+        and len(inst.pair_item) * CAPACITY_SECONDS_PER_PAIR \
+        <= _share_of_left(settings, began, CAPACITY_BOUND_SHARE)
 
 
 def _core_start(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound,

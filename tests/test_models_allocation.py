@@ -357,6 +357,27 @@ def test_pair_weights_either_way(monkeypatch, dense):
 # 10 when not. Each item's cheapest agent: 0. One agent takes one item, so the optimum leaves
 # one unassigned: 10. One price on the whole capacity (10 for 12 of weight): 3 x min(10, 4p)
 # - 10p, at best p = 2.5: 5, half an item unmet. With room for all (capacity 10 each): 0.
+# The capacity bound's 30 steps take 3e-7 s a pair: 0.3 s for 1 million pairs, within a tenth
+# of a 10 s team, not of a 2 s one; and not after a relaxation of 30 steps or more.
+def test_the_capacity_bound_is_left_out_after_a_relaxation_of_as_many_steps():
+    import time
+    from models.allocation import wants_capacity_bound
+    from models.allocation_bound import LagrangeBound
+    inst = AllocationInstance(agent_lo=i64([0]), agent_hi=i64([10]),
+                              pair_item=np.zeros(1_000_000, dtype=np.int64),
+                              pair_agent=np.zeros(1_000_000, dtype=np.int64),
+                              pair_weight=np.ones(1_000_000, dtype=np.int64),
+                              item_optional=np.array([False]), terms={})
+
+    def relaxed(steps):
+        return LagrangeBound(0, np.zeros(1), np.zeros(1, dtype=np.int64), steps, 0.0)
+    now = time.monotonic()
+    assert wants_capacity_bound(inst, SolveSettings(time_limit=10.0), now, None)
+    assert not wants_capacity_bound(inst, SolveSettings(time_limit=2.0), now, None)
+    assert wants_capacity_bound(inst, SolveSettings(time_limit=10.0), now, relaxed(29))
+    assert not wants_capacity_bound(inst, SolveSettings(time_limit=10.0), now, relaxed(30))
+
+
 def test_capacity_bound_counts_the_work_that_must_stay_unmet():
     from models.allocation import capacity_bound, cheapest_agent_bound
     pairs = [(i, a, 4) for i in range(3) for a in range(2)]
