@@ -70,6 +70,12 @@ CAPACITY_BOUND_SHARE = 0.1
 #: unconverged and the starts poor (stage-2 gap 42 %); half of it, 22 % (before the priced
 #: plans, which took it to 16 %).
 BOUND_SHARE = 0.5
+#: The same above LNS_ONLY_PAIRS pairs, where the neighbourhood search gains little and the
+#: priced plan is the start: XL region x function's teams of 3.3-5.3 million pairs at their
+#: times, 0.5 -> 0.7: East service 256.1 -> 246.8 M (bound 243.8 -> 245.0), East farming
+#: 162.2 -> 161.5 M (155.3 -> 159.6), South farming 119.8 -> 119.1 M; teams of 0.4-2.3 million
+#: pairs the same or up to 2.4 M lower
+BOUND_SHARE_LARGE = 0.7
 #: Share of the time a team solved by priorities gives its first priority alone (relaxation,
 #: CP-SAT, neighbourhood search) before CP-SAT takes every priority from that plan
 FIRST_LEVEL_SHARE = 0.5
@@ -686,15 +692,15 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     152.9 M)."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
-    while rounds and pairs * RELAX_SECONDS_PER_PAIR * rounds \
-            > settings.time_limit * BOUND_SHARE:
+    share = BOUND_SHARE if pairs <= LNS_ONLY_PAIRS else BOUND_SHARE_LARGE
+    while rounds and pairs * RELAX_SECONDS_PER_PAIR * rounds > settings.time_limit * share:
         rounds -= 1  # (once rather than not at all: XL key-account hybrid's CRM Suite team,
         # 95,472 pairs in 0.28 s, was left with the cheapest-choice bound, 191 M under a plan
         # of 2,761 M that polishing later proved within 0.1 M of its best)
     if not rounds:
         return None, None, None
     names = level_terms(inst, settings)
-    budget = settings.time_limit * BOUND_SHARE / (2 * rounds)  # relaxations, priced plans
+    budget = settings.time_limit * share / (2 * rounds)  # relaxations, priced plans
     flow = _flow_of(inst, names, settings.time_limit)
     starts = []
     if inst.hint_agent is not None:

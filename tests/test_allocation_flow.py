@@ -272,3 +272,22 @@ def test_steps_from_the_flows_prices_are_not_aimed_at_a_starts_cost(monkeypatch,
     allocation._relax_and_start(three_items(hint_agent=i64([1, 1, 1])),
                                 replace(SETTINGS, time_limit=1.0))
     assert uppers == ([None] if large else [60, 30, None])
+
+
+# The relaxation's runs share half of a 1 s team (two rounds here: 0.125 s each), or 0.7 of it
+# above LNS_ONLY_PAIRS pairs (one round, from the flow's prices: 0.35 s).
+@pytest.mark.parametrize("large", [True, False])
+def test_a_large_team_gives_its_relaxation_more_of_its_time(monkeypatch, large):
+    import models.allocation as allocation
+    seconds = []
+    real = allocation.lagrangian_bound
+
+    def spy(inst, names, budget, **kwargs):
+        seconds.append(budget)
+        return real(inst, names, budget, **kwargs)
+    monkeypatch.setattr(allocation, "lagrangian_bound", spy)
+    if large:
+        monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    allocation._relax_and_start(three_items(hint_agent=i64([1, 1, 1])),
+                                replace(SETTINGS, time_limit=1.0))
+    assert seconds == pytest.approx([0.35] if large else [0.125] * 3)
