@@ -85,6 +85,8 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
     travel) are in that order."""
     per_account = np.bincount(item_account, minlength=travel.shape[0])
     groups: list[AccountGroup | DeferredGroup] = []
+    data = (item_account, n_items, n_agents, order, pair_item, pair_agent, weight, base_cost,
+            none, travel)
     for k in range(2, MAX_ITEMS + 1):
         accounts = np.flatnonzero(per_account == k)
         if not len(accounts):
@@ -93,8 +95,6 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
         row[accounts] = np.arange(len(accounts))
         members = np.flatnonzero(row[item_account] >= 0)
         items = members[np.argsort(item_account[members], kind="stable")].reshape(len(accounts), k)
-        data = (item_account, n_items, n_agents, order, pair_item, pair_agent, weight, base_cost,
-                none, travel)
         if len(accounts) * k * n_agents <= MAX_CELLS:
             groups.append(_group(accounts, items, *data))
             continue

@@ -343,6 +343,7 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
     if r is None:
         return None
     best = _Best(r, inst.n_agents, exact=bool(r.accounts))
+    steps_end = seconds - _deferred_seconds(r)
     current = np.zeros(inst.n_agents) if prices is None else prices.astype(float).copy()
     scale, stale = 2.0, 0
     while best.evaluations < max_iterations:
@@ -357,8 +358,7 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
             if stale >= PATIENCE:
                 scale, stale = scale / 2, 0
         norm = float(grad @ grad)
-        if norm <= 1e-12 or scale < MIN_STEP_SCALE \
-                or time.monotonic() - began >= seconds - _deferred_seconds(r):
+        if norm <= 1e-12 or scale < MIN_STEP_SCALE or time.monotonic() - began >= steps_end:
             break
         aim = upper if upper is not None and upper > best.value else \
             best.value + 0.05 * max(1.0, abs(best.value))
@@ -377,11 +377,12 @@ def tighten(inst: AllocationInstance, relaxed: LagrangeBound, seconds: float,
     if r is None or not len(r.order):
         return relaxed
     best = _Best(r, inst.n_agents, _CuttingPlanes(r, inst.n_agents))
+    steps_end = seconds - _deferred_seconds(r)
     centre = relaxed.prices.astype(float)
     best.evaluate(centre)
     misses = 0
     while best.evaluations < max_iterations and (upper is None or best.value <= upper - 1):
-        left = seconds - _deferred_seconds(r) - (time.monotonic() - began)
+        left = steps_end - (time.monotonic() - began)
         step = best.planes.next_point(centre, left) if left > 0 else None
         if step is None:
             break
