@@ -24,7 +24,8 @@ from planner.data import Company
 from planner.errors import UsageError
 from planner.excelsafe import quote_frame, unquote_frame
 from planner.files import as_if_created_normally
-from planner.kpis import compute_kpis, kept_owner, rep_columns, team_columns, unmet_by_cell
+from planner.kpis import (Rows, compute_kpis, kept_owner, rep_columns, team_columns,
+                          unmet_by_cell)
 from planner.scenario import Scenario
 
 #: An unmet cell is worth a hire from this many full-time equivalents up (0.5: round half up).
@@ -72,15 +73,16 @@ def build_plan(company: Company, scenario: Scenario, teams: pd.DataFrame, rep_te
         "function": lines["function"].to_numpy(), "hours": lines["hours"].to_numpy(),
         "team_id": np.asarray(line_team, dtype=object),
         "rep_id": np.where(assigned, rep_ids[np.maximum(line_rep, 0)], "").astype(object)})
-    assignments["kept_owner"] = kept_owner(company, assignments)
+    rows = Rows.in_line_order(company, line_rep)
+    assignments["kept_owner"] = kept_owner(company, assignments, rows)
     roles = pd.Series(np.where(is_manager, MANAGER, MEMBER), index=rep_ids)
     reps = rep_columns(company, scenario, teams, pd.Series(np.asarray(rep_team, dtype=object),
-                                                           index=rep_ids), roles, assignments)
+                                                           index=rep_ids), roles, assignments, rows)
     teams_out = _teams_table(teams, reps, assignments)
     hiring = _hiring_table(company, assignments, hired_managers)
     kpis = {"scenario": scenario.name, "org_model": scenario.org_model, **solver}
     # a baseline may name its own organisation (today's teams are not the scenario's org model)
-    kpis.update(compute_kpis(company, scenario, teams_out, reps, assignments))
+    kpis.update(compute_kpis(company, scenario, teams_out, reps, assignments, rows))
     return Plan(scenario, teams_out, reps, assignments[list(ASSIGNMENTS_COLUMNS)], hiring, kpis)
 
 

@@ -21,9 +21,10 @@ from planner.solve import ProgressFn, solve_problem
 
 #: How today's organisation is labelled: its teams are the reps' current_team, not an org model.
 CURRENT_ORG_MODEL = "today's teams (current_team)"
-#: Building a plan and its KPIs takes about PLAN_SECONDS + this per demand line (measured
-#: 2026-11-30: 1.8 s on XL's 277,000 lines, 0.13 s on M's 27,600, 0.03 s on S's 2,800); the
-#: solve leaves it that much of its time limit
+#: Building a plan and its KPIs took about PLAN_SECONDS + this per demand line (2026-11-30: 1.8 s
+#: on XL's 277,000 lines, 0.13 s on M's 27,600, 0.03 s on S's 2,800); the solve leaves it that
+#: much of its time limit. Since the plan passes its rows to the KPIs (`kpis.Rows`), XL's takes
+#: 0.9-1.0 s: the rest is kept as a margin (stage 2 may end a little past its time)
 PLAN_SECONDS_PER_LINE = 6.5e-6
 PLAN_SECONDS = 0.02
 

@@ -12,8 +12,8 @@ import pytest
 
 from planner.data import load_company
 from planner.contracts import KPI_KEYS
-from planner.kpis import (compute_kpis, kept_owner, lookup, max_span, moved_reps, rep_columns,
-                          team_columns, unmet_by_cell)
+from planner.kpis import (Rows, compute_kpis, kept_owner, lookup, max_span, moved_reps,
+                          rep_columns, team_columns, unmet_by_cell)
 from planner.scenario import load_scenario
 
 # Four reps on the equator (lat 0), so great-circle distances are 6371 km * radians(d lon).
@@ -266,6 +266,26 @@ def test_vectorised_on_a_large_company(tmp_path):
     assert kpis["continuity_potential_pct"] == pytest.approx(100.0)
     assert kpis["unmet_hours"] == pytest.approx(lines["hours"][owner < 0].sum())
     assert kept_owner(company, assignments).sum() == (owner >= 0).sum()
+
+
+def test_a_plan_in_line_order_resolves_its_rows_as_a_lookup_would(tmp_path):
+    """A plan being built passes its rows instead of looking them up: they must be the same,
+    unassigned lines ("") included."""
+    from planner.generate import generate_company
+    reps_df, accounts_df = generate_company(20, 200, seed=2)
+    reps_df.to_csv(tmp_path / "reps.csv", index=False)
+    accounts_df.to_csv(tmp_path / "accounts.csv", index=False)
+    company = load_company(tmp_path / "reps.csv", tmp_path / "accounts.csv")
+    lines = company.lines
+    line_rep = np.arange(len(lines)) % (company.n_reps + 1) - 1  # every rep, and -1 (open)
+    rep_ids = company.reps["rep_id"].to_numpy(dtype=object)
+    assignments = pd.DataFrame({"account_id": lines["account_id"], "product": lines["product"],
+                                "function": lines["function"], "hours": lines["hours"],
+                                "rep_id": np.where(line_rep >= 0, rep_ids[line_rep], "")})
+    given, looked_up = Rows.in_line_order(company, line_rep), Rows.of(company, assignments)
+    assert (line_rep == -1).sum() > 0
+    for field in ("line", "rep", "rep_id", "hours"):
+        assert getattr(given, field).tolist() == getattr(looked_up, field).tolist(), field
 
 
 # Compound text keys: the first occurrence of each key ("a", "x") at 0, ("b", "y") at 2; parts
