@@ -309,6 +309,9 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
         real_solve(tag, inst, settings, *rest)
     monkeypatch.setattr(solve_module, "_pools", pools)
     monkeypatch.setattr(team_pool, "_solve_one", local_solve)
+    # no second solves: on a loaded machine one went to the local lane once every team had
+    # started, which it may (`_Run.make_room(anywhere=True)`)
+    monkeypatch.setattr(solve_module, "POLISH_MAX_PAIRS", 0)
     plan = solve(load_scenario(scenario), time_limit=4, workers=2, seed=0,
                  method="two-stage")
     assert len(here) == 1 and "stage 2: team" in here[0]
