@@ -51,6 +51,9 @@ class SolveSettings:
     term_limits: dict[str, int] | None = None
     #: stop when no better solution came for this long (the rest of the time goes elsewhere)
     stall_seconds: float | None = None
+    #: a local search may end after this long once its plan holds the band minimum (the rest
+    #: of the time goes to what comes after it)
+    enough_seconds: float | None = None
 
 
 @dataclass(frozen=True)

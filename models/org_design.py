@@ -288,7 +288,8 @@ def warm_start(inst: OrgDesignInstance, warm_seconds: float,
         # priority-blind search cannot do better where it counts (a repair that keeps owners)
         return today
     start = improve_org(inst, warm_seconds, report, rules,
-                        settings.stop if settings is not None else None)
+                        settings.stop if settings is not None else None,
+                        settings.enough_seconds if settings is not None else None)
     if start is not None and today is not None \
             and _level_key(inst, today, levels) < _level_key(inst, start, levels):
         # the local search weighs all terms together: by priorities, today's teams may be

@@ -197,12 +197,16 @@ class TeamRuleChecker(Protocol):
 def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
                 report: Callable[[int], None] | None = None,
                 rules: TeamRuleChecker | None = None,
-                stop: threading.Event | None = None) -> OrgStart | None:
+                stop: threading.Event | None = None,
+                enough: float | None = None) -> OrgStart | None:
     """Local search over rep -> team from today's teams (moves, then swaps); see the module
     docstring. `report` receives the total cost after the start and after each pass. With
     `rules`, the start is mended to hold them and only moves that keep them are taken; None
-    when no assignment holds them. A set `stop` ends the search at once (a cancelled solve)."""
-    search = _Search(inst, time.monotonic() + time_budget, rules, stop)
+    when no assignment holds them. A set `stop` ends the search at once (a cancelled solve);
+    after `enough` seconds it ends as soon as no rep is below the band minimum."""
+    now = time.monotonic()
+    search = _Search(inst, now + time_budget, rules, stop,
+                     None if enough is None else now + enough)
     if rules is not None:
         mended = rules.closest(search.team)
         if mended is None:
@@ -224,9 +228,10 @@ class _Search:
     """The local search state: current teams, each team's evaluation, moved-rep count."""
 
     def __init__(self, inst: OrgDesignInstance, deadline: float,
-                 rules: TeamRuleChecker | None = None, stop: threading.Event | None = None):
+                 rules: TeamRuleChecker | None = None, stop: threading.Event | None = None,
+                 enough: float | None = None):
         self.inst = inst
-        self.deadline = deadline
+        self.deadline, self.enough = deadline, enough
         self.stop = stop
         self.rules = rules
         self.oracle = TeamOracle(inst)
@@ -254,8 +259,10 @@ class _Search:
         return sum(r.cost for r in self.results.values())
 
     def out_of_time(self) -> bool:
-        return time.monotonic() >= self.deadline or (self.stop is not None
-                                                      and self.stop.is_set())
+        now = time.monotonic()
+        return now >= self.deadline or (self.stop is not None and self.stop.is_set()) or (
+            self.enough is not None and now >= self.enough
+            and not any(r.shortfall > 0 for r in self.results.values()))
 
     def members(self, t: int) -> np.ndarray:
         return np.nonzero(self.team == t)[0]

@@ -35,6 +35,13 @@ from planner.team_pool import borrow, give_back, warm_up
 
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
+#: ... and where stage 2's teams are too large for the pool's warm-up (POOL_MAX_PAIRS), stage 1
+#: ends earlier once its design holds the band minimum (`stage1_enough`), so that stage 2 has
+#: about this long per team, besides building them (TEAM_FIXED_SECONDS_PER_PAIR): short of
+#: that, stage 2 gives every team its 0.2 s minimum and solves them one after another past its
+#: time (XL key-account hybrid at a 30 s limit: 11 s left for its 21 teams, which took 13.5 s;
+#: the solve ended at 32.5 s). Region x function (15 teams) took 10.3 s of its 10.6 s.
+STAGE2_SECONDS_PER_TEAM = 0.45
 #: what is left of the time limit for the solve itself, after what came before it (reading
 #: and preparing the data) and what comes after (building the plan), is at least this share
 MIN_SOLVE_SHARE = 0.5
@@ -211,14 +218,18 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", left()), start)
     if settings.workers > 1 and not caps \
-            and len(p.lines) * p.n_reps / max(1, p.org.n_teams) <= POOL_MAX_PAIRS:
+            and team_pairs(p) <= POOL_MAX_PAIRS:
         warm_up(settings.workers)  # stage 2's workers, ready when stage 1 is done
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
-    stage1_budget = left() * STAGE1_SHARE
+    shared = left()  # (between the stages; building stage 1's instance is stage 1's time)
     inst1 = org_design_instance(p)
-    s1 = solve_org_design(inst1,
-                          model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
-                                         stall=max(1.0, stage1_budget * STAGE1_STALL_SHARE)))
+    built = shared - left()
+    stage1_budget = max(MIN_TEAM_SECONDS, shared * STAGE1_SHARE - built)
+    enough = stage1_enough(p, shared)
+    s1 = solve_org_design(inst1, replace(
+        model_settings("stage 1: teams", stage1_budget, levels=stage1_levels,
+                       stall=max(1.0, stage1_budget * STAGE1_STALL_SHARE)),
+        enough_seconds=None if enough is None else max(0.0, enough - built)))
     if s1.status == "INFEASIBLE":
         raise explain(p, _explain_settings(settings)) or InfeasibleError(
             ["the rules conflict, but the conflict could not be narrowed down within the time "
@@ -253,6 +264,24 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
                              "seconds": round(stage2["seconds"], 3), "teams": p.org.n_teams},
                      term_values=term_values)
     return decision, report
+
+
+def stage1_enough(p: Problemset, left: float) -> float | None:
+    """After how long stage 1 (of the `left` seconds of both stages) may end once its design
+    holds the band minimum: where stage 2's teams are too large for the pool's warm-up and
+    need more than the other half of `left` (STAGE2_SECONDS_PER_TEAM), what they leave; None
+    (no earlier end) elsewhere."""
+    pairs = team_pairs(p)
+    if pairs <= POOL_MAX_PAIRS:
+        return None
+    rest = left - p.org.n_teams * STAGE2_SECONDS_PER_TEAM - pairs * TEAM_FIXED_SECONDS_PER_PAIR
+    return max(0.0, rest) if rest < STAGE1_SHARE * left else None
+
+
+def team_pairs(p: Problemset) -> float:
+    """Stage 2's line x member pairs, estimated before the teams are known: lines x reps /
+    teams."""
+    return len(p.lines) * p.n_reps / max(1, p.org.n_teams)
 
 
 def _explain_settings(settings) -> SolveSettings:

@@ -258,9 +258,9 @@ def test_stage_2_charges_what_large_teams_took_beyond_their_share():
 
 
 def stage1_seconds(scenario, monkeypatch, time_limit: float, gone: float, finish: float,
-                   progress=None) -> tuple[float, object]:
-    """Solve as if `gone` seconds had passed before the call and building the plan took
-    `finish`: the time stage 1 is given, and the report."""
+                   progress=None, building: float = 0.0) -> tuple[float, object]:
+    """Solve as if `gone` seconds had passed before the call, building the plan took `finish`
+    and building stage 1's instance `building`: the time stage 1 is given, and the report."""
     import sys
     import time
     from planner.instance import prepare
@@ -274,6 +274,12 @@ def stage1_seconds(scenario, monkeypatch, time_limit: float, gone: float, finish
         seen["stage 1"] = settings.time_limit
         return real(inst, settings)
     monkeypatch.setattr(solve_module, "solve_org_design", spy)
+    instance = solve_module.org_design_instance
+
+    def slow_instance(p):
+        time.sleep(building)
+        return instance(p)
+    monkeypatch.setattr(solve_module, "org_design_instance", slow_instance)
     p = prepare(load_data(scenario), scenario)
     _, report = solve_problem(p, progress, method="two-stage", began=time.monotonic() - gone,
                               finish_seconds=finish, time_limit=time_limit, workers=1, seed=0)
@@ -293,6 +299,33 @@ def test_the_time_limit_counts_from_the_callers_start_and_leaves_the_plan_its_ti
     assert stage1 == pytest.approx(STAGE1_SHARE * (20 - 2 - 4), abs=0.1)
     assert events and all(ev.time_limit == 20 and ev.elapsed >= 4.0 for ev in events)
     assert report.seconds >= 4.0
+
+
+# Building stage 1's instance is stage 1's time (1.2 s on XL): 20 s asked, 4 s gone, 2 s for
+# the plan, 1 s building the instance: stage 1's half of the 14 s, less that second.
+def test_building_stage_1s_instance_counts_in_its_time(scenario, monkeypatch):
+    from planner.solve import STAGE1_SHARE
+    stage1, _ = stage1_seconds(scenario, monkeypatch, 20, gone=4.0, finish=2.0, building=1.0)
+    assert stage1 == pytest.approx(STAGE1_SHARE * (20 - 2 - 4) - 1.0, abs=0.1)
+
+
+# Where stage 2's teams are too large for the pool's warm-up, stage 1 may end once its design
+# holds the band minimum when stage 2 needs more than its half: XL key-account hybrid's shape
+# (277,000 lines, 2,000 reps, 21 teams: 26.38 million pairs) with 25 s for both stages leaves
+# stage 1 25 - 21 x 0.45 - 26.38 M x 1.6e-7 = 11.33 s (its half: 12.5 s); with 120 s, or
+# teams within the pool's size (M: 27,600 lines, 200 reps), no earlier end.
+def test_stage_1_may_end_early_only_where_large_teams_need_the_time():
+    from types import SimpleNamespace
+    from planner.solve import stage1_enough
+
+    def company(lines: int, reps: int, teams: int):
+        return SimpleNamespace(lines=range(lines), n_reps=reps, org=SimpleNamespace(n_teams=teams))
+    xl = company(277_000, 2_000, 21)
+    assert stage1_enough(xl, 25.0) == pytest.approx(25 - 21 * 0.45 - 277_000 * 2_000 / 21 * 1.6e-7)
+    assert stage1_enough(xl, 25.0) == pytest.approx(11.33, abs=0.01)
+    assert stage1_enough(xl, 120.0) is None
+    assert stage1_enough(xl, 5.0) == 0.0
+    assert stage1_enough(company(27_600, 200, 21), 5.0) is None
 
 
 # A short limit on a large company: when reading the data and building the plan would take

@@ -510,6 +510,18 @@ def test_improve_org_respects_band_and_matches_the_model_objective():
     assert sol.objective <= start.cost
 
 
+# After `enough` seconds the search ends as soon as no rep is below the band minimum: today's
+# teams [0, 1, 1] of the instance above hold the band (rep 0 serves 12 of team 0's 20 h, reps
+# 1 and 2 2 h each of team 1's 4 h) at a cost of 8 h unmet x 10 + |12 - 8| + 6 + 6 = 96; with
+# enough = 0 they are the answer, without it the search reaches the optimum 8.
+def test_improve_org_ends_once_the_band_holds_after_enough_seconds():
+    inst = replace(_warm_instance(), hint_team=i64([0, 1, 1]))
+    early = improve_org(inst, 2.0, enough=0.0)
+    assert early.rep_team.tolist() == [0, 1, 1]
+    assert early.band_shortfall == 0 and early.cost == 96
+    assert improve_org(inst, 2.0).cost == 8
+
+
 # The band pass of a large company's search: 2 reps, band [8, 10], both in team 0 today;
 # team 0 has 10 h (class 0), team 1 10 h (class 1), both reps qualified for both; unmet 1/h, a
 # shortfall hour 100. Together in team 0 they fall 6 h short (8 + 8 > 10) and team 1's 10 h
