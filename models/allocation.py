@@ -110,6 +110,14 @@ PRICED_MIN_SECONDS = 0.01
 #: column generation above 2 million, 2.6 s for L's individuals team, 2.7 million, and
 #: 14-18 s for XL's, 9-11 million)
 FLOW_SHARE = 0.4
+#: ... and FLOW_SHARE_LARGE on teams above LNS_ONLY_PAIRS, whose relaxation then runs from the
+#: flow's prices; without the flow it runs from nothing, and on a large team short of people
+#: its steps stay far below: XL region x function's East farming team of one design (5.1
+#: million pairs, the flow 5.1-5.6 s) at 17.6 s, its time in a whole run, skipped the flow
+#: (7.6 s estimated against 7.0 s) and ended at 678.3 M with a bound of 122.0 M (stage-2 gap
+#: 21-24 % in three runs at 120 s); with the flow, 662.6 M and 654.9 M in 18.1 s, and at 14 s
+#: 663.7 M and 654.9 M in 14.1 s (715.6 M and 122.0 M without); at 12.8 s, the same in 13.1 s
+FLOW_SHARE_LARGE = 0.6
 FLOW_SECONDS_PER_PAIR = 1.5e-6
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
@@ -700,8 +708,11 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     if not rounds:
         return None, None, None
     names = level_terms(inst, settings)
-    budget = settings.time_limit * share / (2 * rounds)  # relaxations, priced plans
+    flowed = time.monotonic()
     flow = _flow_of(inst, names, settings.time_limit)
+    # relaxations and priced plans share what the flow leaves (XL's East farming team of
+    # FLOW_SHARE_LARGE took 14.3 s of its 12.8 s when they shared all of it)
+    budget = (settings.time_limit - (time.monotonic() - flowed)) * share / (2 * rounds)
     starts = []
     if inst.hint_agent is not None:
         starts.append(repair_allocation(inst))
@@ -733,10 +744,12 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float
              ) -> FlowChoice | None:
     """The divisible allocation's optimum (models.allocation_flow), where items weigh the same
     on most agents and the flow takes (about FLOW_SECONDS_PER_PAIR per pair) at most
-    FLOW_SHARE of the team's `seconds`. On large teams whose relaxation runs once, from the
-    flow's prices, the bound is far higher: XL's East hunting team (1.7 million pairs, 7.3 s)
+    FLOW_SHARE (FLOW_SHARE_LARGE) of the team's `seconds`. On large teams whose relaxation runs
+    once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million pairs, 7.3 s)
     133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
-    if len(inst.pair_item) * FLOW_SECONDS_PER_PAIR > FLOW_SHARE * seconds \
+    pairs = len(inst.pair_item)
+    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
+    if pairs * FLOW_SECONDS_PER_PAIR > share * seconds \
             or not flow_applies(inst):
         return None
     return flow_choices(inst, names)

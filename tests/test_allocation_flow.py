@@ -290,4 +290,35 @@ def test_a_large_team_gives_its_relaxation_more_of_its_time(monkeypatch, large):
         monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
     allocation._relax_and_start(three_items(hint_agent=i64([1, 1, 1])),
                                 replace(SETTINGS, time_limit=1.0))
-    assert seconds == pytest.approx([0.35] if large else [0.125] * 3)
+    assert seconds == pytest.approx([0.35] if large else [0.125] * 3, abs=0.01)
+
+
+# A large team (above LNS_ONLY_PAIRS) solves the flow where it is estimated at up to
+# FLOW_SHARE_LARGE (0.6) of its time, a small one up to FLOW_SHARE (0.4): the three items' 6
+# pairs estimated at 0.5 s of a 1 s team. The relaxation and the priced plans then share
+# what the flow left: a flow of 0.5 s leaves a large team's relaxation (0.7 of the rest, one
+# round, half of it for the steps) 0.175 s.
+@pytest.mark.parametrize("large", [True, False])
+def test_a_large_team_solves_the_flow_in_more_of_its_time_and_relaxes_in_the_rest(
+        monkeypatch, large):
+    import time
+    import models.allocation as allocation
+    inst = three_items(hint_agent=i64([1, 1, 1]))
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.5 / len(inst.pair_item))
+    if large:
+        monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    assert (allocation._flow_of(inst, ("cost",), 1.0) is not None) == large
+    seconds = []
+    real_flow, real_bound = allocation.flow_choices, allocation.lagrangian_bound
+
+    def slow_flow(*args):
+        time.sleep(0.5)
+        return real_flow(*args)
+
+    def spy(inst, names, budget, **kwargs):
+        seconds.append(budget)
+        return real_bound(inst, names, budget, **kwargs)
+    monkeypatch.setattr(allocation, "flow_choices", slow_flow)
+    monkeypatch.setattr(allocation, "lagrangian_bound", spy)
+    allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
+    assert seconds == pytest.approx([0.175] if large else [0.125, 0.125], abs=0.01)
