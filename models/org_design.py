@@ -270,9 +270,11 @@ def _term_expr(term, y, unmet, team: TeamVars, devs, shorts):
 
 
 def warm_start(inst: OrgDesignInstance, warm_seconds: float,
-               settings: SolveSettings | None = None, started: float | None = None):
+               settings: SolveSettings | None = None, started: float | None = None,
+               alone: bool = False):
     """The local search's team design (models.warm_start), or today's teams where they are
-    lexicographically better; None when no teams hold the extensions' rules."""
+    lexicographically better; None when no teams hold the extensions' rules. `alone`: no
+    CP-SAT comes after it (see improve_org)."""
     report = None
     if settings is not None and settings.progress is not None:
         began = time.monotonic() if started is None else started
@@ -289,7 +291,7 @@ def warm_start(inst: OrgDesignInstance, warm_seconds: float,
         return today
     start = improve_org(inst, warm_seconds, report, rules,
                         settings.stop if settings is not None else None,
-                        settings.enough_seconds if settings is not None else None)
+                        settings.enough_seconds if settings is not None else None, alone)
     if start is not None and today is not None \
             and _level_key(inst, today, levels) < _level_key(inst, start, levels):
         # the local search weighs all terms together: by priorities, today's teams may be
@@ -413,7 +415,7 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
     pairs = len(inst.pair_rep)
     if (pairs > LOCAL_SEARCH_ONLY_PAIRS or pairs * BUILD_SECONDS_PER_PAIR > 0.5
             * settings.time_limit) and not inst.extensions and not settings.term_limits:
-        start = warm_start(inst, settings.time_limit, settings, started)
+        start = warm_start(inst, settings.time_limit, settings, started, alone=True)
         if start is not None and _holds_hard_rules(inst, start):
             return _warm_start_solution(inst, start, time.monotonic() - started, settings)
     built = _build(inst, warm_seconds=settings.time_limit * WARM_START_SHARE, settings=settings,

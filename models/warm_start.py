@@ -198,15 +198,16 @@ def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
                 report: Callable[[int], None] | None = None,
                 rules: TeamRuleChecker | None = None,
                 stop: threading.Event | None = None,
-                enough: float | None = None) -> OrgStart | None:
+                enough: float | None = None, alone: bool = False) -> OrgStart | None:
     """Local search over rep -> team from today's teams (moves, then swaps); see the module
     docstring. `report` receives the total cost after the start and after each pass. With
     `rules`, the start is mended to hold them and only moves that keep them are taken; None
-    when no assignment holds them. A set `stop` ends the search at once (a cancelled solve);
-    after `enough` seconds it ends as soon as no rep is below the band minimum."""
+    when no assignment holds them. A set `stop` (a cancelled solve) ends the search at once, or,
+    where the search `alone` designs the teams (no CP-SAT after it), as soon as no rep is below
+    the band minimum; so does `enough` seconds' search."""
     now = time.monotonic()
     search = _Search(inst, now + time_budget, rules, stop,
-                     None if enough is None else now + enough)
+                     None if enough is None else now + enough, alone)
     if rules is not None:
         mended = rules.closest(search.team)
         if mended is None:
@@ -229,9 +230,9 @@ class _Search:
 
     def __init__(self, inst: OrgDesignInstance, deadline: float,
                  rules: TeamRuleChecker | None = None, stop: threading.Event | None = None,
-                 enough: float | None = None):
+                 enough: float | None = None, alone: bool = False):
         self.inst = inst
-        self.deadline, self.enough = deadline, enough
+        self.deadline, self.enough, self.alone = deadline, enough, alone
         self.stop = stop
         self.rules = rules
         self.oracle = TeamOracle(inst)
@@ -259,10 +260,14 @@ class _Search:
         return sum(r.cost for r in self.results.values())
 
     def out_of_time(self) -> bool:
+        """Past the deadline; cancelled; past `enough` with no rep below the band minimum. When
+        the search designs `alone`, a cancel too waits for the band: a design below it cannot
+        become a plan, and a large company cancelled early got none at all."""
         now = time.monotonic()
-        return now >= self.deadline or (self.stop is not None and self.stop.is_set()) or (
-            self.enough is not None and now >= self.enough
-            and not any(r.shortfall > 0 for r in self.results.values()))
+        cancelled = self.stop is not None and self.stop.is_set()
+        early = (cancelled and self.alone) or (self.enough is not None and now >= self.enough)
+        return now >= self.deadline or (cancelled and not self.alone) or (
+            early and not any(r.shortfall > 0 for r in self.results.values()))
 
     def members(self, t: int) -> np.ndarray:
         return np.nonzero(self.team == t)[0]

@@ -542,6 +542,22 @@ def test_band_pass_moves_a_short_rep_to_unmet_work_it_can_do():
     assert not search.band_pass()  # nobody is short any more
 
 
+# A cancel ends the search at once, below the band (the start of the instance above: 6 h short);
+# where the search designs alone (a large company: no CP-SAT after it), it first reaches the
+# band (one rep moved to team 1), since a design below it cannot become a plan.
+def test_a_cancelled_search_that_designs_alone_first_reaches_the_band():
+    import threading
+    inst = make_org([8, 8], [10, 10], 2, [0, 1], [10, 10], all_pairs(2, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "band_shortfall": OrgTerm(shortfall=i64([100, 100]))},
+                    hint_team=i64([0, 0]))
+    stop = threading.Event()
+    stop.set()
+    assert improve_org(inst, 10.0, stop=stop).band_shortfall > 0
+    alone = improve_org(inst, 10.0, stop=stop, alone=True)
+    assert alone.band_shortfall == 0 and sorted(alone.rep_team.tolist()) == [0, 1]
+
+
 # The warm start's cost is the objective of its own plan: with the teams it chose pinned, the
 # model's optimum (best hours for those teams) equals the warm start's cost.
 # 3 reps, band [0, 10], [0, 10], [3, 6]; team 0 has class 0 (12 h), team 1 classes 1 (5 h) and
