@@ -745,8 +745,8 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float
     """The divisible allocation's optimum (models.allocation_flow), where items weigh the same
     on most agents and the flow takes (about FLOW_SECONDS_PER_PAIR per pair) at most
     FLOW_SHARE (FLOW_SHARE_LARGE) of the team's `seconds`. On large teams whose relaxation runs
-    once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million pairs, 7.3 s)
-    133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
+    once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million
+    pairs, 7.3 s) 133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
     pairs = len(inst.pair_item)
     share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
     if pairs * FLOW_SECONDS_PER_PAIR > share * seconds \
