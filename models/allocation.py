@@ -443,9 +443,10 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
                                 replace(settings, time_limit=left), repaired=head.item_agent)
         return _with_bound(rest, head.bound)
     # (the core's search was CP-SAT on most of the same model: its time counts towards the
-    # least CP-SAT gets, or small teams would overrun their time by it)
+    # least CP-SAT gets, or small teams would overrun their time by it; the team's own time
+    # bounds that least)
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE),
-                             least_less=cored)
+                             least_less=cored, least_at_most=settings.time_limit)
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
         return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))
@@ -896,13 +897,25 @@ def _level_key(inst: AllocationInstance, levels, item_agent: np.ndarray) -> tupl
                      for n in level if n in inst.terms) for level in levels)
 
 
+def cpsat_least_seconds(pairs: int, least_less: float = 0.0,
+                        at_most: float | None = None) -> float:
+    """CP-SAT's least time on a hinted team of `pairs` pairs (CPSAT_MIN_SECONDS), `least_less`
+    shorter (down to the larger teams' least), and never more than the team's own time
+    `at_most`: a team hurried after a cancel (planner.solve's CANCELLED_TEAM_SECONDS) spent
+    0.2 s in CP-SAT whatever it was given (S's teams 0.2-0.4 s each, its plan after a cancel
+    1.3-1.7 s of stage 2 for 15 teams)."""
+    least = CPSAT_MIN_SECONDS[pairs > CPSAT_PROVES_PAIRS]
+    least = max(CPSAT_MIN_SECONDS[1], least - least_less)
+    return least if at_most is None else min(least, at_most)
+
+
 def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
-                     repaired: np.ndarray | None = None, least_less: float = 0.0
-                     ) -> AllocSolution:
+                     repaired: np.ndarray | None = None, least_less: float = 0.0,
+                     least_at_most: float | None = None) -> AllocSolution:
     """Solve with CP-SAT alone. With a hint, the hint is first repaired into the bands (unless
     it comes `repaired`); if CP-SAT finds nothing better in time, that repaired start is the
-    answer when it holds every constraint. CP-SAT's least time with a hint
-    (CPSAT_MIN_SECONDS) is `least_less` shorter, down to the larger teams' least."""
+    answer when it holds every constraint. CP-SAT's least time with a hint:
+    `cpsat_least_seconds`."""
     began = time.monotonic()
     model, v, terms, devs = build_allocation(inst)
     start = None
@@ -915,8 +928,7 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
             start = improve_allocation(_stressing(inst, settings.term_limits), start,
                                        settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
-        least = CPSAT_MIN_SECONDS[len(inst.pair_item) > CPSAT_PROVES_PAIRS]
-        least = max(CPSAT_MIN_SECONDS[1], least - least_less)
+        least = cpsat_least_seconds(len(inst.pair_item), least_less, least_at_most)
         settings = replace(settings, time_limit=max(least, settings.time_limit
                                                     - (time.monotonic() - began)))
     pair_item, pair_agent = inst.pair_item, inst.pair_agent

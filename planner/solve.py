@@ -108,8 +108,10 @@ SMALL_TEAM_PAIRS = 100_000
 POLISH_MAX_PAIRS = 1_000_000
 #: a second solve shorter than this is not started
 POLISH_MIN_SECONDS = 0.3
-#: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
-CANCELLED_TEAM_SECONDS = MIN_TEAM_SECONDS
+#: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed:
+#: the start repaired into the bands and what a short search makes of it). At 0.2 s S's 15-21
+#: teams took 1.3-1.7 s after a cancel, longer than a whole solve's stage 2; at 0.05 s, 0.7 s.
+CANCELLED_TEAM_SECONDS = 0.05
 #: When a team design cannot become a plan, stage 1 is asked for another one up to this many
 #: times, each for at least REDESIGN_SECONDS (a plan is needed even when the time limit has
 #: passed; see _stage2_with_redesigns).
@@ -594,9 +596,8 @@ class _Run:
             sending = (LOCAL_END_SECONDS_PER_PAIR if here else POOL_SECONDS_PER_PAIR) \
                 * len(job.inst.pair_item)
             tag = self.pool.submit(job.inst, replace(
-                job.settings, workers=1,
-                time_limit=max(MIN_TEAM_SECONDS, job.settings.time_limit - sending)), here,
-                anywhere=job.polish)
+                job.settings, workers=1, time_limit=sent_seconds(job.settings.time_limit, sending)),
+                here, anywhere=job.polish)
         if tag is None:
             self.end(job, solve_allocation(job.inst, job.settings))
         else:
@@ -650,6 +651,13 @@ class _Run:
     def _collect(self) -> None:
         for tag, sol in self.pool.wait():
             self.end(self.running.pop(tag), sol)
+
+
+def sent_seconds(budget: float, sending: float) -> float:
+    """The time a team sent to a worker solves for: its `budget` less what `sending` it takes,
+    but at least MIN_TEAM_SECONDS, or the budget itself when that is shorter (a team hurried
+    after a cancel)."""
+    return max(min(MIN_TEAM_SECONDS, budget), budget - sending)
 
 
 @dataclass(eq=False)

@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from models.allocation import (allocation_is_feasible, evaluate_allocation_term,
+from models.allocation import (CPSAT_MIN_SECONDS, CPSAT_PROVES_PAIRS, allocation_is_feasible,
+                               cpsat_least_seconds, evaluate_allocation_term,
                                narrow_to_first_level, solve_allocation, solve_with_cpsat)
 from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
 from models.warm_start import repair_allocation
@@ -471,3 +472,13 @@ def test_a_chain_of_two_moves_serves_an_item_that_waits_for_room():
     for plan in (serve_unassigned(inst, start, 1.0), improve_allocation(inst, start, 1.0)):
         assert plan.tolist() == [0, 1, 1]
         assert evaluate_allocation_term(inst, inst.terms["unmet"], plan) == 0
+
+
+def test_cpsat_least_time_is_never_more_than_the_teams_own():
+    small, large = CPSAT_MIN_SECONDS
+    assert cpsat_least_seconds(CPSAT_PROVES_PAIRS) == small
+    assert cpsat_least_seconds(CPSAT_PROVES_PAIRS + 1) == large
+    assert cpsat_least_seconds(100, least_less=small) == large  # (down to the large teams')
+    assert cpsat_least_seconds(100, at_most=1.0) == small
+    assert cpsat_least_seconds(100, at_most=0.02) == 0.02  # a team hurried after a cancel
+    assert cpsat_least_seconds(10 ** 6, at_most=0.02) == 0.02

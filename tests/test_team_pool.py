@@ -15,7 +15,8 @@ from models.instances import AllocationInstance, AllocSolution, AllocTerm, Solve
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
-                           _polish, _pools, first_pass_share, qualified_pairs, team_order)
+                           _polish, _pools, first_pass_share, qualified_pairs, sent_seconds,
+                           team_order)
 from planner.team_pool import _receive, _send, borrow, give_back
 from tests.test_models_allocation import gap
 
@@ -102,6 +103,12 @@ def test_each_team_gets_its_share_of_the_time_on_every_lane():
         == pytest.approx([6.0, 3.0, 1.0])
     late = _Lanes(deadline=1.0, pairs=10.0, lanes=2)
     assert late.budget(1.0, now=2.0) == MIN_TEAM_SECONDS
+
+
+def test_a_team_sent_solves_for_its_time_less_sending_but_not_past_a_hurried_budget():
+    assert sent_seconds(2.0, sending=0.5) == pytest.approx(1.5)
+    assert sent_seconds(0.3, sending=0.25) == MIN_TEAM_SECONDS
+    assert sent_seconds(0.05, sending=0.01) == pytest.approx(0.05)  # after a cancel
 
 
 # One lane, 10 s, two teams of 8 and 2 pairs with the base: 0.25 x 10 / 2 = 1.25 pairs each,
