@@ -44,6 +44,8 @@ CPSAT_SHARE = 0.15
 #: teams of 2,000-4,500 pairs asked for 0.03 s took 0.26 s at a 0.2 s least, with plans alike)
 CPSAT_MIN_SECONDS = (0.2, 0.05)
 CPSAT_PROVES_PAIRS = 2_000
+#: ... and the least of all, where a team's time is (nearly) spent before CP-SAT starts
+MIN_CPSAT_SECONDS = 0.01
 LNS_MIN_AGENTS = 3
 #: Above this many item x agent pairs a team skips CP-SAT's whole model (building it alone
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
@@ -443,10 +445,11 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
                                 replace(settings, time_limit=left), repaired=head.item_agent)
         return _with_bound(rest, head.bound)
     # (the core's search was CP-SAT on most of the same model: its time counts towards the
-    # least CP-SAT gets, or small teams would overrun their time by it; the team's own time
-    # bounds that least)
+    # least CP-SAT gets, or small teams would overrun their time by it; what is left of the
+    # team's time bounds that least)
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE),
-                             least_less=cored, least_at_most=settings.time_limit)
+                             least_less=cored, least_at_most=max(
+                                 MIN_CPSAT_SECONDS, began + settings.time_limit - time.monotonic()))
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
         return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))
@@ -900,10 +903,10 @@ def _level_key(inst: AllocationInstance, levels, item_agent: np.ndarray) -> tupl
 def cpsat_least_seconds(pairs: int, least_less: float = 0.0,
                         at_most: float | None = None) -> float:
     """CP-SAT's least time on a hinted team of `pairs` pairs (CPSAT_MIN_SECONDS), `least_less`
-    shorter (down to the larger teams' least), and never more than the team's own time
-    `at_most`: a team hurried after a cancel (planner.solve's CANCELLED_TEAM_SECONDS) spent
-    0.2 s in CP-SAT whatever it was given (S's teams 0.2-0.4 s each, its plan after a cancel
-    1.3-1.7 s of stage 2 for 15 teams)."""
+    shorter (down to the larger teams' least), and never more than `at_most`, what is left of
+    the team's time: on top of it, S's teams given 0.05-0.2 s took 0.15-0.4 s (after a cancel,
+    1.3-1.7 s for its 15-21 teams; in a 2 s solve, stage 2 ended 0.3-0.6 s late).
+    """
     least = CPSAT_MIN_SECONDS[pairs > CPSAT_PROVES_PAIRS]
     least = max(CPSAT_MIN_SECONDS[1], least - least_less)
     return least if at_most is None else min(least, at_most)
@@ -915,7 +918,7 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
     """Solve with CP-SAT alone. With a hint, the hint is first repaired into the bands (unless
     it comes `repaired`); if CP-SAT finds nothing better in time, that repaired start is the
     answer when it holds every constraint. CP-SAT's least time with a hint:
-    `cpsat_least_seconds`."""
+    `cpsat_least_seconds`, at most `least_at_most` (by default the time limit)."""
     began = time.monotonic()
     model, v, terms, devs = build_allocation(inst)
     start = None
@@ -928,7 +931,8 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
             start = improve_allocation(_stressing(inst, settings.term_limits), start,
                                        settings.time_limit * LOCAL_SEARCH_SHARE, settings.stop)
         add_hints(model, inst, v, start, devs)
-        least = cpsat_least_seconds(len(inst.pair_item), least_less, least_at_most)
+        least = cpsat_least_seconds(len(inst.pair_item), least_less, settings.time_limit
+                                    if least_at_most is None else least_at_most)
         settings = replace(settings, time_limit=max(least, settings.time_limit
                                                     - (time.monotonic() - began)))
     pair_item, pair_agent = inst.pair_item, inst.pair_agent

@@ -51,6 +51,10 @@ JOINT_MAX_PAIRS = 20_000  # z variables; above this the joint model is not tried
 JOINT_AUTO_PAIRS = 2_000
 METHODS = ("auto", "two-stage", "joint")
 MIN_TEAM_SECONDS = 0.2
+#: ... but less where the time left cannot give every team still to start that long (`_Lanes`),
+#: down to this, which is also what a team gets after a cancel: a team's start repaired into
+#: its bands and what a short search makes of it
+HURRIED_TEAM_SECONDS = 0.05
 #: Each team's share of stage 2's time counts, besides its pairs, this share of the mean
 #: team's pairs: a solve has costs that do not shrink with its team (its relaxation's first
 #: steps, its first neighbourhoods), and in proportion to pairs alone XL key-account hybrid's
@@ -108,10 +112,10 @@ SMALL_TEAM_PAIRS = 100_000
 POLISH_MAX_PAIRS = 1_000_000
 #: a second solve shorter than this is not started
 POLISH_MIN_SECONDS = 0.3
-#: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed:
-#: the start repaired into the bands and what a short search makes of it). At 0.2 s S's 15-21
-#: teams took 1.3-1.7 s after a cancel, longer than a whole solve's stage 2; at 0.05 s, 0.7 s.
-CANCELLED_TEAM_SECONDS = 0.05
+#: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
+#: At 0.2 s S's 15-21 teams took 1.3-1.7 s after a cancel, longer than a whole solve's stage 2;
+#: at 0.05 s, 0.7 s.
+CANCELLED_TEAM_SECONDS = HURRIED_TEAM_SECONDS
 #: When a team design cannot become a plan, stage 1 is asked for another one up to this many
 #: times, each for at least REDESIGN_SECONDS (a plan is needed even when the time limit has
 #: passed; see _stage2_with_redesigns).
@@ -680,10 +684,11 @@ class _Lanes:
     """Each team's share of stage 2's time: the time left on every lane, less what the running
     teams still have of theirs and the charge for the teams to come (`_Charge`), in proportion
     to the team's size (line x member pairs) plus a base the same for every team of the
-    `teams` (TEAM_BASE_SHARE); at least MIN_TEAM_SECONDS."""
+    `teams` (TEAM_BASE_SHARE); at least `floor`."""
 
     def __init__(self, deadline: float, pairs: float, lanes: int, teams: int = 0) -> None:
         self.deadline, self.remaining, self.lanes = deadline, pairs, lanes
+        self.teams_left = teams
         self.base = TEAM_BASE_SHARE * pairs / teams if teams else 0.0
         self.weights = pairs + self.base * teams
         self.charge = _Charge()
@@ -700,12 +705,22 @@ class _Lanes:
         left = self.deadline - now
         room = self.room(now) - self.reserved - self.remaining * self.charge.per_pair
         share = room * (pairs + self.base) / max(self.weights, 1.0)
+        floor = self.floor(now)
         self.skip(pairs)
         self.reserved += max(0.0, (1.0 - factor) * share)
         share *= factor
-        return max(MIN_TEAM_SECONDS, min(left, share) if self.lanes > 1 else share)
+        return max(floor, min(left, share) if self.lanes > 1 else share)
+
+    def floor(self, now: float) -> float:
+        """A team's least time: MIN_TEAM_SECONDS, or what the lanes have left for each team
+        still to start when that is less, down to HURRIED_TEAM_SECONDS (S's 15-21 teams at
+        0.2 s each ended stage 2 0.3-0.6 s after the time limit)."""
+        if self.teams_left <= 0:
+            return MIN_TEAM_SECONDS
+        return min(MIN_TEAM_SECONDS, max(HURRIED_TEAM_SECONDS, self.room(now) / self.teams_left))
 
     def skip(self, pairs: float) -> None:
+        self.teams_left -= 1
         self.remaining -= pairs
         self.weights -= pairs + self.base
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
-from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, MIN_TEAM_SECONDS,
+from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, HURRIED_TEAM_SECONDS,
+                           MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, qualified_pairs, sent_seconds,
@@ -103,6 +104,22 @@ def test_each_team_gets_its_share_of_the_time_on_every_lane():
         == pytest.approx([6.0, 3.0, 1.0])
     late = _Lanes(deadline=1.0, pairs=10.0, lanes=2)
     assert late.budget(1.0, now=2.0) == MIN_TEAM_SECONDS
+
+
+# Two lanes and four teams of 1 pair each (no base). With 1 s left, 2 lane-seconds: 0.5 s each,
+# above the floor. With 0.2 s left, 0.4 lane-seconds: the floor falls to 0.1 s; once a team
+# holds 0.22 s of it, to (0.4 - 0.22) / 3 = 0.06 s for the three still to start; past the
+# deadline, to HURRIED_TEAM_SECONDS.
+def test_a_teams_least_time_shrinks_when_the_lanes_cannot_give_every_team_its_floor():
+    assert _Lanes(deadline=1.0, pairs=4.0, lanes=2, teams=4).floor(now=0.0) == MIN_TEAM_SECONDS
+    short = _Lanes(deadline=0.2, pairs=4.0, lanes=2, teams=4)
+    assert short.floor(now=0.0) == pytest.approx(0.1)
+    assert short.budget(1.0, now=0.0) == pytest.approx(0.1, abs=1e-3)
+    short.started(_Job(0, (), 1.0, 0.22, began=0.0))
+    assert short.floor(now=0.0) == pytest.approx(0.06)
+    late = _Lanes(deadline=1.0, pairs=10.0, lanes=2, teams=3)
+    assert late.budget(5.0, now=2.0) == HURRIED_TEAM_SECONDS
+    assert late.teams_left == 2
 
 
 def test_a_team_sent_solves_for_its_time_less_sending_but_not_past_a_hurried_budget():
