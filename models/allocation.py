@@ -44,8 +44,8 @@ CPSAT_SHARE = 0.15
 #: teams of 2,000-4,500 pairs asked for 0.03 s took 0.26 s at a 0.2 s least, with plans alike)
 CPSAT_MIN_SECONDS = (0.2, 0.05)
 CPSAT_PROVES_PAIRS = 2_000
-#: ... and the least of all, where a team's time is (nearly) spent before CP-SAT starts
-MIN_CPSAT_SECONDS = 0.01
+#: ... and what CP-SAT gets even where its team's time is spent before it starts
+CPSAT_ALWAYS_SECONDS = 0.01
 LNS_MIN_AGENTS = 3
 #: Above this many item x agent pairs a team skips CP-SAT's whole model (building it alone
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
@@ -447,9 +447,9 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     # (the core's search was CP-SAT on most of the same model: its time counts towards the
     # least CP-SAT gets, or small teams would overrun their time by it; what is left of the
     # team's time bounds that least)
+    team_left = max(CPSAT_ALWAYS_SECONDS, began + settings.time_limit - time.monotonic())
     first = solve_with_cpsat(inst, replace(settings, time_limit=settings.time_limit * CPSAT_SHARE),
-                             least_less=cored, least_at_most=max(
-                                 MIN_CPSAT_SECONDS, began + settings.time_limit - time.monotonic()))
+                             least_less=cored, least_at_most=team_left)
     left = settings.time_limit - (time.monotonic() - began)
     if first.status not in ("OPTIMAL", "FEASIBLE"):
         return solve_with_cpsat(inst, replace(settings, time_limit=max(MIN_SECONDS, left)))

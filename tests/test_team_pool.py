@@ -13,8 +13,8 @@ import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, HURRIED_TEAM_SECONDS,
-                           MIN_TEAM_SECONDS,
-                           POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
+                           MIN_TEAM_SECONDS, POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS,
+                           TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, qualified_pairs, sent_seconds,
                            team_order)
