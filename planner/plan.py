@@ -67,13 +67,11 @@ def build_plan(company: Company, scenario: Scenario, teams: pd.DataFrame, rep_te
     solve_seconds and any extra figures for kpis.json."""
     rep_ids = company.reps["rep_id"].to_numpy()
     lines = company.lines
-    assigned = line_rep >= 0
+    rows = Rows.in_line_order(company, line_rep)
     assignments = pd.DataFrame({
         "account_id": lines["account_id"].to_numpy(), "product": lines["product"].to_numpy(),
         "function": lines["function"].to_numpy(), "hours": lines["hours"].to_numpy(),
-        "team_id": np.asarray(line_team, dtype=object),
-        "rep_id": np.where(assigned, rep_ids[np.maximum(line_rep, 0)], "").astype(object)})
-    rows = Rows.in_line_order(company, line_rep)
+        "team_id": np.asarray(line_team, dtype=object), "rep_id": rows.rep_id})
     assignments["kept_owner"] = kept_owner(company, assignments, rows)
     roles = pd.Series(np.where(is_manager, MANAGER, MEMBER), index=rep_ids)
     reps = rep_columns(company, scenario, teams, pd.Series(np.asarray(rep_team, dtype=object),
