@@ -78,6 +78,16 @@ class TeamOracle:
         key = inst.pair_rep.astype(np.int64) * n_t + inst.class_team[inst.pair_class]
         order = np.argsort(key, kind="stable")
         self._pair_order, self._pair_key = order, key[order]
+        # a team's pairs in (rep, pair) order, for gathering its members' pairs at once
+        pair_team = inst.class_team[inst.pair_class]
+        self._team_pairs = [order[pair_team[order] == t] for t in range(n_t)]
+        self._team_pair_reps = [inst.pair_rep[p].astype(np.int64) for p in self._team_pairs]
+        self._class_position = np.zeros(len(inst.class_hours), dtype=np.int64)
+        for classes in self.classes_of:
+            self._class_position[classes] = np.arange(len(classes))
+        self._qualified = np.bincount(key, weights=inst.class_hours[inst.pair_class],
+                                      minlength=inst.n_reps * n_t
+                                      ).astype(np.int64).reshape(inst.n_reps, n_t)
         self.manager_per_team = inst.span is not None and inst.unit_of_team is not None and \
             len(np.unique(inst.unit_of_team)) == n_t
         self.coverage_of = [[c for c in inst.coverage if c.team == t] for t in range(n_t)]
@@ -95,18 +105,24 @@ class TeamOracle:
             cached = self._costs[key] = self.evaluate(t, members).cost
         return cached
 
-    def pairs_of(self, r: int, t: int) -> np.ndarray:
-        k = r * self.inst.n_teams + t
-        lo, hi = np.searchsorted(self._pair_key, [k, k + 1])
-        return self._pair_order[lo:hi]
-
     def pairs_of_rep(self, r: int) -> np.ndarray:
         n_t = self.inst.n_teams
         lo, hi = np.searchsorted(self._pair_key, [r * n_t, (r + 1) * n_t])
         return self._pair_order[lo:hi]
 
     def qualified_hours(self, r: int, t: int) -> int:
-        return int(self.inst.class_hours[self.inst.pair_class[self.pairs_of(r, t)]].sum())
+        return int(self._qualified[r, t])
+
+    def member_pairs(self, t: int, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The team's pairs of these members, member by member, and each pair's member
+        position."""
+        reps = self._team_pair_reps[t]
+        first = np.searchsorted(reps, members, side="left")
+        counts = np.searchsorted(reps, members, side="right") - first
+        total = int(counts.sum())
+        ends = np.cumsum(counts)
+        index = np.repeat(first - (ends - counts), counts) + np.arange(total)
+        return self._team_pairs[t][index], np.repeat(np.arange(len(members)), counts)
 
     def choose_managers(self, t: int, members: np.ndarray) -> tuple[np.ndarray, int]:
         """Managers of a team that is its own unit: the least useful sellers among those who
@@ -131,17 +147,13 @@ class TeamOracle:
         classes = self.classes_of[t]
         hours = inst.class_hours[classes]
         n_c, n_m = len(classes), len(members)
-        cls_node = {int(k): 2 + i for i, k in enumerate(classes)}
-        pairs = (np.concatenate([self.pairs_of(int(r), t) for r in members])
-                 if n_m else np.zeros(0, dtype=np.int64))
-        pair_member = np.repeat(np.arange(n_m), [len(self.pairs_of(int(r), t)) for r in members]) \
-            if n_m else np.zeros(0, dtype=np.int64)
+        pairs, pair_member = self.member_pairs(t, members)
         lo = np.where(is_mgr, inst.mgr_lo[members], inst.rep_lo[members])
         hi = np.where(is_mgr, inst.mgr_hi[members], inst.rep_hi[members])
         target = np.clip(np.where(is_mgr, inst.mgr_target[members], inst.rep_target[members]), lo, hi)
         b = self.dev_cost[members]
         rep_node = 2 + n_c + np.arange(n_m)
-        tails = [np.zeros(n_c), 2 + np.arange(n_c), [cls_node[int(k)] for k in inst.pair_class[pairs]],
+        tails = [np.zeros(n_c), 2 + np.arange(n_c), 2 + self._class_position[inst.pair_class[pairs]],
                  rep_node, rep_node, rep_node]
         heads = [2 + np.arange(n_c), np.ones(n_c), rep_node[pair_member], np.ones(n_m), np.ones(n_m),
                  np.ones(n_m)]
