@@ -558,6 +558,39 @@ def test_a_cancelled_search_that_designs_alone_first_reaches_the_band():
     assert alone.band_shortfall == 0 and sorted(alone.rep_team.tolist()) == [0, 1]
 
 
+# Managers in the local search's evaluation: 3 reps who can manage in team 0 (its own unit),
+# span 3 -> 1 manager; manager band [2, 4], member band [0, 10]. Team 0 has class 0 (10 h),
+# team 1 class 1; rep 0 is qualified for class 1 only, reps 1 and 2 for class 0. The least
+# useful seller, rep 0, would manage with no hours of team 0 to sell: 2 h below his band
+# whatever the flow. Rep 1 (the lower index of the two with 10 h >= 2) manages instead and
+# sells 2-4 h; nobody is short, nothing unmet.
+def test_the_local_search_makes_managers_of_reps_who_can_reach_their_band():
+    from models.warm_start import TeamOracle
+    inst = make_org([0] * 3, [10] * 3, 2, [0, 1], [10, 5], [(0, 1), (1, 0), (2, 0)],
+                    {"unmet": unmet_term(1, 2),
+                     "band_shortfall": OrgTerm(shortfall=i64([100] * 3))},
+                    mgr_lo=[2] * 3, mgr_hi=[4] * 3, can_manage=[True] * 3, span=3,
+                    unit_of_team=i64([0, 1]))
+    result = TeamOracle(inst).evaluate(0, i64([0, 1, 2]))
+    assert result.managers.tolist() == [1]
+    assert result.shortfall == 0
+    assert int(result.unmet.sum()) == 0
+
+
+# The pairs a team evaluation gathers are exactly its members' pairs in the team, member by
+# member in the order given: 3 reps, 2 teams, classes 0, 2 in team 0 and 1 in team 1, every rep
+# qualified for every class (pairs numbered rep * 3 + class).
+def test_a_team_evaluation_gathers_its_members_pairs_in_member_order():
+    from models.warm_start import TeamOracle
+    inst = make_org([0] * 3, [10] * 3, 2, [0, 1, 0], [5, 5, 5], all_pairs(3, 3),
+                    {"unmet": unmet_term(1, 3)})
+    pairs, member = TeamOracle(inst).member_pairs(0, i64([2, 0]))
+    assert pairs.tolist() == [6, 8, 0, 2]
+    assert member.tolist() == [0, 0, 1, 1]
+    empty, _ = TeamOracle(inst).member_pairs(1, i64([]))
+    assert empty.tolist() == []
+
+
 # The warm start's cost is the objective of its own plan: with the teams it chose pinned, the
 # model's optimum (best hours for those teams) equals the warm start's cost.
 # 3 reps, band [0, 10], [0, 10], [3, 6]; team 0 has class 0 (12 h), team 1 classes 1 (5 h) and
