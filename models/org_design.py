@@ -405,6 +405,15 @@ def _collect_variables(constraint, out: set[int]) -> None:
         out.add(v if v >= 0 else -v - 1)
 
 
+def designs_alone(inst: OrgDesignInstance, settings: SolveSettings) -> bool:
+    """Whether the local search designs the teams without CP-SAT after it: on a large company
+    (LOCAL_SEARCH_ONLY_PAIRS), or where CP-SAT's model would take most of the time to build,
+    and no rule from outside or cap asks for CP-SAT."""
+    pairs = len(inst.pair_rep)
+    return (pairs > LOCAL_SEARCH_ONLY_PAIRS or pairs * BUILD_SECONDS_PER_PAIR > 0.5
+            * settings.time_limit) and not inst.extensions and not settings.term_limits
+
+
 def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSolution:
     """Solve stage 1; an infeasible or unsolved instance gives status and empty arrays.
 
@@ -412,9 +421,7 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
     is a design wanted sooner than CP-SAT's model would be built, when it holds every hard
     rule; it then has no bound."""
     started = time.monotonic()
-    pairs = len(inst.pair_rep)
-    if (pairs > LOCAL_SEARCH_ONLY_PAIRS or pairs * BUILD_SECONDS_PER_PAIR > 0.5
-            * settings.time_limit) and not inst.extensions and not settings.term_limits:
+    if designs_alone(inst, settings):
         start = warm_start(inst, settings.time_limit, settings, started, alone=True)
         if start is not None and _holds_hard_rules(inst, start):
             return _warm_start_solution(inst, start, time.monotonic() - started, settings)

@@ -25,7 +25,7 @@ import pandas as pd
 from models.allocation import solve_allocation
 from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
-from models.org_design import solve_org_design
+from models.org_design import designs_alone, solve_org_design
 from planner.errors import InfeasibleError, NoPlanError, UsageError
 from planner.explain import RELAXATIONS, below_band, explain, indivisible, precheck
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
@@ -325,7 +325,8 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
     another one, up to MAX_REDESIGNS times, past the time limit if need be (a plan is needed)
     up to REDESIGN_OVERTIME times it, but not after a cancel:
     - a design that leaves some rep below the band minimum (stage 1 stopped before its soft
-      band minimum was met) is searched for again, for twice as long each time;
+      band minimum was met) is searched for again, for twice as long each time (where the
+      local search designs alone, on from that design, until the band holds);
     - a team whose accounts cannot be split among its members within the band may not have
       exactly those members again.
     Returns line reps, stage-2 totals, the team that failed (None when all are allocated) and
@@ -352,8 +353,14 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
         # progress, so each gets twice the time of the last); a cut needs a short one
         budget = min(overtime, max(REDESIGN_SECONDS, 0.1 * settings.time_limit if cut
                                    else STAGE1_SHARE * settings.time_limit * 2 ** (attempt + 1)))
-        again = solve_org_design(inst1, model_settings(REDESIGN, budget, levels=stage1_levels,
-                                                       stall=budget / 2))
+        redesign = model_settings(REDESIGN, budget, levels=stage1_levels, stall=budget / 2)
+        if not cut and designs_alone(inst1, redesign):
+            # afresh, the local search would retrace its steps (XL region x function at 30 s:
+            # its 6 s band pass again); it goes on from this design instead, and hands on once
+            # the band holds, since the time is already past stage 1's
+            inst1 = replace(inst1, hint_team=s1.rep_team)
+            redesign = replace(redesign, enough_seconds=0.0)
+        again = solve_org_design(inst1, redesign)
         if again.objective is None or (not cut and again.band_shortfall >= s1.band_shortfall):
             break  # nothing found, or the band minimum is no nearer: more of the same won't help
         s1 = again

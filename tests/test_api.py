@@ -3,6 +3,8 @@ custom constraints, on tiny companies whose answers are computed by hand."""
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -326,6 +328,46 @@ def test_stage_1_may_end_early_only_where_large_teams_need_the_time():
     assert stage1_enough(xl, 120.0) is None
     assert stage1_enough(xl, 5.0) == 0.0
     assert stage1_enough(company(27_600, 200, 21), 5.0) is None
+
+
+# A design below the band minimum is searched for again. On a large company stage 1 is the
+# local search alone, which is deterministic: afresh it would retrace its steps (XL region x
+# function at 30 s: its 6 s band pass), so it goes on from the design, handing on as soon as
+# the band holds (enough_seconds 0). A company CP-SAT designs is searched for afresh (no
+# hint), for longer, with no early hand-on.
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_large_companys_design_below_the_band_is_searched_on_from_itself(monkeypatch, alone):
+    import sys
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import models.org_design as org_design
+    from models.instances import SolveSettings
+    from tests.test_models_org import all_pairs, i64, make_org, unmet_term
+    solve_module = sys.modules["planner.solve"]
+    if alone:
+        monkeypatch.setattr(org_design, "LOCAL_SEARCH_ONLY_PAIRS", 0)
+    inst1 = make_org([8, 8], [10, 10], 2, [0, 1], [10, 10], all_pairs(2, 2),
+                     {"unmet": unmet_term(1, 2)}, hint_team=i64([0, 0]))
+    asked = []
+
+    def redesign(inst, settings):
+        asked.append((inst.hint_team.tolist(), settings.enough_seconds, settings.time_limit))
+        return SimpleNamespace(objective=1, band_shortfall=0, rep_team=i64([0, 1]))
+    monkeypatch.setattr(solve_module, "solve_org_design", redesign)
+    monkeypatch.setattr(solve_module, "_solve_teams",
+                        lambda *args, **kwargs: (np.zeros(1, dtype=np.int64), {}, None))
+    below = SimpleNamespace(objective=2, band_shortfall=6, rep_team=i64([1, 0]))
+    _, _, failed, design = solve_module._stage2_with_redesigns(
+        SimpleNamespace(lines=[0]), inst1, below, time.monotonic(),
+        SimpleNamespace(time_limit=30.0, workers=1),
+        lambda stage, budget, levels=None, stall=None: SolveSettings(time_limit=budget),
+        None, None)
+    assert failed is None and design.rep_team.tolist() == [0, 1]
+    hint, enough, budget = asked[0]
+    assert len(asked) == 1 and budget == pytest.approx(30.0)  # min(3 x 30 - ~0, 0.5 x 30 x 2)
+    assert (hint, enough) == (([1, 0], 0.0) if alone else ([0, 0], None))
 
 
 # A short limit on a large company: when reading the data and building the plan would take
