@@ -121,6 +121,13 @@ FLOW_SHARE = 0.4
 #: 663.7 M and 654.9 M in 14.1 s (715.6 M and 122.0 M without); at 12.8 s, the same in 13.1 s
 FLOW_SHARE_LARGE = 0.6
 FLOW_SECONDS_PER_PAIR = 1.5e-6
+#: ... and this for a team solved beside the process's other work (`beside_others`): a
+#: min-cost flow's solve holds Python's lock for its whole length, so there it also stops the
+#: building and sending of the other teams. XL key-account hybrid's individuals team (10.9
+#: million pairs) takes 33.7 s for its flow (column generation, 3.5-5.5 s a solve), 55.8 s
+#: for its 45 s in all; in whole runs at 120 s it took 53-61 s of 43-45 s, the other lane's
+#: last teams got 0.1-0.2 s each, and the solves ended at 124-132 s (stage-2 gap 12-58 %)
+FLOW_SECONDS_PER_PAIR_BESIDE = 3.1e-6
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
@@ -713,7 +720,7 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         return None, None, None
     names = level_terms(inst, settings)
     flowed = time.monotonic()
-    flow = _flow_of(inst, names, settings.time_limit)
+    flow = _flow_of(inst, names, settings.time_limit, settings.beside_others)
     # relaxations and priced plans share what the flow leaves (XL's East farming team of
     # FLOW_SHARE_LARGE took 14.3 s of its 12.8 s when they shared all of it)
     budget = (settings.time_limit - (time.monotonic() - flowed)) * share / (2 * rounds)
@@ -744,16 +751,18 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     return relaxed, best, flow
 
 
-def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float
-             ) -> FlowChoice | None:
+def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
+             beside_others: bool = False) -> FlowChoice | None:
     """The divisible allocation's optimum (models.allocation_flow), where items weigh the same
-    on most agents and the flow takes (about FLOW_SECONDS_PER_PAIR per pair) at most
-    FLOW_SHARE (FLOW_SHARE_LARGE) of the team's `seconds`. On large teams whose relaxation runs
+    on most agents and the flow takes (about FLOW_SECONDS_PER_PAIR per pair, or
+    FLOW_SECONDS_PER_PAIR_BESIDE `beside_others`) at most FLOW_SHARE (FLOW_SHARE_LARGE) of the
+    team's `seconds`. On large teams whose relaxation runs
     once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million
     pairs, 7.3 s) 133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
     pairs = len(inst.pair_item)
     share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
-    if pairs * FLOW_SECONDS_PER_PAIR > share * seconds \
+    rate = FLOW_SECONDS_PER_PAIR_BESIDE if beside_others else FLOW_SECONDS_PER_PAIR
+    if pairs * rate > share * seconds \
             or not flow_applies(inst):
         return None
     return flow_choices(inst, names)

@@ -54,6 +54,9 @@ class SolveSettings:
     #: a local search may end after this long once its plan holds the band minimum (the rest
     #: of the time goes to what comes after it)
     enough_seconds: float | None = None
+    #: the solve runs in a thread beside the process's other work (stage 2's team too large
+    #: to send to a worker, solved while this process builds and sends the others)
+    beside_others: bool = False
 
 
 @dataclass(frozen=True)

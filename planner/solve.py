@@ -607,8 +607,8 @@ class _Run:
             sending = (LOCAL_END_SECONDS_PER_PAIR if here else POOL_SECONDS_PER_PAIR) \
                 * len(job.inst.pair_item)
             tag = self.pool.submit(job.inst, replace(
-                job.settings, workers=1, time_limit=sent_seconds(job.settings.time_limit, sending)),
-                here, anywhere=job.polish)
+                job.settings, workers=1, time_limit=sent_seconds(job.settings.time_limit, sending),
+                beside_others=here), here, anywhere=job.polish)
         if tag is None:
             self.end(job, solve_allocation(job.inst, job.settings))
         else:

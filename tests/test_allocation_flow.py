@@ -293,6 +293,22 @@ def test_a_large_team_gives_its_relaxation_more_of_its_time(monkeypatch, large):
     assert seconds == pytest.approx([0.35] if large else [0.125] * 3, abs=0.01)
 
 
+# A team solved beside the process's other work (the local lane) is estimated at
+# FLOW_SECONDS_PER_PAIR_BESIDE (a flow's solve holds Python's lock there): the three items'
+# 6 pairs at 0.5 s alone and 0.7 s beside, in a large team's 1 s (FLOW_SHARE_LARGE 0.6): the
+# flow is solved alone, not beside.
+def test_a_team_beside_the_processs_other_work_solves_the_flow_only_where_it_fits_there(
+        monkeypatch):
+    import models.allocation as allocation
+    inst = three_items(hint_agent=i64([1, 1, 1]))
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.5 / len(inst.pair_item))
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR_BESIDE", 0.7 / len(inst.pair_item))
+    monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    assert allocation._flow_of(inst, ("cost",), 1.0) is not None
+    assert allocation._flow_of(inst, ("cost",), 1.0, beside_others=True) is None
+    assert allocation._flow_of(inst, ("cost",), 1.2, beside_others=True) is not None
+
+
 # A large team (above LNS_ONLY_PAIRS) solves the flow where it is estimated at up to
 # FLOW_SHARE_LARGE (0.6) of its time, a small one up to FLOW_SHARE (0.4): the three items' 6
 # pairs estimated at 0.5 s of a 1 s team. The relaxation and the priced plans then share
