@@ -636,18 +636,20 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
             hint[item] = a
             total_left[a] -= need
             left[a, cls[item]] -= need
-    for item in order.tolist():
-        if hint[item] >= 0:
-            continue
-        fits = exists[:, item] & (left[:, cls[item]] > 0)
+    # item by item, each class's quota left by agent (XL's individuals team: 90,000 items left
+    # for this loop, 2.1 s of its instance's 2.8-4.5 s when it looked them up by column)
+    left_of_class, qualified = np.ascontiguousarray(left.T), np.ascontiguousarray(exists.T)
+    for item in (order[hint[order] < 0].tolist() if len(agents) else []):
+        quota, need = left_of_class[cls[item]], hours[item]
+        fits = qualified[item] & (quota > 0)
         if owners_first is not None:  # past the band maximum the repair would move owned items
-            fits &= total_left >= hours[item]
-        candidates = np.nonzero(fits)[0]
-        if len(candidates):
-            a = int(candidates[np.argmax(left[candidates, cls[item]])])
+            fits &= total_left >= need
+        most = np.where(fits, quota, -np.inf)
+        a = int(most.argmax())  # the first of the most quota left, as among candidates
+        if fits[a]:
             hint[item] = a
-            left[a, cls[item]] -= hours[item]
-            total_left[a] -= hours[item]
+            quota[a] -= need
+            total_left[a] -= need
     return hint
 
 

@@ -933,6 +933,32 @@ def test_an_item_is_hinted_to_who_owns_its_owned_lines(tmp_path):
     assert inst.hint_agent.tolist() == [1]
 
 
+# Items nobody owns are hinted, biggest first, to the qualified agent with the most quota left
+# in their class (the first of equals). Items of 5, 3 and 4 h in classes 0, 0, 1; agent 0 has
+# quotas [6, 0] and is not qualified for the third item, agent 1 [6, 10]. The 5 h item: both
+# have 6, agent 0 (1 left); the 4 h item: agent 1 alone; the 3 h item: agent 1 (6 against 1).
+# Where owners keep items first (the band maxima 10 and 2 as what each may take in all): the
+# 5 h item to agent 0 (agent 1's 2 h cannot hold it), the 4 h item to nobody, the 3 h item to
+# agent 0 (1 h of quota left in its class, 5 h in all). A team without members hints nobody.
+def test_unowned_items_are_hinted_to_the_agent_with_most_quota_left_in_their_class():
+    import numpy as np
+    import pandas as pd
+
+    from planner.instance import _hint_agents
+    lines = pd.DataFrame({"owner": [-1, -1, -1], "h": [5.0, 3.0, 4.0], "cls": [0, 0, 1]})
+    items = np.arange(3)
+    exists = np.array([[True, True, False], [True, True, True]])
+    quotas = np.array([[6.0, 0.0], [6.0, 10.0]])
+    hint = _hint_agents(lines, items, 3, np.array([0, 1]), exists, quotas)
+    assert hint.tolist() == [0, 1, 1]
+    first = _hint_agents(lines, items, 3, np.array([0, 1]), exists, quotas,
+                         owners_first=(np.array([10.0, 2.0]), np.zeros((2, 3))))
+    assert first.tolist() == [0, 0, -1]
+    nobody = _hint_agents(lines, items, 3, np.zeros(0, dtype=np.int64),
+                          np.zeros((0, 3), dtype=bool), np.zeros((0, 2)))
+    assert nobody.tolist() == [-1, -1, -1]
+
+
 # travel by coordinates. R1 sits at (0, 0), R2 at (0, 10); A1 at (0, 1) has 10 h of hunting and
 # 10 h of farming (two items). Both reps are equally qualified; weights {unmet: 100, travel: 1}.
 # Both items go to R1, the nearer; travel counts each distinct (rep, account) pair once: one
