@@ -125,7 +125,7 @@ FLOW_SECONDS_PER_PAIR = 1.5e-6
 #: min-cost flow's solve holds Python's lock for its whole length, so there it also stops the
 #: building and sending of the other teams. XL key-account hybrid's individuals team (10.9
 #: million pairs) takes 33.7 s for its flow (column generation, 3.5-5.5 s a solve), 55.8 s
-#: for its 45 s in all; in whole runs at 120 s it took 53-61 s of 43-45 s, the other lane's
+#: for its 45 s in all; in whole runs at 120 s it took 53-62 s of 42-45 s, the other lane's
 #: last teams got 0.1-0.2 s each, and the solves ended at 124-132 s (stage-2 gap 12-58 %)
 FLOW_SECONDS_PER_PAIR_BESIDE = 3.1e-6
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
