@@ -452,7 +452,114 @@ class Items:
     lines: np.ndarray  # line indices (company.lines positions) of the instance
     line_item: np.ndarray  # item of each of those lines
     agents: np.ndarray  # rep index of each agent
-    qualified: np.ndarray  # (A, L) agent qualified for line
+    line_cell: np.ndarray  # skill cell of each of those lines
+    cell_ok: np.ndarray  # (A, cells) agent qualified for a cell
+
+
+@dataclass(frozen=True)
+class _ItemLines:
+    """Each item's lines as slots (slot k: the k-th line of every item that has more than k,
+    in the order given), so that sums over an item's lines run pair by pair without agent x
+    line matrices (XL's individuals team: 167 agents x 108,000 lines)."""
+
+    n_lines: np.ndarray  # (I,) lines per item
+    slots: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]  # (items, cells, hours)
+
+    @classmethod
+    def of(cls, item_codes: np.ndarray, cell: np.ndarray, h: np.ndarray,
+           n_items: int) -> "_ItemLines":
+        order = np.argsort(item_codes, kind="stable")
+        n_lines = np.bincount(item_codes, minlength=n_items)
+        rank = np.arange(len(order)) - (np.cumsum(n_lines) - n_lines)[item_codes[order]]
+        slots = []
+        for k in range(int(n_lines.max(initial=0))):
+            at = order[rank == k]
+            slots.append((item_codes[at], cell[at], h[at]))
+        return cls(n_lines, tuple(slots))
+
+    def pair_sums(self, pa: np.ndarray, pi: np.ndarray, cell_ok: np.ndarray,
+                  cell_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per pair, the item's hours the agent is qualified for (integers, as the lines'),
+        those hours weighted by the agent's fit (summed over the item's lines in their order),
+        and the positions of the pairs whose item has more than one line."""
+        n_cells = cell_ok.shape[1]
+        ok, fit = cell_ok.ravel(), cell_fit.ravel()
+        flat = pa * n_cells + self.slots[0][1][pi]  # (slot 0 holds every item, in order)
+        hours = ok[flat] * self.slots[0][2][pi]
+        fitted = hours * fit[flat]
+        multi = sel = np.flatnonzero(self.n_lines[pi] > 1)
+        for k, (items, cells, h) in enumerate(self.slots[1:], start=1):
+            if k > 1:
+                sel = sel[self.n_lines[pi[sel]] > k]
+            at = np.empty(len(self.n_lines), dtype=np.int64)  # item -> its slot-k line
+            at[items] = np.arange(len(items))
+            line = at[pi[sel]]
+            flat = pa[sel] * n_cells + cells[line]
+            served = ok[flat] * h[line]
+            hours[sel] += served
+            fitted[sel] += served * fit[flat]
+        return hours, fitted, multi
+
+    def any_served(self, cell_ok: np.ndarray) -> np.ndarray:
+        """(A, I): the agent is qualified for at least one line of the item with hours."""
+        out = None
+        for items, cells, h in self.slots:
+            served = np.take(cell_ok, cells, axis=1) & (h > 0)[None, :]
+            if out is None:
+                out = served  # (slot 0 holds every item, in order)
+            else:
+                out[:, items] |= served
+        return out if out is not None else np.zeros((cell_ok.shape[0], 0), dtype=bool)
+
+
+class _Pairs:
+    """An instance's agent x item pairs, by agent then item, with their hours."""
+
+    def __init__(self, agent: np.ndarray, item: np.ndarray, hours: np.ndarray, n_items: int):
+        self.agent, self.item, self.hours, self.n_items = agent, item, hours, n_items
+        self.keys = agent * n_items + item  # ascending
+
+    def find(self, agent: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position of each pair (agent, item), and whether it is one (agent -1: never)."""
+        agent, item = np.asarray(agent), np.asarray(item)
+        want = agent * self.n_items + item
+        if not len(self.keys):
+            return np.zeros(len(want), dtype=np.int64), np.zeros(len(want), dtype=bool)
+        order = np.argsort(want, kind="stable")  # (sorted, the search is 4 times faster)
+        at = np.empty(len(want), dtype=np.int64)
+        at[order] = np.minimum(np.searchsorted(self.keys, want[order]), len(self.keys) - 1)
+        return at, (agent >= 0) & (self.keys[at] == want)
+
+    def hours_at(self, agent: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Hours of the pairs (agent, item); 0 where there is no such pair."""
+        at, found = self.find(agent, item)
+        return np.where(found, self.hours[at], 0.0) if len(self.keys) else np.zeros(len(at))
+
+
+def _agent_item_pairs(work: _ItemLines, cell_ok: np.ndarray, cell_fit: np.ndarray,
+                      item_hours: np.ndarray, allow_unmet: bool,
+                      same_team: np.ndarray | None) -> tuple[_Pairs, np.ndarray, np.ndarray]:
+    """The pairs an agent may take (some of the item's hours where unmet hours are allowed,
+    all of them otherwise) with their hours served, each pair's misfit hours, and (A, I)
+    which agents can serve all of an item."""
+    may = work.any_served(cell_ok)
+    if not allow_unmet:
+        may[:, item_hours == 0] = True  # (an item of no hours is served whole by anyone)
+    if same_team is not None:
+        may &= same_team
+    flat = np.flatnonzero(may)
+    pa, pi = np.divmod(flat, len(item_hours))
+    hours, fitted, multi = work.pair_sums(pa, pi, cell_ok, cell_fit)
+    # a pair of a one-line item serves all of it (or it would not be one)
+    part = multi[~np.isclose(hours[multi], item_hours[pi[multi]])]
+    full = may
+    full.ravel()[flat[part]] = False
+    misfit = hours - fitted
+    if not allow_unmet:
+        whole = np.ones(len(pa), dtype=bool)
+        whole[part] = False
+        pa, pi, hours, misfit = pa[whole], pi[whole], hours[whole], misfit[whole]
+    return _Pairs(pa, pi, hours, len(item_hours)), misfit, full
 
 
 def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
@@ -468,25 +575,20 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     lines = p.lines.iloc[line_idx]
     item_codes, item_keys = pd.factorize(lines["item"].to_numpy())
     n_items = len(item_keys)
-    # agent x line matrices are built with the lines grouped by item, so that each item's
-    # sum is one reduceat over adjacent columns
-    order = np.argsort(item_codes, kind="stable")
-    starts = np.r_[0, np.nonzero(np.diff(item_codes[order]))[0] + 1] if len(order) else np.zeros(0, int)
     cell = lines["cell"].to_numpy()
-    h = lines["h"].to_numpy().astype(float)
-    q = p.cell_qualified[np.ix_(agents, cell)]  # (A, L), lines in their given order
-    sorted_cell, sorted_h = cell[order], h[order]
-    qh = p.cell_qualified[np.ix_(agents, sorted_cell)] * sorted_h  # (A, L) hours it may serve
-
-    def per_item(matrix: np.ndarray) -> np.ndarray:  # (A, L) lines by item -> (A, I)
-        if not len(order):
-            return np.zeros((len(agents), 0))
-        return np.add.reduceat(matrix, starts, axis=1)
-
-    weight = per_item(qh)
+    h = lines["h"].to_numpy()
+    cell_ok = p.cell_qualified[agents]
     item_hours = np.bincount(item_codes, weights=h, minlength=n_items)
-    misfit = weight - per_item(qh * p.cell_fit[np.ix_(agents, sorted_cell)])
-    del qh
+    same_team = None
+    if agent_team is not None:
+        item_team = np.zeros(n_items, dtype=np.int64)
+        item_team[item_codes] = lines["team"].to_numpy()
+        same_team = np.asarray(agent_team)[:, None] == item_team[None, :]
+    allow = p.scenario.rules.allow_unmet
+    pairs, misfit, full = _agent_item_pairs(
+        _ItemLines.of(item_codes, cell, h, n_items), cell_ok, p.cell_fit[agents], item_hours,
+        allow, same_team)
+    pa, pi, pair_hours = pairs.agent, pairs.item, pairs.hours
     item_function = np.zeros(n_items, dtype=object)
     item_function[item_codes] = lines["function"].to_numpy()
     functions, function_of_item = np.unique(item_function.astype(str), return_inverse=True)
@@ -495,20 +597,11 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     owner = lines["owner"].to_numpy()
     pot = lines["potential"].to_numpy() * (owner >= 0)
     owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
-    allow = p.scenario.rules.allow_unmet
-    exists = (weight > 0) if allow else np.isclose(weight, item_hours[None, :])
-    if agent_team is not None:
-        item_team = np.zeros(n_items, dtype=np.int64)
-        item_team[item_codes] = lines["team"].to_numpy()
-        exists &= np.asarray(agent_team)[:, None] == item_team[None, :]
-    pa, pi = np.nonzero(exists)  # pairs by agent, then item
-    pair_hours = weight[pa, pi]
     unmet_h = item_hours[pi] - pair_hours
-    kept = _kept_potential(owner, pot, item_codes, q, agents, p.n_reps, pa * n_items + pi,
-                           n_items)
+    kept = _kept_potential(owner, pot, item_codes, cell_ok, cell, agents, p.n_reps, pairs)
     terms = {
         "unmet": AllocTerm(pair=p.coef("unmet", unmet_h), unassigned=p.coef("unmet", item_hours)),
-        "fit": AllocTerm(pair=p.coef("fit", misfit[pa, pi])),
+        "fit": AllocTerm(pair=p.coef("fit", misfit)),
         # an item's lines share its function (items are account x function x team)
         "preferences": AllocTerm(pair=p.coef("preferences",
                                              pair_hours * off[pa, function_of_item[pi]])),
@@ -530,43 +623,37 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     if joint:
         lo, hi = np.zeros_like(lo), np.maximum(p.rep_hi[agents], p.mgr_hi[agents])
     inst = AllocationInstance(
-        fixed_agent=_pinned_agents(p, lines, item_codes, n_items, agents, exists),
+        fixed_agent=_pinned_agents(p, lines, item_codes, n_items, agents, pairs),
         agent_lo=lo, agent_hi=hi, pair_item=pi.astype(np.int64), pair_agent=pa.astype(np.int64),
-        pair_weight=np.rint(pair_hours).astype(np.int64),
+        pair_weight=pair_hours.astype(np.int64),
         item_optional=np.full(n_items, allow), terms=terms, agent_target=target,
         item_account=item_account.astype(np.int64),
         extensions=tuple(account_extension(p, c, local_accounts, agents)
                          for c in p.scenario.custom if c.accounts),
-        hint_agent=_hint_agents(lines, item_codes, n_items, agents,
-                                exists & np.isclose(weight, item_hours[None, :]), quotas,
-                                owners_first=(hi, np.where(exists, weight, 0.0))
+        hint_agent=_hint_agents(lines, item_codes, n_items, agents, full, quotas,
+                                owners_first=(hi, pairs)
                                 if p.levels and "continuity" in p.levels[0] else None))
-    return inst, Items(np.asarray(line_idx), item_codes, agents, q)
+    return inst, Items(np.asarray(line_idx), item_codes, agents, cell, cell_ok)
 
 
-def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray, q: np.ndarray,
-                    agents: np.ndarray, n_reps: int, pair_keys: np.ndarray,
-                    n_items: int) -> np.ndarray:
-    """Per pair (`pair_keys` = agent x n_items + item, ascending), the potential of the item's
-    lines the agent owns today and is qualified for (a line has one owner: a sum over lines,
-    not over agents x lines)."""
+def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray,
+                    cell_ok: np.ndarray, cell: np.ndarray, agents: np.ndarray, n_reps: int,
+                    pairs: _Pairs) -> np.ndarray:
+    """Per pair, the potential of the item's lines the agent owns today and is qualified for
+    (a line has one owner: a sum over lines, not over agents x lines)."""
     agent_of_rep = np.full(n_reps + 1, -1, dtype=np.int64)  # owner -1 reads the last entry
     agent_of_rep[agents] = np.arange(len(agents))
     a = agent_of_rep[owner]
     lines = np.nonzero(a >= 0)[0]
-    lines = lines[q[a[lines], lines]]
-    kept = np.zeros(len(pair_keys))
-    if not len(pair_keys):
-        return kept
-    keys = a[lines] * n_items + item_codes[lines]
-    at = np.minimum(np.searchsorted(pair_keys, keys), len(pair_keys) - 1)
-    found = pair_keys[at] == keys
+    lines = lines[cell_ok[a[lines], cell[lines]]]
+    kept = np.zeros(len(pairs.keys))
+    at, found = pairs.find(a[lines], item_codes[lines])
     np.add.at(kept, at[found], pot[lines[found]])
     return kept
 
 
 def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n_items: int,
-                   agents: np.ndarray, exists: np.ndarray) -> np.ndarray | None:
+                   agents: np.ndarray, pairs: _Pairs) -> np.ndarray | None:
     """Items of pinned accounts, in the team the pin chose, go to the pinned rep."""
     if not p.pins.account_rep:
         return None
@@ -580,7 +667,7 @@ def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n
         agent = agent_of_rep.get(rep)
         if agent is None:
             continue  # the rep sits elsewhere (only in a joint item list): x decides
-        if not exists[agent, code]:
+        if not pairs.find(np.array([agent]), np.array([code]))[1][0]:
             rules = p.scenario.rules
             raise ScenarioError(Problem(
                 f"account {p.company.accounts['account_id'].iat[int(account)]} is pinned to "
@@ -594,17 +681,17 @@ def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n
 
 
 def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agents: np.ndarray,
-                 exists: np.ndarray, quotas: np.ndarray | None,
-                 owners_first: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Each item's hint among the agents fully qualified for it (`exists`). Without quotas: the
-    agent who owns most of its hours today. With stage 1's quotas (agents x classes): first
-    every item stays with its current owner while the owner's total quota lasts (continuity),
-    then the rest go, biggest first, to the agent with the most quota left in the item's
-    class. Where continuity comes first, `owners_first` = (each agent's band maximum, agent x
-    item weights): owners keep items up to their band maximum rather than their quota (stage 1
-    does not split hours by who owns what), items they are qualified for only in part too (a
-    plan may have left them so), and no agent is hinted past its maximum."""
-    agent_of_rep = {int(r): a for a, r in enumerate(agents.tolist())}
+                 full: np.ndarray, quotas: np.ndarray | None,
+                 owners_first: tuple[np.ndarray, _Pairs] | None = None) -> np.ndarray:
+    """Each item's hint among the agents qualified for all of it (`full`, agents x items).
+    Without quotas: the agent who owns most of its hours today. With stage 1's quotas (agents
+    x classes): first every item stays with its current owner while the owner's total quota
+    lasts (continuity), then the rest go, biggest first, to the agent with the most quota left
+    in the item's class. Where continuity comes first, `owners_first` = (each agent's band
+    maximum, the instance's pairs): owners keep items up to their band maximum rather than
+    their quota (stage 1 does not split hours by who owns what), items they are qualified for
+    only in part too (a plan may have left them so), and no agent is hinted past its
+    maximum."""
     info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
                          "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
     per_item = info.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"))
@@ -613,32 +700,32 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
     owner = (info.assign(owned=info["owner"] >= 0)
              .sort_values(["owned", "h"], ascending=False, kind="stable").drop_duplicates("item")
              .set_index("item")["owner"].reindex(per_item.index).to_numpy())
+    agent_of_rep = np.full(max(int(owner.max(initial=0)), int(agents.max(initial=0))) + 2, -1)
+    agent_of_rep[agents] = np.arange(len(agents))
     hours, cls = per_item["h"].to_numpy(), per_item["cls"].to_numpy()
     hint = np.full(n_items, -1, dtype=np.int64)
     order = np.argsort(-hours, kind="stable")
+    owned = order[agent_of_rep[owner[order]] >= 0]  # (owner -1 reads the last entry: -1)
+    a = agent_of_rep[owner[owned]]
     if quotas is None:
-        for item in order.tolist():
-            a = agent_of_rep.get(int(owner[item]))
-            if a is not None and exists[a, item]:
-                hint[item] = a
+        keep = full[a, owned]
+        hint[owned[keep]] = a[keep]
         return hint
     # each class's quota left by agent, a row per class (looked up by row below: XL's
     # individuals team, 90,000 items left for the second loop, 1.6 s by column, 1.0 s so)
     left = np.array(quotas.T, dtype=float, order="C")
-    total_left = left.sum(axis=0)
-    keeps = exists
-    if owners_first is not None:
-        room, owner_weight = owners_first
-        total_left, keeps = room.astype(float).copy(), owner_weight > 0
-    for item in order.tolist():
-        a = agent_of_rep.get(int(owner[item]))
-        need = (owner_weight[a, item] if owners_first is not None and a is not None
-                else hours[item])
-        if a is not None and keeps[a, item] and total_left[a] >= need:
-            hint[item] = a
-            total_left[a] -= need
-            left[cls[item], a] -= need
-    qualified = np.ascontiguousarray(exists.T)
+    if owners_first is None:
+        total_left, need = left.sum(axis=0), hours[owned].astype(float)
+        keep = full[a, owned]
+    else:
+        room, pairs = owners_first
+        total_left, need = room.astype(float).copy(), pairs.hours_at(a, owned)
+        keep = need > 0
+    owned, a, need = owned[keep], a[keep], need[keep]
+    kept = _keep_within(a, need, total_left)
+    hint[owned[kept]] = a[kept]
+    np.subtract.at(left, (cls[owned[kept]], a[kept]), need[kept])
+    qualified = np.ascontiguousarray(full.T)
     for item in (order[hint[order] < 0].tolist() if len(agents) else []):
         quota, need = left[cls[item]], hours[item]
         fits = qualified[item] & (quota > 0)
@@ -653,14 +740,39 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
     return hint
 
 
+def _keep_within(agent: np.ndarray, need: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """Which items (in the order given) their agents keep, each agent taking its items in
+    turn while they fit in what is left of its `room` (reduced here by what is kept). Until an
+    agent's first item that does not fit, its items are kept at once (a running sum); from
+    there on one by one (XL's individuals team: 84,000 of 93,000 items kept, a loop of 0.5 s)."""
+    by = np.argsort(agent, kind="stable")
+    a, n = agent[by], need[by]
+    starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if len(a) else np.zeros(0, int)
+    group = np.cumsum(np.r_[False, a[1:] != a[:-1]]) if len(a) else np.zeros(0, int)
+    running = np.cumsum(n)
+    running -= (running - n)[starts][group]
+    fits = running <= room[a]
+    first_miss = np.full(len(starts), len(a))
+    miss = np.flatnonzero(~fits)
+    np.minimum.at(first_miss, group[miss], miss)
+    prefix = np.arange(len(a)) < first_miss[group]
+    kept = np.zeros(len(agent), dtype=bool)
+    kept[by[prefix]] = True
+    np.subtract.at(room, a[prefix], n[prefix])
+    for i in np.sort(by[~prefix]).tolist():
+        if room[agent[i]] >= need[i]:
+            kept[i] = True
+            room[agent[i]] -= need[i]
+    return kept
+
+
 def line_reps(items: Items, item_agent: np.ndarray) -> np.ndarray:
     """Rep of every line of the instance (-1 where unmet: no agent, or one not qualified)."""
     if not len(items.agents):
         return np.full(len(items.lines), -1, dtype=np.int64)
-    agent = item_agent[items.line_item]
-    pos = np.arange(len(items.lines))
-    ok = (agent >= 0) & items.qualified[np.maximum(agent, 0), pos]
-    return np.where(ok, items.agents[np.maximum(agent, 0)], -1)
+    agent = np.maximum(item_agent[items.line_item], 0)
+    ok = (item_agent[items.line_item] >= 0) & items.cell_ok[agent, items.line_cell]
+    return np.where(ok, items.agents[agent], -1)
 
 
 def joint_instance(p: Problemset) -> tuple[JointInstance, Items]:

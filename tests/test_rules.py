@@ -944,7 +944,7 @@ def test_unowned_items_are_hinted_to_the_agent_with_most_quota_left_in_their_cla
     import numpy as np
     import pandas as pd
 
-    from planner.instance import _hint_agents
+    from planner.instance import _hint_agents, _Pairs
     lines = pd.DataFrame({"owner": [-1, -1, -1], "h": [5.0, 3.0, 4.0], "cls": [0, 0, 1]})
     items = np.arange(3)
     exists = np.array([[True, True, False], [True, True, True]])
@@ -952,11 +952,28 @@ def test_unowned_items_are_hinted_to_the_agent_with_most_quota_left_in_their_cla
     hint = _hint_agents(lines, items, 3, np.array([0, 1]), exists, quotas)
     assert hint.tolist() == [0, 1, 1]
     first = _hint_agents(lines, items, 3, np.array([0, 1]), exists, quotas,
-                         owners_first=(np.array([10.0, 2.0]), np.zeros((2, 3))))
+                         owners_first=(np.array([10.0, 2.0]),
+                                       _Pairs(np.zeros(0, int), np.zeros(0, int), np.zeros(0), 3)))
     assert first.tolist() == [0, 0, -1]
     nobody = _hint_agents(lines, items, 3, np.zeros(0, dtype=np.int64),
                           np.zeros((0, 3), dtype=bool), np.zeros((0, 2)))
     assert nobody.tolist() == [-1, -1, -1]
+
+
+# Owners keep their items biggest first while they fit in their room, and go on past one that
+# does not. Agent 0 (room 10) owns items of 6, 5 and 4 h: keeps 6, not 5 (11 > 10), keeps 4
+# (10). Agent 1 (room 20) owns items of 7 and 3 h, interleaved with agent 0's: keeps both.
+# Rooms left: 0 and 10.
+def test_owners_keep_their_items_biggest_first_while_they_fit_in_their_room():
+    import numpy as np
+
+    from planner.instance import _keep_within
+    agent = np.array([1, 0, 0, 0, 1])
+    need = np.array([7.0, 6.0, 5.0, 4.0, 3.0])
+    room = np.array([10.0, 20.0])
+    kept = _keep_within(agent, need, room)
+    assert kept.tolist() == [True, True, False, True, True]
+    assert room.tolist() == [0.0, 10.0]
 
 
 # travel by coordinates. R1 sits at (0, 0), R2 at (0, 10); A1 at (0, 1) has 10 h of hunting and
