@@ -10,6 +10,7 @@ about 0..1, multiplied by its weight and by one objective scale, and rounded.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +39,8 @@ CLASS = ["team", "function", "productset", "segment", "channel", "region"]
 PRODUCT_JOIN = " + "
 SHORTFALL = "band_shortfall"
 SHORTFALL_FACTOR = 100
+#: agents a stage-2 hint passes over in a class's heap (no room) before it looks at all of them
+HEAP_PASSES = 32
 
 
 @dataclass(frozen=True)
@@ -725,19 +728,57 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
     kept = _keep_within(a, need, total_left)
     hint[owned[kept]] = a[kept]
     np.subtract.at(left, (cls[owned[kept]], a[kept]), need[kept])
-    qualified = np.ascontiguousarray(full.T)
-    for item in (order[hint[order] < 0].tolist() if len(agents) else []):
-        quota, need = left[cls[item]], hours[item]
-        fits = qualified[item] & (quota > 0)
-        if owners_first is not None:  # past the band maximum the repair would move owned items
-            fits &= total_left >= need
-        most = np.where(fits, quota, -np.inf)
-        a = int(most.argmax())  # the first of the most quota left, as among candidates
-        if fits[a]:
-            hint[item] = a
-            quota[a] -= need
-            total_left[a] -= need
+    if len(agents):
+        rest = order[hint[order] < 0]
+        # (past the band maximum the repair would move owned items)
+        hint[rest] = _most_quota_left(rest, cls, hours, np.ascontiguousarray(full.T), left,
+                                      total_left, owners_first is not None)
     return hint
+
+
+def _most_quota_left(items: np.ndarray, cls: np.ndarray, hours: np.ndarray,
+                     qualified: np.ndarray, left: np.ndarray, total_left: np.ndarray,
+                     within_room: bool) -> np.ndarray:
+    """Each item in turn to the agent qualified for it (`qualified`, items x agents) with the
+    most quota left in its class (`left`, classes x agents; the first of equals), and with room
+    for it (`total_left`) if `within_room`; -1 where none has quota left. Each class keeps its
+    agents in a heap by quota left (XL's individuals team, 95,000 items: 1.3 s by a scan of
+    every agent per item); an entry whose quota has since fallen is dropped when met."""
+    heaps: dict[int, list] = {}
+    out = np.full(len(items), -1, dtype=np.int64)
+    for n, (item, c, need) in enumerate(zip(items.tolist(), cls[items].tolist(),
+                                            hours[items].tolist())):
+        quota = left[c]
+        heap = heaps.get(c)
+        if heap is None:
+            heap = heaps[c] = [(-q, a) for a, q in enumerate(quota.tolist()) if q > 0]
+            heapq.heapify(heap)
+        passed, a = [], -1
+        while heap and len(passed) <= HEAP_PASSES:
+            q, b = heap[0]
+            if -q != quota[b]:
+                heapq.heappop(heap)  # (stale)
+            elif qualified[item, b] and (not within_room or total_left[b] >= need):
+                a = b
+                break
+            else:
+                passed.append(heapq.heappop(heap))
+        for entry in passed:
+            heapq.heappush(heap, entry)
+        if len(passed) > HEAP_PASSES:  # many agents without room: one look at them all
+            fits = qualified[item] & (quota > 0)
+            if within_room:
+                fits &= total_left >= need
+            a = int(np.where(fits, quota, -np.inf).argmax())
+            a = a if fits[a] else -1
+        if a < 0:
+            continue
+        out[n] = a
+        quota[a] -= need
+        total_left[a] -= need
+        if quota[a] > 0:
+            heapq.heappush(heap, (-float(quota[a]), a))
+    return out
 
 
 def _keep_within(agent: np.ndarray, need: np.ndarray, room: np.ndarray) -> np.ndarray:

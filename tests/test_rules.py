@@ -24,6 +24,7 @@ import itertools
 import math
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from planner.errors import InfeasibleError
 from planner.generate import generate_company
@@ -1314,3 +1315,50 @@ def test_auto_method_solves_a_small_company_to_its_proven_optimum(tmp_path):
     assert plan.kpis["objective"] == pytest.approx(1 / 21)
     assert plan.kpis["best_bound"] == pytest.approx(1 / 21) and plan.kpis["gap"] == 0
 
+
+
+def _most_quota_left_by_scan(items, cls, hours, qualified, left, total_left, within_room):
+    """The rule `_most_quota_left` keeps, one scan of every agent per item."""
+    import numpy as np
+    out = []
+    for item in items:
+        quota, need = left[cls[item]], hours[item]
+        fits = qualified[item] & (quota > 0)
+        if within_room:
+            fits &= total_left >= need
+        a = int(np.where(fits, quota, -np.inf).argmax())
+        out.append(a if fits[a] else -1)
+        if fits[a]:
+            quota[a] -= need
+            total_left[a] -= need
+    return out
+
+
+# Items go, in turn, to the qualified agent with the most quota left in their class (the first
+# of equals) and room for them: the heaps give what a scan of every agent gives, on random
+# teams where quotas tie, agents run out of room (past HEAP_PASSES of them too) and quotas
+# are spent.
+@given(st.integers(0, 2**32 - 1), st.integers(1, 60), st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_hints_by_most_quota_left_match_a_scan_of_every_agent(seed, n_agents, within_room):
+    import numpy as np
+
+    from planner.instance import _most_quota_left
+    rng = np.random.default_rng(seed)
+    n_items, n_classes = 80, 3
+    cls = rng.integers(0, n_classes, n_items)
+    hours = rng.integers(0, 6, n_items).astype(float)
+    qualified = rng.random((n_items, n_agents)) < 0.8
+    left = rng.integers(-2, 8, (n_classes, n_agents)).astype(float)
+    room = rng.integers(0, 12, n_agents).astype(float)
+    items = np.argsort(-hours, kind="stable")
+    want = _most_quota_left_by_scan(items, cls, hours, qualified, left.copy(), room.copy(),
+                                    within_room)
+    got_left, got_room = left.copy(), room.copy()
+    got = _most_quota_left(items, cls, hours, qualified, got_left, got_room, within_room)
+    assert got.tolist() == want
+    spent = np.zeros_like(left)
+    for item, a in zip(items, want):
+        if a >= 0:
+            spent[cls[item], a] += hours[item]
+    assert np.allclose(got_left, left - spent)
