@@ -443,6 +443,10 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             left = settings.time_limit - (time.monotonic() - began)
             best, bound = _search_then_finish(inst, start, settings, left, bound, relaxed)
             return _finished(inst, settings, best, bound, time.monotonic() - began)
+        if unbuildable(inst, settings):
+            # no split within the bands was found, and CP-SAT's model would not even be built
+            # in the team's time (an XL team of 8.4 million pairs spent minutes building it)
+            return AllocSolution("UNKNOWN", None, None, None, {}, time.monotonic() - began)
     if not lns_applies(inst, settings):
         head = None if first_level_proved else _first_level_alone(inst, settings)
         if head is None:
@@ -778,6 +782,11 @@ def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool
             and not settings.term_limits
             and (pairs > LNS_ONLY_PAIRS
                  or pairs * BUILD_SECONDS_PER_PAIR > BUILD_SHARE * settings.time_limit))
+
+
+def unbuildable(inst: AllocationInstance, settings: SolveSettings) -> bool:
+    """Whether CP-SAT's whole model of the team would take longer than its time to build."""
+    return len(inst.pair_item) * BUILD_SECONDS_PER_PAIR > settings.time_limit
 
 
 def _start_as_plan(inst: AllocationInstance, settings: SolveSettings, start: np.ndarray,

@@ -633,15 +633,13 @@ class _Run:
         self.take(job.team, sol, job.items)
 
     def take(self, team: int, sol, items) -> None:
-        if sol.status == "INFEASIBLE":
+        """Keep a team's allocation; a team without one (none exists, or none was found even
+        given more time) fails the design: another one is sought (`_stage2_with_redesigns`)."""
+        if sol.status in ("INFEASIBLE", "UNKNOWN"):
             self.failed = int(team) if self.failed is None else self.failed
             if self.running:
                 self.pool.abort()
             return
-        if sol.status == "UNKNOWN":
-            raise NoPlanError(f"no allocation was found for team "
-                              f"{self.p.org.teams[team].team_id!r} within the time limit; "
-                              "raise the time limit (--time-limit)")
         self.results[int(team)] = (sol, items)
 
     def make_room(self, anywhere: bool = False) -> None:

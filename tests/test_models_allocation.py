@@ -482,3 +482,23 @@ def test_cpsat_least_time_is_never_more_than_the_teams_own():
     assert cpsat_least_seconds(100, at_most=1.0) == small
     assert cpsat_least_seconds(100, at_most=0.02) == 0.02  # a team hurried after a cancel
     assert cpsat_least_seconds(10 ** 6, at_most=0.02) == 0.02
+
+
+# 200 one-hour items, two agents; agent 0 must carry at least 500 h: no split holds the bands,
+# the hint's repair included. 400 pairs take longer to model (1.6e-5 s each) than the team's
+# 0.005 s: the team has no plan at once (UNKNOWN) and CP-SAT's model is never built (an XL team
+# of 8.4 million pairs spent minutes building it, for a plan it could not have found in time).
+def test_a_team_too_large_to_model_without_a_split_in_its_bands_has_no_plan(monkeypatch):
+    import models.allocation as allocation
+
+    def no_cpsat(*args, **kwargs):
+        raise AssertionError("CP-SAT's model was built")
+    monkeypatch.setattr(allocation, "solve_with_cpsat", no_cpsat)
+    n = 200
+    pairs = [(i, a, 1) for i in range(n) for a in (0, 1)]
+    inst = make_alloc([500, 0], [1000, 1000], pairs, n,
+                      {"cost": AllocTerm(pair=i64([a for _, a, _ in pairs]))},
+                      optional=[True] * n, hint_agent=i64([1] * n))
+    assert allocation.unbuildable(inst, replace(SETTINGS, time_limit=0.005))
+    sol = solve_allocation(inst, replace(SETTINGS, time_limit=0.005))
+    assert (sol.status, sol.item_agent) == ("UNKNOWN", None)

@@ -185,6 +185,35 @@ def test_an_unproven_stage_2_failure_is_no_plan_not_infeasible(tmp_path, monkeyp
         "rules.utilization, or allow unmet demand (rules.allow_unmet: true)")
 
 
+# A team left without an allocation even after its second try (UNKNOWN: none found in time)
+# fails the design as an impossible split does: other designs are tried (each solve of the
+# team here is made to find nothing), then the answer is the same "no plan in time" naming the
+# team, not an error at the first team.
+def test_a_team_without_an_allocation_in_time_fails_the_design_like_an_impossible_split(
+        tmp_path, monkeypatch):
+    import importlib
+
+    from models.instances import AllocSolution
+    from planner.errors import NoPlanError
+    module = importlib.import_module("planner.solve")
+    monkeypatch.setattr(module, "JOINT_MAX_PAIRS", 0)
+    calls = []
+
+    def nothing(inst, settings):
+        calls.append(inst.n_items)
+        return AllocSolution("UNKNOWN", None, None, None, {}, 0.0)
+    monkeypatch.setattr(module, "solve_allocation", nothing)
+    path = write_scenario(tmp_path, TWO_REPS, THREE_ACCOUNTS_30_30_15,
+                          rules={"utilization": {"min": 0, "max": 1.0}, "allow_unmet": False},
+                          objective={"weights": {"unmet": 1}})
+    with pytest.raises(NoPlanError) as info:
+        solve(path, method="two-stage")
+    assert str(info.value).startswith(
+        "no plan was found within the time limit: the team design found so far gives team "
+        "'All' reps whose accounts cannot be divided")
+    assert len(calls) >= 2  # (the team's first solve and its retry with more time)
+
+
 # Stage 1's best design gives Ann 30 h and Bob 45 h of their 40 h (band 80%-120%: at least
 # 32 h): Ann is 2 h short at 75%, so the design would hold with a minimum of 75%. Neither
 # found feasible nor proven infeasible, the answer names the rep, the hours and that minimum.
