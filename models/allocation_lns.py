@@ -57,8 +57,9 @@ def level_terms(inst: AllocationInstance, settings: SolveSettings) -> tuple[str,
 
 def plan_cost(inst: AllocationInstance, item_agent: np.ndarray, names: tuple[str, ...]) -> int:
     """The objective of a complete plan: the sum of the named terms."""
-    from models.allocation import evaluate_allocation_term
-    return sum(evaluate_allocation_term(inst, inst.terms[n], item_agent) for n in names)
+    from models.allocation import evaluate_allocation_terms
+    return sum(evaluate_allocation_terms(inst, {n: inst.terms[n] for n in names},
+                                         item_agent).values())
 
 
 def sub_instance(inst: AllocationInstance, agents: np.ndarray, item_agent: np.ndarray
@@ -158,7 +159,7 @@ class _Neighbours:
             if inst.terms[n].unassigned is not None:
                 none += inst.terms[n].unassigned
         self.none = np.where(inst.item_optional.astype(bool), none, np.inf)
-        self.by_item = np.argsort(inst.pair_item, kind="stable")
+        self.by_item = inst.by_item
         self.item_start = np.searchsorted(inst.pair_item[self.by_item], np.arange(inst.n_items + 1))
         self.pair_agent, self.pair_item = inst.pair_agent, inst.pair_item
         self.n_agents, self.n_items = inst.n_agents, inst.n_items

@@ -13,7 +13,8 @@ level is a lexicographic order.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -174,6 +175,19 @@ class AllocationInstance:
     @property
     def n_items(self) -> int:
         return len(self.item_optional)
+
+    @cached_property
+    def by_item(self) -> np.ndarray:
+        """The pairs' positions ordered by item (by position within an item): sorted once,
+        where the repair, the bounds and the search each sorted 5.9 million pairs again."""
+        return np.argsort(self.pair_item, kind="stable")
+
+    def with_hint(self, hint_agent: np.ndarray | None) -> "AllocationInstance":
+        """The instance with another hint (the same pairs, so their order by item holds)."""
+        out = replace(self, hint_agent=hint_agent)
+        if "by_item" in self.__dict__:
+            out.__dict__["by_item"] = self.__dict__["by_item"]
+        return out
 
 
 @dataclass(frozen=True)

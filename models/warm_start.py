@@ -507,7 +507,7 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     unassigned go to whoever has room (the most hours served first)."""
     n_items = inst.n_items
     weight = _PairWeights(inst)
-    order = np.argsort(inst.pair_item, kind="stable")
+    order = inst.by_item
     starts = np.searchsorted(inst.pair_item[order], np.arange(n_items + 1)).tolist()
     fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
     hint = inst.hint_agent if inst.hint_agent is not None else np.full(n_items, -1)

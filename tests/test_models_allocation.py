@@ -502,3 +502,34 @@ def test_a_team_too_large_to_model_without_a_split_in_its_bands_has_no_plan(monk
     assert allocation.unbuildable(inst, replace(SETTINGS, time_limit=0.005))
     sol = solve_allocation(inst, replace(SETTINGS, time_limit=0.005))
     assert (sol.status, sol.item_agent) == ("UNKNOWN", None)
+
+
+# Pairs (item, agent): (1, 0), (0, 0), (1, 1), (0, 1): by item, positions 1, 3 (item 0), then
+# 0, 2 (item 1). An instance with another hint has the same pairs: the order carries over
+# (the same array, not sorted again) and the hint is the new one.
+def test_an_instance_with_another_hint_keeps_its_pairs_order_by_item():
+    inst = make_alloc([0, 0], [9, 9], [(1, 0, 1), (0, 0, 1), (1, 1, 1), (0, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 2, 3, 4]))}, hint_agent=i64([0, 0]))
+    assert inst.by_item.tolist() == [1, 3, 0, 2]
+    other = inst.with_hint(i64([1, 0]))
+    assert other.hint_agent.tolist() == [1, 0] and inst.hint_agent.tolist() == [0, 0]
+    assert other.__dict__["by_item"] is inst.by_item
+
+
+# Every term of a plan at once, as one by one: items 0, 1 of account 0 to agent 0 and item 2
+# of account 1 to agent 1; item 3 left out. pair costs 1 + 4 = 5 (+ 3 for item 2: pair 4 of
+# cost 6: 11 in all); unassigned: item 3's 7; deviation: loads 5 and 2 against targets 4 and
+# 4: |1| + |-2| = 3, times 2 = 6; travel: (account 0, agent 0) once, 10, and (1, 1), 20: 30.
+def test_all_terms_of_a_plan_are_valued_at_once_as_one_by_one():
+    from models.allocation import evaluate_allocation_term, evaluate_allocation_terms
+    pairs = [(0, 0, 2), (0, 1, 2), (1, 0, 3), (2, 0, 1), (2, 1, 2), (3, 1, 1)]
+    terms = {"cost": AllocTerm(pair=i64([1, 9, 4, 9, 6, 9])),
+             "left": AllocTerm(unassigned=i64([0, 0, 0, 7])),
+             "balance": AllocTerm(deviation=i64([2, 2])),
+             "travel": AllocTerm(travel=i64([[10, 15], [25, 20]]), constant=0)}
+    inst = make_alloc([0, 0], [9, 9], pairs, 4, terms, optional=[True] * 4,
+                      agent_target=i64([4, 4]), item_account=i64([0, 0, 1, 1]))
+    plan = i64([0, 0, 1, -1])
+    values = evaluate_allocation_terms(inst, terms, plan)
+    assert values == {"cost": 11, "left": 7, "balance": 6, "travel": 30}
+    assert values == {n: evaluate_allocation_term(inst, t, plan) for n, t in terms.items()}
