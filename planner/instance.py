@@ -485,6 +485,8 @@ class _ItemLines:
         """Per pair, the item's hours the agent is qualified for (integers, as the lines'),
         those hours weighted by the agent's fit (summed over the item's lines in their order),
         and the positions of the pairs whose item has more than one line."""
+        if not self.slots:  # (no items, no pairs)
+            return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
         n_cells = cell_ok.shape[1]
         ok, fit = cell_ok.ravel(), cell_fit.ravel()
         flat = pa * n_cells + self.slots[0][1][pi]  # (slot 0 holds every item, in order)

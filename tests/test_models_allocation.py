@@ -486,8 +486,9 @@ def test_cpsat_least_time_is_never_more_than_the_teams_own():
 
 # 200 one-hour items, two agents; agent 0 must carry at least 500 h: no split holds the bands,
 # the hint's repair included. 400 pairs take longer to model (1.6e-5 s each) than the team's
-# 0.005 s: the team has no plan at once (UNKNOWN) and CP-SAT's model is never built (an XL team
-# of 8.4 million pairs spent minutes building it, for a plan it could not have found in time).
+# 0.005 s: the team has no plan at once (UNKNOWN) and CP-SAT's model is never built (XL
+# key-account hybrid at 30 s spent minutes building one of millions of pairs, for a plan it
+# could not have found in time).
 def test_a_team_too_large_to_model_without_a_split_in_its_bands_has_no_plan(monkeypatch):
     import models.allocation as allocation
 
