@@ -603,7 +603,7 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     pot = lines["potential"].to_numpy() * (owner >= 0)
     owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
     unmet_h = item_hours[pi] - pair_hours
-    kept = _kept_potential(owner, pot, item_codes, cell_ok, cell, agents, p.n_reps, pairs)
+    kept = _kept_potential(owner, pot, item_codes, cell_ok, cell, agents, pairs)
     terms = {
         "unmet": AllocTerm(pair=p.coef("unmet", unmet_h), unassigned=p.coef("unmet", item_hours)),
         "fit": AllocTerm(pair=p.coef("fit", misfit)),
@@ -642,19 +642,26 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
 
 
 def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray,
-                    cell_ok: np.ndarray, cell: np.ndarray, agents: np.ndarray, n_reps: int,
+                    cell_ok: np.ndarray, cell: np.ndarray, agents: np.ndarray,
                     pairs: _Pairs) -> np.ndarray:
     """Per pair, the potential of the item's lines the agent owns today and is qualified for
     (a line has one owner: a sum over lines, not over agents x lines)."""
-    agent_of_rep = np.full(n_reps + 1, -1, dtype=np.int64)  # owner -1 reads the last entry
-    agent_of_rep[agents] = np.arange(len(agents))
-    a = agent_of_rep[owner]
+    a = _agent_index(agents, owner)
     lines = np.nonzero(a >= 0)[0]
     lines = lines[cell_ok[a[lines], cell[lines]]]
     kept = np.zeros(len(pairs.keys))
     at, found = pairs.find(a[lines], item_codes[lines])
     np.add.at(kept, at[found], pot[lines[found]])
     return kept
+
+
+def _agent_index(agents: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Each rep's position among the agents; -1 for a rep who is not one (and for -1,
+    nobody)."""
+    size = max(int(np.max(reps, initial=0)), int(np.max(agents, initial=0))) + 2
+    position = np.full(size, -1, dtype=np.int64)  # (-1 reads the last entry, never an agent)
+    position[agents] = np.arange(len(agents))
+    return position[reps]
 
 
 def _pinned_agents(p: Problemset, lines: pd.DataFrame, item_codes: np.ndarray, n_items: int,
@@ -705,19 +712,17 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
     owner = (info.assign(owned=info["owner"] >= 0)
              .sort_values(["owned", "h"], ascending=False, kind="stable").drop_duplicates("item")
              .set_index("item")["owner"].reindex(per_item.index).to_numpy())
-    agent_of_rep = np.full(max(int(owner.max(initial=0)), int(agents.max(initial=0))) + 2, -1)
-    agent_of_rep[agents] = np.arange(len(agents))
+    owner_agent = _agent_index(agents, owner)
     hours, cls = per_item["h"].to_numpy(), per_item["cls"].to_numpy()
     hint = np.full(n_items, -1, dtype=np.int64)
     order = np.argsort(-hours, kind="stable")
-    owned = order[agent_of_rep[owner[order]] >= 0]  # (owner -1 reads the last entry: -1)
-    a = agent_of_rep[owner[owned]]
+    owned = order[owner_agent[order] >= 0]
+    a = owner_agent[owned]
     if quotas is None:
         keep = full[a, owned]
         hint[owned[keep]] = a[keep]
         return hint
-    # each class's quota left by agent, a row per class (looked up by row below: XL's
-    # individuals team, 90,000 items left for the second loop, 1.6 s by column, 1.0 s so)
+    # each class's quota left by agent, a row per class (`_most_quota_left` reads a row)
     left = np.array(quotas.T, dtype=float, order="C")
     if owners_first is None:
         total_left, need = left.sum(axis=0), hours[owned].astype(float)
