@@ -19,7 +19,8 @@ from ortools.sat.python import cp_model
 
 from models.cpsat import add_hints_at_once, new_solver, solve_levels
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
-from models.warm_start import improve_org, initial_teams, moved_count, start_for_teams
+from models.warm_start import (improve_org, initial_teams, moved_count, reshape_team,
+                               start_for_teams)
 from models.instances import (RULE_KEY_ACCOUNTS_SENIOR, RULE_MIN_PROFICIENCY, OrgDesignInstance,
                               OrgSolution, Progress, SolveSettings)
 
@@ -458,6 +459,18 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
     rep_team, is_mgr, hired, hours, unmet, short = out.solution
     return OrgSolution(out.status, out.objective, out.bound, rep_team, is_mgr, hired, hours, unmet,
                        out.term_values, out.seconds, out.level_bounds, short)
+
+
+def reshape_design(inst: OrgDesignInstance, rep_team: np.ndarray, team: int,
+                   settings: SolveSettings) -> OrgSolution | None:
+    """A local-search design's next try after stage 2 could not split `team`'s accounts among
+    its members: one rep moved out of it or into it (models.warm_start.reshape_team); None
+    when no such move holds the hard rules."""
+    started = time.monotonic()
+    start = reshape_team(inst, rep_team, team)
+    if start is None or not _holds_hard_rules(inst, start):
+        return None
+    return _warm_start_solution(inst, start, time.monotonic() - started, settings)
 
 
 def evaluate_org_terms(inst: OrgDesignInstance, rep_team: np.ndarray, is_manager: np.ndarray,

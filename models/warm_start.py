@@ -403,6 +403,86 @@ def start_for_teams(inst: OrgDesignInstance, team: np.ndarray) -> OrgStart:
     return _start_from(inst, oracle, team, results)
 
 
+#: Moves a team that stage 2 could not allocate may make (one rep out or in) are screened
+#: cheaply and this many of the most promising are priced (two flows each) before the
+#: cheapest is taken.
+RESHAPE_TRIES = 24
+
+
+def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int) -> OrgStart | None:
+    """The design with one rep moved out of team t, or into it, for a team whose accounts
+    could not be split among its members within the band although its hours fit: indivisible
+    accounts need room that a flow over hours does not see (XL key-account hybrid: a team's
+    work 70 scaled hours above its 212 members' band minimums, no split found). Where the
+    members' loads sit nearer their minimums than their maximums, a member leaves; else a rep
+    qualified for the team's work joins. The move taken raises the cost least among those
+    that leave nobody below the band and keep pins and the moved-rep limit; None when there
+    is none. Cheaper than a CP-SAT redesign with the team's members cut off, which on a large
+    company finds nothing in the time."""
+    oracle = TeamOracle(inst)
+    team = np.asarray(team_of_rep, dtype=np.int64).copy()
+    results = {u: oracle.evaluate(u, np.nonzero(team == u)[0]) for u in range(inst.n_teams)}
+    load, below, unmet, is_mgr = _team_state(inst, results)
+    members = np.nonzero(team == t)[0]
+    hi = np.where(is_mgr, inst.mgr_hi, inst.rep_hi)
+    above_min = float(-below[members].sum())
+    under_max = float((hi[members] - load[members]).sum())
+    fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
+    moves = _moves_out(inst, oracle, team, t, load, below, unmet, is_mgr, fixed) \
+        if above_min <= under_max else _moves_in(inst, oracle, team, t, is_mgr, fixed)
+    moved_now = moved_count(inst, team)
+    best = None
+    for r, a, b in moves[:RESHAPE_TRIES]:
+        if inst.max_moved is not None and inst.moved is not None and \
+                moved_now + _moved_delta(inst, r, a, b) > inst.max_moved:
+            continue
+        without = np.nonzero(team == a)[0]
+        new_a = oracle.evaluate(a, without[without != r])
+        new_b = oracle.evaluate(b, np.append(np.nonzero(team == b)[0], r))
+        if new_a.shortfall > 0 or new_b.shortfall > 0:
+            continue
+        rise = new_a.cost + new_b.cost - results[a].cost - results[b].cost
+        if best is None or rise < best[0]:
+            best = (rise, r, b, {a: new_a, b: new_b})
+    if best is None:
+        return None
+    _, r, b, changed = best
+    team[r] = b
+    results.update(changed)
+    return _start_from(inst, oracle, team, results)
+
+
+def _moves_out(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray, t: int,
+               load: np.ndarray, below: np.ndarray, unmet: np.ndarray, is_mgr: np.ndarray,
+               fixed: np.ndarray) -> list[tuple[int, int, int]]:
+    """Members of t (not pinned, not managing) with the teams they are qualified in, the most
+    room first: work there unmet or above its members' minimums, less the rep's own minimum."""
+    spare = np.bincount(team, weights=np.maximum(-below, 0), minlength=inst.n_teams)
+    lo = np.where(is_mgr, inst.mgr_lo, inst.rep_lo)
+    moves = []
+    for r in np.nonzero(team == t)[0].tolist():
+        if fixed[r] >= 0 or is_mgr[r]:
+            continue
+        pairs = oracle.pairs_of_rep(r)
+        teams = inst.class_team[inst.pair_class[pairs]]
+        room = np.bincount(teams, weights=unmet[inst.pair_class[pairs]], minlength=inst.n_teams)
+        qualified = np.bincount(teams, minlength=inst.n_teams) > 0
+        room = room + spare - lo[r]
+        moves += [(room[u], r, u) for u in np.nonzero(qualified)[0].tolist() if u != t]
+    moves.sort(key=lambda m: -m[0])
+    return [(r, t, u) for _, r, u in moves]
+
+
+def _moves_in(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray, t: int,
+              is_mgr: np.ndarray, fixed: np.ndarray) -> list[tuple[int, int, int]]:
+    """Reps of other teams (not pinned, not managing) qualified for t's work, the most hours
+    first."""
+    reps = [r for r in range(inst.n_reps)
+            if team[r] != t and fixed[r] < 0 and not is_mgr[r] and oracle.qualified_hours(r, t)]
+    reps.sort(key=lambda r: -oracle.qualified_hours(r, t))
+    return [(r, int(team[r]), t) for r in reps]
+
+
 def initial_teams(inst: OrgDesignInstance, oracle: TeamOracle | None = None) -> np.ndarray:
     """Pinned reps in their pins, the others in today's team, or else where they are
     qualified for the most hours."""

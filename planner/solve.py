@@ -25,7 +25,7 @@ import pandas as pd
 from models.allocation import solve_allocation
 from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
-from models.org_design import designs_alone, solve_org_design
+from models.org_design import designs_alone, reshape_design, solve_org_design
 from planner.errors import InfeasibleError, NoPlanError, UsageError
 from planner.explain import RELAXATIONS, below_band, explain, indivisible, precheck
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
@@ -327,8 +327,9 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
     - a design that leaves some rep below the band minimum (stage 1 stopped before its soft
       band minimum was met) is searched for again, for twice as long each time (where the
       local search designs alone, on from that design, until the band holds);
-    - a team whose accounts cannot be split among its members within the band may not have
-      exactly those members again.
+    - a team whose accounts cannot be split among its members within the band loses a member
+      or gains one, where the local search designs alone (`reshape_design`: a move, priced by
+      flows); elsewhere, or when no move will do, it may not have exactly those members again.
     Returns line reps, stage-2 totals, the team that failed (None when all are allocated) and
     the design used."""
     done: dict = {}
@@ -345,15 +346,23 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
         if attempt == MAX_REDESIGNS or (stop is not None and stop.is_set()) \
                 or overtime < REDESIGN_SECONDS:
             break
-        if cut:  # start from this design, less that team; else afresh, for longer (going on
-            # from a design below the band led to worse ones: demo company, min_proficiency 3,
-            # 10 s: 772 h short against 276 h)
-            inst1 = replace(inst1, hint_team=s1.rep_team, extensions=inst1.extensions + cut)
         # below the band minimum, stage 1 needs a longer run (a restart loses CP-SAT's
         # progress, so each gets twice the time of the last); a cut needs a short one
         budget = min(overtime, max(REDESIGN_SECONDS, 0.1 * settings.time_limit if cut
                                    else STAGE1_SHARE * settings.time_limit * 2 ** (attempt + 1)))
         redesign = model_settings(REDESIGN, budget, levels=stage1_levels, stall=budget / 2)
+        if cut and designs_alone(inst1, redesign):
+            # the local search's design: one rep out of the team or into it (CP-SAT's model
+            # with the cut, on so large a company, found nothing in the time: XL key-account
+            # hybrid at 30 s, 2 runs of 5)
+            reshaped = reshape_design(inst1, s1.rep_team, int(failed), redesign)
+            if reshaped is not None:
+                s1 = reshaped
+                continue
+        if cut:  # start from this design, less that team; else afresh, for longer (going on
+            # from a design below the band led to worse ones: demo company, min_proficiency 3,
+            # 10 s: 772 h short against 276 h)
+            inst1 = replace(inst1, hint_team=s1.rep_team, extensions=inst1.extensions + cut)
         if not cut and designs_alone(inst1, redesign):
             # afresh, the local search would retrace its steps (XL region x function at 30 s:
             # its 6 s band pass again); it goes on from this design instead, and hands on once

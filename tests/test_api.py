@@ -370,6 +370,51 @@ def test_a_large_companys_design_below_the_band_is_searched_on_from_itself(monke
     assert (hint, enough) == (([1, 0], 0.0) if alone else ([0, 0], None))
 
 
+# A team whose accounts stage 2 cannot split: on a large company (the local search designs
+# alone) one of its reps moves out, by a flow-priced move (models.warm_start.reshape_team: the
+# hand-computed team of tests/test_models_org.py, rep 2 to team 1), with no CP-SAT model of
+# stage 1; elsewhere CP-SAT redesigns with the team's members cut off (one extension).
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_team_stage_2_cannot_split_loses_a_member_where_the_local_search_designs(
+        monkeypatch, alone):
+    import sys
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    import models.org_design as org_design
+    from models.instances import OrgTerm, SolveSettings
+    from tests.test_models_org import all_pairs, i64, make_org, unmet_term
+    solve_module = sys.modules["planner.solve"]
+    if alone:
+        monkeypatch.setattr(org_design, "LOCAL_SEARCH_ONLY_PAIRS", 0)
+    inst1 = make_org([4] * 3, [10] * 3, 2, [0, 1], [12, 6], all_pairs(3, 2),
+                     {"unmet": unmet_term(1, 2), "fit": OrgTerm(pair=i64([0, 0, 0, 0, 1, 0]))})
+    cp_sat, designs = [], []
+
+    def redesign(inst, settings):
+        cp_sat.append(len(inst.extensions))
+        return SimpleNamespace(objective=1, band_shortfall=0, rep_team=i64([0, 1, 0]))
+
+    def teams(p, s1, *args, **kwargs):
+        designs.append(s1.rep_team.tolist())
+        return np.zeros(1, dtype=np.int64), {}, (0 if len(designs) == 1 else None)
+    monkeypatch.setattr(solve_module, "solve_org_design", redesign)
+    monkeypatch.setattr(solve_module, "_solve_teams", teams)
+    today = SimpleNamespace(objective=10, band_shortfall=0, rep_team=i64([0, 0, 0]))
+    _, _, failed, design = solve_module._stage2_with_redesigns(
+        SimpleNamespace(lines=[0]), inst1, today, time.monotonic(),
+        SimpleNamespace(time_limit=30.0, workers=1),
+        lambda stage, budget, levels=None, stall=None: SolveSettings(time_limit=budget),
+        None, None)
+    assert failed is None
+    if alone:
+        assert cp_sat == [] and designs == [[0, 0, 0], [0, 0, 1]]
+        assert design.band_shortfall == 0 and design.objective == 0
+    else:
+        assert cp_sat == [1] and designs == [[0, 0, 0], [0, 1, 0]]
+
+
 # A short limit on a large company: when reading the data and building the plan would take
 # the whole limit (4 s gone of 5, 2 s to build the plan), the solve itself still gets half of
 # it, stage 1 half of that.

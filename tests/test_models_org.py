@@ -19,7 +19,7 @@ import pytest
 from models.instances import (RULE_MIN_PROFICIENCY, Coverage, OrgDesignInstance, OrgTerm,
                               Progress, SolveSettings)
 from models.org_design import _start_within_rules, explain_infeasibility, solve_org_design
-from models.warm_start import _Search, improve_org
+from models.warm_start import _Search, improve_org, reshape_team
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
 
@@ -540,6 +540,44 @@ def test_band_pass_moves_a_short_rep_to_unmet_work_it_can_do():
     assert sum(r.shortfall for r in search.results.values()) == 0
     assert sum(int(r.unmet.sum()) for r in search.results.values()) == 0
     assert not search.band_pass()  # nobody is short any more
+
+
+# A team whose accounts stage 2 could not split gives up a member: 3 reps, band [4, 10], all in
+# team 0, whose 12 h (class 0) meet their minimums exactly (nothing to spare above them, 18 h
+# below their maximums); team 1's 6 h (class 1) lie unmet (1/h); rep 2 costs 1/h on class 0.
+# Today: rep 2 serves its minimum 4 h of class 0 (4) and 6 h are unmet (6): 10. Rep 2 moving
+# to team 1 serves its 6 h, reps 0 and 1 share 12 h: 0. Rep 0 or 1 moving instead leaves rep
+# 2's 4 h at 1/h in team 0: 4. Rep 2 moves.
+def test_a_team_with_nothing_to_spare_above_its_minimums_gives_up_its_cheapest_member():
+    inst = make_org([4] * 3, [10] * 3, 2, [0, 1], [12, 6], all_pairs(3, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "fit": OrgTerm(pair=i64([0, 0, 0, 0, 1, 0]))})
+    start = reshape_team(inst, i64([0, 0, 0]), 0)
+    assert start.rep_team.tolist() == [0, 0, 1]
+    assert start.cost == 0 and start.band_shortfall == 0
+    load = loads(inst, start.hours)
+    assert load[2] == 6 and load[0] + load[1] == 12 and load.min() >= 4
+
+
+# ... and a team whose work fills its members to their maximums takes one: reps 0 and 1 in
+# team 0 (band [2, 5]) serve its 10 h to the full (6 h above their minimums, none below their
+# maximums); reps 2 and 3 share team 1's 4 h. Rep 3 joining team 0 costs nothing (rep 2 serves
+# team 1's 4 h alone); rep 2 joining costs its 2 h minimum there at 1/h. Rep 3 joins.
+def test_a_team_filled_to_its_members_maximums_takes_the_cheapest_rep():
+    inst = make_org([2] * 4, [5] * 4, 2, [0, 1], [10, 4], all_pairs(4, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "fit": OrgTerm(pair=i64([0, 0, 0, 0, 1, 0, 0, 0]))})
+    start = reshape_team(inst, i64([0, 0, 1, 1]), 0)
+    assert start.rep_team.tolist() == [0, 0, 1, 0]
+    assert start.cost == 0 and start.band_shortfall == 0
+
+
+# No move leaves everyone within the band (2 reps in team 0 with exactly their minimums' 8 h,
+# nothing for a rep elsewhere: team 1 has no work): no reshaped design.
+def test_a_team_that_no_single_move_can_relieve_gives_no_design():
+    inst = make_org([4, 4], [10, 10], 2, [0, 1], [8, 0], all_pairs(2, 2),
+                    {"unmet": unmet_term(1, 2)})
+    assert reshape_team(inst, i64([0, 0]), 0) is None
 
 
 # A cancel ends the search at once, below the band (the start of the instance above: 6 h short);
