@@ -110,6 +110,7 @@ class OrgDesignInstance:
     fixed_team: np.ndarray | None = None  # (R,) team a rep is pinned to, -1 = free
     hint_team: np.ndarray | None = None  # (R,) today's team, -1 = none
     extensions: tuple = ()  # models.extensions.Extension: constraints/terms from outside
+    team_grain: np.ndarray | None = None  # (T,) a team's median account hours (its work's grain)
 
     @property
     def n_reps(self) -> int:

@@ -327,7 +327,17 @@ def org_design_instance(p: Problemset, explain: bool = False, joint: bool = Fals
         max_moved=rules.max_reps_moved,
         fixed_team=p.pins.fixed_team if (p.pins.fixed_team >= 0).any() else None,
         extensions=tuple(team_extension(p, c) for c in p.scenario.custom if c.teams),
-        hint_team=hint_team)
+        hint_team=hint_team, team_grain=team_grain(p))
+
+
+def team_grain(p: Problemset) -> np.ndarray:
+    """Each team's median account hours (scaled; an account's lines of one function): the
+    grain its work comes in, which stage 2 cannot split (0 for a team without work)."""
+    per_item = pd.DataFrame({"item": p.lines["item"].to_numpy(), "team": p.lines["team"].to_numpy(),
+                             "h": p.lines["h"].to_numpy()}).groupby("item").agg(
+        team=("team", "first"), h=("h", "sum"))
+    grain = per_item.groupby("team")["h"].median()
+    return grain.reindex(range(p.org.n_teams), fill_value=0).to_numpy(dtype=float)
 
 
 def _owned_by_rep_team(p: Problemset) -> dict[str, np.ndarray]:

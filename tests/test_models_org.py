@@ -580,6 +580,27 @@ def test_a_team_that_no_single_move_can_relieve_gives_no_design():
     assert reshape_team(inst, i64([0, 0]), 0) is None
 
 
+# Room for whole accounts, where the local search designs alone: reps 0-2 (band [4, 10]) in
+# team 0 serve its 12 h at exactly their minimums, rep 3 team 1's 10 h; leaving today's team
+# costs rep 0 3, rep 1 2, rep 2 1 (rep 3 5), so no move lowers the cost. With accounts of 4 h
+# (team_grain), a team needs 0.25 x 4 = 1 h per member above the minimums: team 0 has none
+# (needs 3), and rep 2 moves to team 1 at a cost of 1 (team 1 then has 10 - 8 = 2 h above,
+# what its two members need; team 0 12 - 8 = 4 h). Without a grain, or followed by CP-SAT
+# (not alone), the design stays.
+@pytest.mark.parametrize("grain, alone, teams", [
+    (4, True, [0, 0, 1, 1]), (None, True, [0, 0, 0, 1]), (4, False, [0, 0, 0, 1])])
+def test_a_team_designed_alone_keeps_room_above_its_minimums_for_whole_accounts(
+        grain, alone, teams):
+    inst = make_org([4] * 4, [10] * 4, 2, [0, 1], [12, 10], all_pairs(4, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "continuity": OrgTerm(rep_team=i64([[0, 3], [0, 2], [0, 1], [5, 0]]))},
+                    hint_team=i64([0, 0, 0, 1]),
+                    team_grain=None if grain is None else np.array([grain, grain], float))
+    start = improve_org(inst, 2.0, alone=alone)
+    assert start.rep_team.tolist() == teams
+    assert start.band_shortfall == 0 and start.cost == (1 if teams[2] == 1 else 0)
+
+
 # A cancel ends the search at once, below the band (the start of the instance above: 6 h short);
 # where the search designs alone (a large company: no CP-SAT after it), it first reaches the
 # band (one rep moved to team 1), since a design below it cannot become a plan.

@@ -241,6 +241,15 @@ def test_no_plan_below_the_band_names_reps_and_the_minimum_that_would_hold(tmp_p
     assert err.exit_code == 6
 
 
+# Stage 1's grain of a team's work: its median account hours, scaled (30, 30 and 15 h: 30 h).
+def test_a_teams_grain_is_its_median_account_hours(tmp_path):
+    from planner.instance import org_design_instance, prepare
+    from planner.run import load_data
+    scenario = load_scenario(write_scenario(tmp_path, TWO_REPS, THREE_ACCOUNTS_30_30_15))
+    p = prepare(load_data(scenario), scenario)
+    assert org_design_instance(p).team_grain.tolist() == [30 * p.hour_scale]
+
+
 # Both reps have farming 5 and ERP 5: every rep is qualified for every line, so lowering
 # min_proficiency changes nothing and must not be offered as a relaxation that "would make it
 # feasible".
