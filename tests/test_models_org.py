@@ -601,6 +601,46 @@ def test_a_team_designed_alone_keeps_room_above_its_minimums_for_whole_accounts(
     assert start.band_shortfall == 0 and start.cost == (1 if teams[2] == 1 else 0)
 
 
+# The band pass confirms its moves together: 3 reps (band [8, 10]) all in team 0 today with its
+# 10 h; teams 1 and 2 have 10 h each, unmet (1/h); a shortfall hour costs 100. The two reps
+# the flow leaves short head for unmet work: the first to team 1, the second, with team 1's
+# work less the first rep's 8 h minimum, to team 2. One batch of two moves: three flows (one
+# per team), where two moves one by one take four; every team then has one rep serving its
+# 10 h (cost 0). Without the minimums of reps already headed there, both would go to team 1.
+def test_the_band_pass_takes_its_moves_together_where_that_lowers_the_cost(monkeypatch):
+    import models.warm_start as warm_start
+    monkeypatch.setattr(warm_start, "BAND_BATCH", 2)
+    inst = make_org([8] * 3, [10] * 3, 3, [0, 1, 2], [10, 10, 10], all_pairs(3, 3),
+                    {"unmet": unmet_term(1, 3),
+                     "band_shortfall": OrgTerm(shortfall=i64([100] * 3))},
+                    hint_team=i64([0, 0, 0]))
+    search = _Search(inst, time.monotonic() + 10)
+    flows = []
+    evaluate = search.oracle.evaluate
+    monkeypatch.setattr(search.oracle, "evaluate", lambda t, m, *a: flows.append(t) or evaluate(t, m, *a))
+    assert search.band_pass()
+    assert sorted(search.team.tolist()) == [0, 1, 2] and search.total() == 0
+    assert sorted(flows) == [0, 1, 2]
+
+
+# ... and move by move where together they raise it: reps 0-2 (band [8, 10]) in team 0 with
+# 16 h (8 h short: 800), team 1's 4 h unmet (4): 804. Reps 0 and 1 both to team 1: team 0's
+# last rep serves 10 of its 16 h (6 unmet), team 1's two reps share 4 h (12 short): 1,206.
+# Rep 0 alone: team 0's two reps serve its 16 h, rep 0 team 1's 4 h (4 short): 400, taken;
+# rep 1 then (1,206 against 400) is not.
+def test_a_batch_of_band_moves_that_raises_the_cost_is_taken_move_by_move():
+    inst = make_org([8] * 3, [10] * 3, 2, [0, 1], [16, 4], all_pairs(3, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "band_shortfall": OrgTerm(shortfall=i64([100] * 3))},
+                    hint_team=i64([0, 0, 0]))
+    search = _Search(inst, time.monotonic() + 10)
+    assert search.total() == 804
+    unmet = np.zeros(2, dtype=np.int64)
+    assert search._take_batch([(0, 0, 1), (1, 0, 1)], unmet)
+    assert search.team.tolist() == [1, 0, 0] and search.total() == 400
+    assert unmet.tolist() == [0, 0]
+
+
 # A cancel ends the search at once, below the band (the start of the instance above: 6 h short);
 # where the search designs alone (a large company: no CP-SAT after it), it first reaches the
 # band (one rep moved to team 1), since a design below it cannot become a plan.
