@@ -467,9 +467,10 @@ RESHAPE_TRIES = 8
 #: A team the local search designs alone keeps at least this share of its work's grain (its
 #: median account's hours) per member above its members' band minimums, or gives up members
 #: (_Search.room_pass): the flow splits hours, stage 2 whole accounts. XL key-account hybrid's
-#: 'smb / West / farming' (136 reps, median account 266 scaled hours) had 8 per member above
-#: them and stage 2 found no split; the repair alone found one from 33 per member, and with 50
-#: on the team of 212 reps whose 0.3 per member had failed the same way (median 247).
+#: 'smb / West / farming' (136 reps, median account 266 scaled hours) had 8 scaled hours per
+#: member above them and stage 2 found no split; with the minimums lowered, the repair alone
+#: found one from 33 per member. A team of 212 reps (median 247) failed at 0.3 per member;
+#: the repair found a split from 50.
 ROOM_SHARE = 0.25
 #: At most this many members leave one team in the room pass.
 ROOM_MOVES = 3
@@ -508,7 +509,7 @@ def _cheapest_move(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
     while nobody falls below the band, pins and the moved-rep limit hold, and a team taking
     the rep keeps its room (`room_needed`); the rep, its new team and the two teams' new
     evaluations, or None."""
-    load, below, unmet, is_mgr = _team_state(inst, results)
+    _, below, unmet, is_mgr = _team_state(inst, results)
     fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
     moves = _moves_out(inst, oracle, team, t, below, unmet, is_mgr, fixed) if out \
         else _moves_in(inst, oracle, team, t, is_mgr, fixed)
@@ -546,7 +547,8 @@ def room_needed(inst: OrgDesignInstance, res: _TeamResult) -> float:
 
 
 def _moves_out(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray, t: int,
-               below: np.ndarray, unmet: np.ndarray, is_mgr: np.ndarray, fixed: np.ndarray) -> list[tuple[int, int, int]]:
+               below: np.ndarray, unmet: np.ndarray, is_mgr: np.ndarray, fixed: np.ndarray
+               ) -> list[tuple[int, int, int]]:
     """Members of t (not pinned, not managing) with the teams they are qualified in, the most
     room first: work there unmet or above its members' minimums, less the rep's own minimum."""
     spare = np.bincount(team, weights=np.maximum(-below, 0), minlength=inst.n_teams)

@@ -617,7 +617,8 @@ def test_the_band_pass_takes_its_moves_together_where_that_lowers_the_cost(monke
     search = _Search(inst, time.monotonic() + 10)
     flows = []
     evaluate = search.oracle.evaluate
-    monkeypatch.setattr(search.oracle, "evaluate", lambda t, m, *a: flows.append(t) or evaluate(t, m, *a))
+    monkeypatch.setattr(search.oracle, "evaluate",
+                        lambda t, m, *a: flows.append(t) or evaluate(t, m, *a))
     assert search.band_pass()
     assert sorted(search.team.tolist()) == [0, 1, 2] and search.total() == 0
     assert sorted(flows) == [0, 1, 2]
