@@ -147,4 +147,7 @@ def test_a_ladder_case_on_a_tiny_company(monkeypatch):
     assert row["status"] in ("OPTIMAL", "FEASIBLE")
     assert row["repair_leaver_lines"] > 0 and row["repair_limit"] == 2.0
     assert row["peak_rss_mb"] > 0
-    assert "| T | region-x-function | 12 | 150 |" in ladder.markdown([row])
+    assert row["objective"] > 0
+    table = ladder.markdown([row])
+    assert "| T | region-x-function | 12 | 150 |" in table
+    assert f"| {row['status']} | {row['objective']:.2f} |" in table

@@ -5,7 +5,8 @@ Each case runs in its own process (`python -m planner.bench case ...`) so that i
 measures:
 - the first plan: the solve is cancelled as soon as stage 1 has a team design, which is what a
   user gets by pressing Cancel at once; its wall time is the time to a first feasible plan;
-- the full solve at the size's time limit: wall time, status, each stage's gap to its bound,
+- the full solve at the size's time limit: wall time, status, the plan's objective (the
+  scenario's, in its units: what sessions compare plans by), each stage's gap to its bound,
   whether the verifier passes;
 - the repair: one rep (the one with the most accounts) leaves and the plan is re-solved with
   minimal disruption; how long it takes and how many accounts moved besides the leaver's.
@@ -86,7 +87,8 @@ def run_case(size: str, org_model: str, time_limit: float, workers: int, seed: i
         plan = solve(sc, company, time_limit=time_limit, workers=workers, seed=seed)
         row["seconds"] = round(time.monotonic() - t, 2)
         k = plan.kpis
-        row.update(status=k["status"], method=k["method"], gap=k.get("gap"),
+        row.update(status=k["status"], method=k["method"], objective=k.get("objective"),
+                   gap=k.get("gap"),
                    stage1_gap=(k.get("stage1") or {}).get("gap"),
                    stage2_gap=(k.get("stage2") or {}).get("gap"),
                    verifies=plan.verify() == [], coverage_pct=k.get("coverage_pct"),
@@ -181,9 +183,10 @@ def _in_subprocess(size: str, org_model: str, time_limit: float, workers: int) -
 
 def markdown(rows: list[dict]) -> str:
     head = ("| size | org model | reps | accounts | demand lines | limit (s) | first plan (s) "
-            "| solve (s) | status | stage 1 gap | stage 2 gap | verifies | peak RSS (MB) "
-            "| repair limit (s) | repair (s) | other lines moved |")
-    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---:|---:|---:|---:|"]
+            "| solve (s) | status | objective | stage 1 gap | stage 2 gap | verifies "
+            "| peak RSS (MB) | repair limit (s) | repair (s) | other lines moved |")
+    lines = [head, "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:"
+                   "|---:|"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['size']} | {r['org_model']} | error: {r['error'][:80]} |")
@@ -191,12 +194,17 @@ def markdown(rows: list[dict]) -> str:
         lines.append(
             f"| {r['size']} | {r['org_model']} | {r['reps']} | {r['accounts']} | "
             f"{r['demand_lines']} | {r['time_limit']:g} | {r['first_plan_seconds'] or '-'} | "
-            f"{r['seconds']} | {r['status']} | {_pct(r['stage1_gap'])} | "
+            f"{r['seconds']} | {r['status']} | {_objective(r.get('objective'))} | "
+            f"{_pct(r['stage1_gap'])} | "
             f"{_pct(r['stage2_gap'])} | {'yes' if r['verifies'] else 'NO'} | "
             f"{r['peak_rss_mb']:.0f} | {r.get('repair_limit', '-')} | "
             f"{r.get('repair_seconds', '-')} | "
             f"{r.get('repair_other_lines_moved', '-')} |")
     return "\n".join(lines) + "\n"
+
+
+def _objective(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _pct(gap: float | None) -> str:
