@@ -31,6 +31,8 @@ CACHE_SIZE = 500_000
 BAND_PASS_PAIRS = 200_000
 #: The band pass confirms its moves this many at a time (see _Search._take_batch).
 BAND_BATCH = 64
+#: On a large company the move pass prices each rep in this many teams (_Search._screened).
+MOVE_SCREEN = 4
 #: Cost per missing unit of a coverage requirement, in units of the band penalty.
 COVERAGE_PENALTY_FACTOR = 10_000
 
@@ -399,8 +401,12 @@ class _Search:
                 self.apply([(r, t, b)], changed)
 
     def move_pass(self) -> bool:
-        """Move single reps to the team where the total cost falls most."""
+        """Move single reps to the team where the total cost falls most. On a large company
+        (BAND_PASS_PAIRS) each rep is priced in MOVE_SCREEN teams only (see _screened): every
+        team, two flows each, took L key-account hybrid's first pass past its 25 s."""
         improved = False
+        screen = len(self.inst.pair_rep) >= BAND_PASS_PAIRS
+        unmet = _team_state(self.inst, self.results)[2] if screen else None
         for r in self.movable():
             if self.out_of_time():
                 break
@@ -408,7 +414,7 @@ class _Search:
             without = self.members(old)[self.members(old) != r]
             base = self.results[old].cost - self.oracle.cost(old, without)
             gains = []
-            for t in range(self.inst.n_teams):
+            for t in self._screened(r, old, unmet) if screen else range(self.inst.n_teams):
                 if t == old or self.oracle.qualified_hours(r, t) == 0 or \
                         not self.allowed([(r, old, t)]):
                     continue
@@ -419,11 +425,26 @@ class _Search:
             t = next((t for gain, t in gains if gain > 0 and self.keeps_rules([(r, old, t)])),
                      None)
             if t is not None:
-                self.apply([(r, old, t)], {
-                    old: self.oracle.evaluate(old, without),
-                    t: self.oracle.evaluate(t, np.append(self.members(t), r))})
+                new = {old: self.oracle.evaluate(old, without),
+                       t: self.oracle.evaluate(t, np.append(self.members(t), r))}
+                if unmet is not None:
+                    self._apply_evaluated([(r, old, t)], new, unmet)
+                else:
+                    self.apply([(r, old, t)], new)
                 improved = True
         return improved
+
+    def _screened(self, r: int, old: int, unmet: np.ndarray) -> list[int]:
+        """The MOVE_SCREEN teams other than `old` where rep r can do the most unmet work, then
+        where it is qualified for the most hours."""
+        inst = self.inst
+        pairs = self.oracle.pairs_of_rep(r)
+        classes = inst.pair_class[pairs]
+        free = np.bincount(inst.class_team[classes], weights=unmet[classes],
+                           minlength=inst.n_teams)
+        qualified = self.oracle._qualified[r]
+        order = np.lexsort((-qualified, -free))
+        return [int(t) for t in order if t != old and qualified[t] > 0][:MOVE_SCREEN]
 
     def swap_pass(self) -> bool:
         """Swap two reps of different teams where that lowers the total cost."""

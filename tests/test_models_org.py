@@ -642,6 +642,26 @@ def test_a_batch_of_band_moves_that_raises_the_cost_is_taken_move_by_move():
     assert unmet.tolist() == [0, 0]
 
 
+# On a large company the move pass prices a rep in the teams where it can do the most unmet
+# work only: reps 0 and 1 (band [0, 10]) share team 0's 4 h; teams 1 and 2 have 6 h and 10 h
+# unmet (1/h). With a screen of one team, rep 0 is priced in team 2 alone (10 h it can do)
+# and moves there (10 lower); rep 1 then in team 1 alone (team 2's work is served) and moves
+# (6 h served, team 0's 4 h unmet: 2 lower). Priced in every team, rep 0 ranks both.
+@pytest.mark.parametrize("screen, ranked", [(True, [2]), (False, [2, 1])])
+def test_a_large_companys_move_pass_prices_reps_where_unmet_work_lies(monkeypatch, screen, ranked):
+    import models.warm_start as warm_start
+    monkeypatch.setattr(warm_start, "MOVE_SCREEN", 1)
+    if screen:
+        monkeypatch.setattr(warm_start, "BAND_PASS_PAIRS", 0)
+    inst = make_org([0, 0], [10, 10], 3, [0, 1, 2], [4, 6, 10], all_pairs(2, 3),
+                    {"unmet": unmet_term(1, 3)}, hint_team=i64([0, 0]))
+    search = _Search(inst, time.monotonic() + 10)
+    assert search.total() == 16
+    assert search.move_pass()
+    assert search.ranked[0] == ranked
+    assert search.team.tolist() == [2, 1] and search.total() == 4
+
+
 # A cancel ends the search at once, below the band (the start of the instance above: 6 h short);
 # where the search designs alone (a large company: no CP-SAT after it), it first reaches the
 # band (one rep moved to team 1), since a design below it cannot become a plan.
