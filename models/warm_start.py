@@ -6,7 +6,9 @@ and moving one rep means re-routing many hours), so we search the team assignmen
 for fixed members a team's best hours are a min-cost flow (classes -> qualified reps, with the
 band and the balance as piecewise costs on each rep's arc to the sink, and an unmet bypass);
 a local search moves reps between teams while the total cost falls. CP-SAT then polishes the
-result and proves the bound.
+result and proves the bound. Where the search designs alone (a large company), it leaves each
+team room above its members' band minimums for whole accounts (_Search.room_pass), and a team
+stage 2 still cannot split loses or gains one member (reshape_team).
 """
 
 from __future__ import annotations

@@ -333,9 +333,8 @@ def org_design_instance(p: Problemset, explain: bool = False, joint: bool = Fals
 def team_grain(p: Problemset) -> np.ndarray:
     """Each team's median account hours (scaled; an account's lines of one function): the
     grain its work comes in, which stage 2 cannot split (0 for a team without work)."""
-    per_item = pd.DataFrame({"item": p.lines["item"].to_numpy(), "team": p.lines["team"].to_numpy(),
-                             "h": p.lines["h"].to_numpy()}).groupby("item").agg(
-        team=("team", "first"), h=("h", "sum"))
+    lines = pd.DataFrame({column: p.lines[column].to_numpy() for column in ("item", "team", "h")})
+    per_item = lines.groupby("item").agg(team=("team", "first"), h=("h", "sum"))
     grain = per_item.groupby("team")["h"].median()
     return grain.reindex(range(p.org.n_teams), fill_value=0).to_numpy(dtype=float)
 
