@@ -118,6 +118,15 @@ class TeamOracle:
         lo, hi = np.searchsorted(self._pair_key, [r * n_t, (r + 1) * n_t])
         return self._pair_order[lo:hi]
 
+    def reach(self, r: int, unmet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per team, the `unmet` hours of classes rep r is qualified for, and whether r has
+        any pair there: where moving r could serve work left over."""
+        classes = self.inst.pair_class[self.pairs_of_rep(r)]
+        teams = self.inst.class_team[classes]
+        n_t = self.inst.n_teams
+        return (np.bincount(teams, weights=unmet[classes], minlength=n_t),
+                np.bincount(teams, minlength=n_t) > 0)
+
     def qualified_hours(self, r: int, t: int) -> int:
         return int(self._qualified[r, t])
 
@@ -336,10 +345,7 @@ class _Search:
                 break
             if self.fixed[r] >= 0 or is_mgr[r]:
                 continue
-            pairs = self.oracle.pairs_of_rep(r)
-            teams = inst.class_team[inst.pair_class[pairs]]
-            free = np.bincount(teams, weights=unmet[inst.pair_class[pairs]],
-                               minlength=inst.n_teams) - taken
+            free = self.oracle.reach(r, unmet)[0] - taken
             old = int(self.team[r])
             free[old] = 0
             t = int(np.argmax(free))
@@ -408,7 +414,7 @@ class _Search:
         team, two flows each, took L key-account hybrid's first pass past its 25 s."""
         improved = False
         screen = len(self.inst.pair_rep) >= BAND_PASS_PAIRS
-        unmet = _team_state(self.inst, self.results)[2] if screen else None
+        unmet = _team_state(self.inst, self.results)[2]
         for r in self.movable():
             if self.out_of_time():
                 break
@@ -427,23 +433,16 @@ class _Search:
             t = next((t for gain, t in gains if gain > 0 and self.keeps_rules([(r, old, t)])),
                      None)
             if t is not None:
-                new = {old: self.oracle.evaluate(old, without),
-                       t: self.oracle.evaluate(t, np.append(self.members(t), r))}
-                if unmet is not None:
-                    self._apply_evaluated([(r, old, t)], new, unmet)
-                else:
-                    self.apply([(r, old, t)], new)
+                self._apply_evaluated([(r, old, t)], {
+                    old: self.oracle.evaluate(old, without),
+                    t: self.oracle.evaluate(t, np.append(self.members(t), r))}, unmet)
                 improved = True
         return improved
 
     def _screened(self, r: int, old: int, unmet: np.ndarray) -> list[int]:
         """The MOVE_SCREEN teams other than `old` where rep r can do the most unmet work, then
         where it is qualified for the most hours."""
-        inst = self.inst
-        pairs = self.oracle.pairs_of_rep(r)
-        classes = inst.pair_class[pairs]
-        free = np.bincount(inst.class_team[classes], weights=unmet[classes],
-                           minlength=inst.n_teams)
+        free = self.oracle.reach(r, unmet)[0]
         qualified = self.oracle._qualified[r]
         order = np.lexsort((-qualified, -free))
         return [int(t) for t in order if t != old and qualified[t] > 0][:MOVE_SCREEN]
@@ -513,9 +512,8 @@ def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int) -> Or
     team = np.asarray(team_of_rep, dtype=np.int64).copy()
     results = {u: oracle.evaluate(u, np.nonzero(team == u)[0]) for u in range(inst.n_teams)}
     res = results[t]
-    hi = np.where(np.isin(res.members, res.managers), inst.mgr_hi[res.members],
-                  inst.rep_hi[res.members])
-    out = room_above_minimums(inst, res) <= int(hi.sum()) - int(res.pair_flow.sum())
+    out = room_above_minimums(inst, res) <= int(_band(inst, res)[1].sum()) - int(
+        res.pair_flow.sum())
     move = _cheapest_move(inst, oracle, team, results, t, out)
     if move is None:
         return None
@@ -556,9 +554,14 @@ def _cheapest_move(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
 
 def room_above_minimums(inst: OrgDesignInstance, res: _TeamResult) -> int:
     """Hours a team's members serve above their band minimums, together (negative below)."""
-    lo = np.where(np.isin(res.members, res.managers), inst.mgr_lo[res.members],
-                  inst.rep_lo[res.members])
-    return int(res.pair_flow.sum()) - int(lo.sum())
+    return int(res.pair_flow.sum()) - int(_band(inst, res)[0].sum())
+
+
+def _band(inst: OrgDesignInstance, res: _TeamResult) -> tuple[np.ndarray, np.ndarray]:
+    """The band (minimums, maximums) of a team's members, managers' their own."""
+    is_mgr = np.isin(res.members, res.managers)
+    return (np.where(is_mgr, inst.mgr_lo[res.members], inst.rep_lo[res.members]),
+            np.where(is_mgr, inst.mgr_hi[res.members], inst.rep_hi[res.members]))
 
 
 def room_needed(inst: OrgDesignInstance, res: _TeamResult) -> float:
@@ -580,10 +583,7 @@ def _moves_out(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray, t:
     for r in np.nonzero(team == t)[0].tolist():
         if fixed[r] >= 0 or is_mgr[r]:
             continue
-        pairs = oracle.pairs_of_rep(r)
-        teams = inst.class_team[inst.pair_class[pairs]]
-        room = np.bincount(teams, weights=unmet[inst.pair_class[pairs]], minlength=inst.n_teams)
-        qualified = np.bincount(teams, minlength=inst.n_teams) > 0
+        room, qualified = oracle.reach(r, unmet)
         room = room + spare - lo[r]
         moves += [(room[u], r, u) for u in np.nonzero(qualified)[0].tolist() if u != t]
     moves.sort(key=lambda m: -m[0])
