@@ -1392,11 +1392,13 @@ def test_hints_by_most_quota_left_match_a_scan_of_every_agent(seed, n_agents, wi
     items = np.argsort(-hours, kind="stable")
     want = _most_quota_left_by_scan(items, cls, hours, qualified, left.copy(), room.copy(),
                                     within_room)
-    got_left, got_room = left.copy(), room.copy()
-    got = _most_quota_left(items, cls, hours, qualified, got_left, got_room, within_room)
+    got = _most_quota_left(items, cls, hours, qualified.T, left.copy(), room.copy(),
+                           within_room)
     assert got.tolist() == want
-    spent = np.zeros_like(left)
-    for item, a in zip(items, want):
+    quota, free = left.copy(), room.copy()  # an agent takes an item only with quota left
+    for item, a in zip(items, got):
         if a >= 0:
-            spent[cls[item], a] += hours[item]
-    assert np.allclose(got_left, left - spent)
+            assert quota[cls[item], a] > 0 and qualified[item, a]
+            assert not within_room or free[a] >= hours[item]
+            quota[cls[item], a] -= hours[item]
+            free[a] -= hours[item]
