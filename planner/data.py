@@ -22,6 +22,7 @@ DIMENSIONS = ("function", "region", "segment", "product", "channel")
 HOURS_PREFIX = "hours:"
 SENIOR_LEVEL = 4
 HOME_REGION_PROFICIENCY = 5.0
+EARTH_RADIUS_KM = 6371.0
 
 REP_REQUIRED = ("rep_id", "name", "home_region", "level", "capacity_hours", "can_manage")
 REP_OPTIONAL = ("current_team", "preferred_function", "lat", "lon")
@@ -102,7 +103,7 @@ class Company:
                                     np.tile(account, len(rep))).reshape(len(rep), len(account))
         r, a = self._rep_points[rep], self._account_points[account]
         km = np.arccos(np.clip(r @ a.T, -1.0, 1.0))
-        km *= 6371.0
+        km *= EARTH_RADIUS_KM
         # missing coordinates cost nothing; zeroing their rows and columns is much cheaper
         # than a NaN scan of millions of pairs
         km[np.isnan(r[:, 0])] = 0.0
@@ -131,10 +132,10 @@ class Company:
         chord = np.subtract(1.0, dot)
         chord *= 1.0 / (hours * hours)
         best = chord.argmin(axis=1)
-        arc = np.arccos(dot[np.arange(len(r)), best]) * 6371.0 / hours[best]
-        reach = (arc / 6371.0) ** 2 / 2 * (1 + 1e-9)  # (rounding)
+        arc = np.arccos(dot[np.arange(len(r)), best]) * EARTH_RADIUS_KM / hours[best]
+        reach = (arc / EARTH_RADIUS_KM) ** 2 / 2 * (1 + 1e-9)  # (rounding)
         rows, cols = np.divmod(np.flatnonzero(chord <= reach[:, None]), len(a))
-        cost = np.arccos(dot[rows, cols]) * 6371.0 / hours[cols]
+        cost = np.arccos(dot[rows, cols]) * EARTH_RADIUS_KM / hours[cols]
         out = np.minimum.reduceat(cost, np.flatnonzero(np.diff(rows, prepend=-1)))
         out[lost] = 0.0
         return out
@@ -180,7 +181,7 @@ def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2))
     h = (np.sin((lat2 - lat1) / 2) ** 2
          + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
-    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def load_scenario_data(scenario) -> "Company":
