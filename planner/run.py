@@ -25,8 +25,8 @@ CURRENT_ORG_MODEL = "today's teams (current_team)"
 #: on XL's 277,000 lines, 0.13 s on M's 27,600, 0.03 s on S's 2,800); the solve leaves it that
 #: much of its time limit. Since the plan passes its rows to the KPIs (`kpis.Rows`), XL's takes
 #: 0.9-1.0 s: the rest is kept as a margin (stage 2 may end a little past its time). On
-#: 2026-12-01 XL's plan took 1.3-2.1 s and stage 2 ended 0.15-0.2 s past its time, and 5 of 12
-#: solves at 30 s took 30.1-30.5 s with 6.5e-6 (1.8 s on XL): now 2.5 s
+#: 2026-12-01 XL's plan took 1.3-2.1 s and stage 2 ended 0.15-0.2 s past its time, and 4 of 10
+#: solves at 30 s took 30.08-30.23 s with 6.5e-6 (1.8 s on XL): now 2.5 s
 PLAN_SECONDS_PER_LINE = 9e-6
 PLAN_SECONDS = 0.02
 
