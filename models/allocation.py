@@ -121,13 +121,15 @@ FLOW_SHARE = 0.4
 #: 663.7 M and 654.9 M in 14.1 s (715.6 M and 122.0 M without); at 12.8 s, the same in 13.1 s
 FLOW_SHARE_LARGE = 0.6
 FLOW_SECONDS_PER_PAIR = 1.5e-6
-#: ... and this for a team solved beside the process's other work (`beside_others`): a
-#: min-cost flow's solve holds Python's lock for its whole length, so there it also stops the
-#: building and sending of the other teams. XL key-account hybrid's individuals team (10.9
-#: million pairs) takes 33.7 s for its flow (column generation, 3.5-5.5 s a solve), 55.8 s
-#: for its 45 s in all; in whole runs at 120 s it took 53-62 s of 42-45 s, the other lane's
-#: last teams got 0.1-0.2 s each, and the solves ended at 124-132 s (stage-2 gap 12-58 %)
-FLOW_SECONDS_PER_PAIR_BESIDE = 3.1e-6
+#: ... and this, with FLOW_SHARE_BESIDE, for a team solved beside the process's other work
+#: (`beside_others`), whose flows are solved in a child process (models.flow_apart: a solve
+#: holds Python's lock for its whole length, and in this process it stopped the building and
+#: sending of the other teams: the solves at 120 s ended at 124-132 s). XL key-account
+#: hybrid's individuals team (12.3 million pairs) took 33.1 s for its flow in a whole run at
+#: 120 s (4 solves of 5.2-6.7 s), against 26.7-29.0 s alone, and 51.7 s of its 46.1 s in all:
+#: 265.5 M and a bound of 189.3 M, against 586-699 M and 78-81 M without the flow (three runs)
+FLOW_SECONDS_PER_PAIR_BESIDE = 2.7e-6
+FLOW_SHARE_BESIDE = 0.75
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
@@ -777,17 +779,18 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
              beside_others: bool = False) -> FlowChoice | None:
     """The divisible allocation's optimum (models.allocation_flow), where items weigh the same
     on most agents and the flow takes (about FLOW_SECONDS_PER_PAIR per pair, or
-    FLOW_SECONDS_PER_PAIR_BESIDE `beside_others`) at most FLOW_SHARE (FLOW_SHARE_LARGE) of the
-    team's `seconds`. On large teams whose relaxation runs
+    FLOW_SECONDS_PER_PAIR_BESIDE `beside_others`) at most FLOW_SHARE (FLOW_SHARE_LARGE, or
+    FLOW_SHARE_BESIDE `beside_others`) of the team's `seconds`. On large teams whose relaxation runs
     once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million
     pairs, 7.3 s) 133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
     pairs = len(inst.pair_item)
-    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
+    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS \
+        else FLOW_SHARE_BESIDE if beside_others else FLOW_SHARE_LARGE
     rate = FLOW_SECONDS_PER_PAIR_BESIDE if beside_others else FLOW_SECONDS_PER_PAIR
     if pairs * rate > share * seconds \
             or not flow_applies(inst):
         return None
-    return flow_choices(inst, names)
+    return flow_choices(inst, names, apart=beside_others)
 
 
 def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool = False) -> bool:

@@ -94,8 +94,7 @@ def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation
     if inst.fixed_agent is not None:
         pinned = inst.fixed_agent[inst.pair_item]
         keep = (pinned < 0) | (pinned == inst.pair_agent)
-    pairs = np.flatnonzero(keep)
-    order = pairs[np.argsort(inst.pair_item[pairs], kind="stable")]
+    order = inst.by_item[keep[inst.by_item]]  # (the kept pairs by item, as sorted once)
     item_sorted = inst.pair_item[order]
     starts = np.flatnonzero(np.r_[True, item_sorted[1:] != item_sorted[:-1]]) if len(order) \
         else np.zeros(0, dtype=np.int64)

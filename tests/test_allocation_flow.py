@@ -12,6 +12,7 @@ import pytest
 from models.allocation import _core_start
 from models.allocation_bound import lagrangian_bound
 import models.allocation_flow as flow_module
+import models.flow_apart as flow_apart
 from models.allocation_flow import _costs, _first_columns, flow_applies, flow_choices, flow_core
 from models.allocation_lns import plan_cost
 from models.instances import AllocTerm, SolveSettings
@@ -294,18 +295,20 @@ def test_a_large_team_gives_its_relaxation_more_of_its_time(monkeypatch, large):
 
 
 # A team solved beside the process's other work (the local lane) is estimated at
-# FLOW_SECONDS_PER_PAIR_BESIDE (a flow's solve holds Python's lock there): the three items'
-# 6 pairs at 0.5 s alone and 0.7 s beside, in a large team's 1 s (FLOW_SHARE_LARGE 0.6): the
-# flow is solved alone, not beside.
+# FLOW_SECONDS_PER_PAIR_BESIDE (its flows are solved in a child process) and may spend
+# FLOW_SHARE_BESIDE (0.75) of its time on them: the three items' 6 pairs at 0.5 s alone and
+# 0.7 s beside fit a large team's 1 s either way (FLOW_SHARE_LARGE 0.6 alone); at 0.8 s
+# beside they do not.
+@pytest.mark.parametrize("beside, fits", [(0.7, True), (0.8, False)])
 def test_a_team_beside_the_processs_other_work_solves_the_flow_only_where_it_fits_there(
-        monkeypatch):
+        monkeypatch, beside, fits):
     import models.allocation as allocation
     inst = three_items(hint_agent=i64([1, 1, 1]))
     monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.5 / len(inst.pair_item))
-    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR_BESIDE", 0.7 / len(inst.pair_item))
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR_BESIDE", beside / len(inst.pair_item))
     monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
     assert allocation._flow_of(inst, ("cost",), 1.0) is not None
-    assert allocation._flow_of(inst, ("cost",), 1.0, beside_others=True) is None
+    assert (allocation._flow_of(inst, ("cost",), 1.0, beside_others=True) is not None) == fits
     assert allocation._flow_of(inst, ("cost",), 1.2, beside_others=True) is not None
 
 
@@ -327,9 +330,9 @@ def test_a_large_team_solves_the_flow_in_more_of_its_time_and_relaxes_in_the_res
     seconds = []
     real_flow, real_bound = allocation.flow_choices, allocation.lagrangian_bound
 
-    def slow_flow(*args):
+    def slow_flow(*args, **kwargs):
         time.sleep(0.5)
-        return real_flow(*args)
+        return real_flow(*args, **kwargs)
 
     def spy(inst, names, budget, **kwargs):
         seconds.append(budget)
@@ -338,3 +341,41 @@ def test_a_large_team_solves_the_flow_in_more_of_its_time_and_relaxes_in_the_res
     monkeypatch.setattr(allocation, "lagrangian_bound", spy)
     allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
     assert seconds == pytest.approx([0.175] if large else [0.125, 0.125], abs=0.01)
+
+
+# With one cheapest pair per item (agent 0's: pairs 0, 2, 4), the hinted pairs come too:
+# items 0 and 1 hinted to agent 1 (pairs 1 and 3), item 2 not hinted.
+def test_the_first_columns_hold_each_items_hinted_pair(monkeypatch):
+    monkeypatch.setattr("models.allocation_flow.SPARSE_PAIRS", 1)
+    inst = three_items(hint_agent=i64([1, 1, -1]))
+    first = _first_columns(inst, _costs(inst, ("cost",)), np.full(3, -1))
+    assert first.tolist() == [0, 1, 2, 3, 4]
+
+
+# Solved in a child process (the parent's own solver would fail), the flows are the same:
+# the optimum of the first test, by column generation.
+def test_a_flow_solved_apart_is_the_one_solved_here(monkeypatch):
+    by_columns(monkeypatch)
+    here = flow_choices(three_items(), ("cost",))
+
+    def fail(*args):
+        raise AssertionError("solved in the parent")
+    monkeypatch.setattr("models.flow_apart.min_cost_flows", fail)
+    apart = flow_choices(three_items(), ("cost",), apart=True)
+    assert apart.agent.tolist() == here.agent.tolist() == [1, 0, 0]
+    assert apart.split.tolist() == here.split.tolist()
+    assert apart.prices == pytest.approx(here.prices)
+    assert flow_apart.peak_rss_mb() > 0
+
+
+# A child that has died leaves the flow to the parent: the same flows.
+def test_a_flow_whose_child_died_is_solved_here():
+    arcs = (i64([0, 0, 1]), i64([1, 2, 2]), i64([5, 5, 5]), i64([1, 4, 1]))
+    supplies = i64([4, 0, -4])
+    with flow_apart.FlowApart() as child:
+        assert child.solve(*arcs, supplies).tolist() == [4, 0, 4]
+        child.process.kill()
+        child.process.wait()
+        assert child.solve(*arcs, supplies).tolist() == [4, 0, 4]
+        assert child.failed
+    assert flow_apart.min_cost_flows(*arcs, i64([11, 0, -11])) is None  # (room for 10)

@@ -61,11 +61,13 @@ def make_scenario(folder: Path, size: str, org_model: str, seed: int = 0) -> Pat
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak RSS plus its stage-2 workers' (an upper bound of the total held at
-    once: the peaks need not coincide)."""
+    """This process's peak RSS plus its stage-2 workers' and the largest of its min-cost flows'
+    child processes' (an upper bound of the total held at once: the peaks need not
+    coincide)."""
+    from models.flow_apart import peak_rss_mb
     from planner.team_pool import workers_peak_rss_mb
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    return own + workers_peak_rss_mb()
+    return own + workers_peak_rss_mb() + peak_rss_mb()
 
 
 def run_case(size: str, org_model: str, time_limit: float, workers: int, seed: int = 0,
