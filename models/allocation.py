@@ -121,15 +121,24 @@ FLOW_SHARE = 0.4
 #: 663.7 M and 654.9 M in 14.1 s (715.6 M and 122.0 M without); at 12.8 s, the same in 13.1 s
 FLOW_SHARE_LARGE = 0.6
 FLOW_SECONDS_PER_PAIR = 1.5e-6
-#: ... and this, with FLOW_SHARE_BESIDE, for a team solved beside the process's other work
-#: (`beside_others`), whose flows are solved in a child process (models.flow_apart: a solve
-#: holds Python's lock for its whole length, and in this process it stopped the building and
-#: sending of the other teams: the solves at 120 s ended at 124-132 s). XL key-account
-#: hybrid's individuals team (12.3 million pairs) took 33.1 s for its flow in a whole run at
-#: 120 s (4 solves of 5.2-6.7 s), against 26.7-29.0 s alone, and 51.7 s of its 46.1 s in all:
-#: 265.5 M and a bound of 189.3 M, against 586-699 M and 78-81 M without the flow (three runs)
-FLOW_SECONDS_PER_PAIR_BESIDE = 2.7e-6
-FLOW_SHARE_BESIDE = 0.75
+#: ... and this for a team solved beside the process's other work (`beside_others`), whose
+#: flows are solved in a child process (models.flow_apart: a solve holds Python's lock for
+#: its whole length, and in this process it stopped the building and sending of the other
+#: teams: the solves at 120 s ended at 124-132 s): about the time of 3 of its column
+#: generation's solves, after which the duals are near the end's (`flow_choices`' deadline
+#: stops it there). XL key-account hybrid's individuals team (12.0-12.3 million pairs) took
+#: 33.1-40.6 s for its whole flow in whole runs at 120 s (4-5 solves of 5.2-6.7 s), against
+#: 26.7-29.0 s alone, and the team 51.4-58.7 s of its 44.8-46.9 s (plans 257-331 M, bounds
+#: 185-226 M, against 586-699 M and 78-81 M without a flow); stopped by the deadline after 3
+#: solves and with START_SECONDS_PER_PAIR, 23.7 s, and the team 46.2 s of its 46.1 s (257.4 M,
+#: a bound of 180.4 M; the whole solve 119.15 s)
+FLOW_SECONDS_PER_PAIR_BESIDE = 2.0e-6
+#: What each of a team's starts takes beside its time share (the hint's repair; for each run of
+#: the relaxation, building its data, its result and the repair of its priced plan), per pair:
+#: on XL key-account hybrid's individuals team (12.3 million pairs, one run) 12 s in all, where
+#: the relaxation and the priced plan took 9.0 and 6.8 s of their 6.8 s each after its flow,
+#: and the team 54.6 s of its 46.3 s
+START_SECONDS_PER_PAIR = 5e-7
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
@@ -745,16 +754,19 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     names = level_terms(inst, settings)
     flowed = time.monotonic()
     flow = _flow_of(inst, names, settings.time_limit, settings.beside_others)
+    runs = ["nothing", "best"][:rounds]  # where each run's steps start
+    if flow is not None:
+        runs = runs + ["flow"] if rounds > 1 else ["flow"]
     # relaxations and priced plans share what the flow leaves (XL's East farming team of
-    # FLOW_SHARE_LARGE took 14.3 s of its 12.8 s when they shared all of it)
-    budget = (settings.time_limit - (time.monotonic() - flowed)) * share / (2 * rounds)
+    # FLOW_SHARE_LARGE took 14.3 s of its 12.8 s when they shared all of it), less what the
+    # repairs and the relaxation's data take whatever their time
+    left = settings.time_limit - (time.monotonic() - flowed) \
+        - pairs * START_SECONDS_PER_PAIR * (len(runs) + 1)
+    budget = max(0.0, left) * share / (2 * rounds)
     starts = []
     if inst.hint_agent is not None:
         starts.append(repair_allocation(inst))
     relaxed = None
-    runs = ["nothing", "best"][:rounds]  # where each run's steps start
-    if flow is not None:
-        runs = runs + ["flow"] if rounds > 1 else ["flow"]
     for run in runs:
         costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
         prices = flow.prices if run == "flow" else None if relaxed is None else relaxed.prices
@@ -779,18 +791,18 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
              beside_others: bool = False) -> FlowChoice | None:
     """The divisible allocation's optimum (models.allocation_flow), where items weigh the same
     on most agents and the flow takes (about FLOW_SECONDS_PER_PAIR per pair, or
-    FLOW_SECONDS_PER_PAIR_BESIDE `beside_others`) at most FLOW_SHARE (FLOW_SHARE_LARGE, or
-    FLOW_SHARE_BESIDE `beside_others`) of the team's `seconds`. On large teams whose relaxation runs
+    FLOW_SECONDS_PER_PAIR_BESIDE `beside_others`) at most FLOW_SHARE (FLOW_SHARE_LARGE) of the
+    team's `seconds`; its column generation stops by then. On large teams whose relaxation runs
     once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million
     pairs, 7.3 s) 133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
     pairs = len(inst.pair_item)
-    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS \
-        else FLOW_SHARE_BESIDE if beside_others else FLOW_SHARE_LARGE
+    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
     rate = FLOW_SECONDS_PER_PAIR_BESIDE if beside_others else FLOW_SECONDS_PER_PAIR
     if pairs * rate > share * seconds \
             or not flow_applies(inst):
         return None
-    return flow_choices(inst, names, apart=beside_others)
+    return flow_choices(inst, names, apart=beside_others,
+                        deadline=time.monotonic() + share * seconds)
 
 
 def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool = False) -> bool:

@@ -4,6 +4,7 @@ instances (each comment gives the flow's optimum)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -228,6 +229,18 @@ def test_column_generation_stops_once_few_items_would_gain(monkeypatch):
     assert flow_choices(three_items(lo=(0, 8), hi=(20, 20)), ("cost",)).agent.tolist() == [1, 1, 0]
 
 
+# The same first flow is kept when another solve would end past the deadline (here, one
+# already past); a first flow with stand-ins in use is not (the first column generation test:
+# its last solve is the optimum).
+def test_column_generation_stops_at_its_deadline_with_a_flow_that_places_every_item(
+        monkeypatch):
+    by_columns(monkeypatch, settled=0.0)
+    late = time.monotonic() - 1.0
+    inst = three_items(lo=(0, 8), hi=(20, 20))
+    assert flow_choices(inst, ("cost",), deadline=late).agent.tolist() == [0, 0, 0]
+    assert flow_choices(three_items(), ("cost",), deadline=late).agent.tolist() == [1, 0, 0]
+
+
 # Four hours each. Agent 0 (room for one item) is the cheapest for items 0 and 1 (cost 0),
 # agent 2 (room for one) for item 2 (cost 1); agent 1 (room for two) is dearer (9, 4 and 5).
 # From each item's cheapest pair one of items 0 and 1 has no room but a stand-in; at those
@@ -295,11 +308,10 @@ def test_a_large_team_gives_its_relaxation_more_of_its_time(monkeypatch, large):
 
 
 # A team solved beside the process's other work (the local lane) is estimated at
-# FLOW_SECONDS_PER_PAIR_BESIDE (its flows are solved in a child process) and may spend
-# FLOW_SHARE_BESIDE (0.75) of its time on them: the three items' 6 pairs at 0.5 s alone and
-# 0.7 s beside fit a large team's 1 s either way (FLOW_SHARE_LARGE 0.6 alone); at 0.8 s
-# beside they do not.
-@pytest.mark.parametrize("beside, fits", [(0.7, True), (0.8, False)])
+# FLOW_SECONDS_PER_PAIR_BESIDE (its flows are solved in a child process): the three items' 6
+# pairs at 0.5 s alone, and 0.55 s or 0.7 s beside, in a large team's 1 s (FLOW_SHARE_LARGE
+# 0.6): the flow fits beside at 0.55 s, not at 0.7 s.
+@pytest.mark.parametrize("beside, fits", [(0.55, True), (0.7, False)])
 def test_a_team_beside_the_processs_other_work_solves_the_flow_only_where_it_fits_there(
         monkeypatch, beside, fits):
     import models.allocation as allocation
@@ -341,6 +353,35 @@ def test_a_large_team_solves_the_flow_in_more_of_its_time_and_relaxes_in_the_res
     monkeypatch.setattr(allocation, "lagrangian_bound", spy)
     allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
     assert seconds == pytest.approx([0.175] if large else [0.125, 0.125], abs=0.01)
+
+
+# What the starts take beside their share (START_SECONDS_PER_PAIR, here 0.05 s a pair: 0.3 s
+# for the 6 pairs, for each of the hint's repair and the one run from the flow's prices) comes
+# off what the flow left before the relaxation's share: (1 - 0.5 - 0.6) s is none.
+def test_what_the_starts_take_comes_off_the_relaxations_time(monkeypatch):
+    import models.allocation as allocation
+    inst = three_items(hint_agent=i64([1, 1, 1]))
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.5 / len(inst.pair_item))
+    monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    real_flow, real_bound = allocation.flow_choices, allocation.lagrangian_bound
+    seconds = []
+
+    def slow_flow(*args, **kwargs):
+        time.sleep(0.5)
+        return real_flow(*args, **kwargs)
+
+    def spy(inst, names, budget, **kwargs):
+        seconds.append(budget)
+        return real_bound(inst, names, budget, **kwargs)
+    monkeypatch.setattr(allocation, "flow_choices", slow_flow)
+    monkeypatch.setattr(allocation, "lagrangian_bound", spy)
+    monkeypatch.setattr(allocation, "START_SECONDS_PER_PAIR", 0.05)
+    allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
+    assert seconds == [0.0]
+    monkeypatch.setattr(allocation, "START_SECONDS_PER_PAIR", 0.01)  # (0.12 s of 0.5)
+    seconds.clear()
+    allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
+    assert seconds == pytest.approx([0.133], abs=0.01)
 
 
 # With one cheapest pair per item (agent 0's: pairs 0, 2, 4), the hinted pairs come too:
