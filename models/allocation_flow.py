@@ -248,11 +248,11 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
 
 def _first_columns(inst: AllocationInstance, priced: _Costs, held: np.ndarray) -> np.ndarray:
     """Each item's SPARSE_PAIRS cheapest open pairs per hour, found for a block of items at a
-    time, and its hinted pair: a start inside the bands
-    gives the first flow room for every item, where the cheapest pairs alone crowd a few
-    agents and stand-ins carry hours until more pairs enter (XL key-account hybrid's
-    individuals team, 12.1 million pairs: 4 solves instead of 5, none with stand-ins in use;
-    the relaxation's bound at the duals 210.26 M against 210.25 M)."""
+    time, and its hinted pair. The hint places every item on an agent of its own, so the first
+    flow finds room for all of them, where the cheapest pairs alone crowd a few agents and
+    stand-ins carry hours until more pairs enter (XL key-account hybrid's individuals team,
+    12.1 million pairs: 4 solves instead of 5, none with stand-ins in use; the relaxation's
+    bound at the duals 210.26 M against 210.25 M)."""
     per_block = max(1, inst.n_items * SLICE_PAIRS // max(1, len(inst.pair_item)))
     ends = np.r_[0, np.cumsum(np.bincount(inst.pair_item, minlength=inst.n_items))]
     found = []
