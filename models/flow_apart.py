@@ -11,14 +11,10 @@ because the child imports ortools, which only models does.)
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from models.pipes import receive, send
+from models.pipes import child_streams, receive, send, start_child, stop_child
 
 #: the largest resident memory a child process held, in MB, for the benchmark's peak memory
 #: (planner.bench.ladder)
@@ -41,16 +37,7 @@ class FlowApart:
     If the child fails, the flow is solved in this process instead."""
 
     def __init__(self) -> None:
-        to_child, from_parent = os.pipe()
-        to_parent, from_child = os.pipe()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from models.flow_apart import main; main(sys.argv)",
-             str(to_child), str(from_child)],
-            pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL)
-        os.close(to_child)
-        os.close(from_child)
-        self.input = os.fdopen(from_parent, "wb")
-        self.output = os.fdopen(to_parent, "rb")
+        self.process, self.input, self.output = start_child("models.flow_apart")
         self.failed = False
 
     def solve(self, tail: np.ndarray, head: np.ndarray, cap: np.ndarray, cost: np.ndarray,
@@ -68,15 +55,7 @@ class FlowApart:
         return min_cost_flows(tail, head, cap, cost, supplies)
 
     def close(self) -> None:
-        for stream in (self.input, self.output):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_child(self.process, self.input, self.output)
 
     def __enter__(self) -> "FlowApart":
         return self
@@ -94,7 +73,7 @@ def main(argv: list[str]) -> None:
     """The child's entry: the pipes' file descriptors are its two arguments; each message is
     a flow's arrays, each reply its flows (None: no flow meets the supplies) and the child's
     peak resident memory in kB."""
-    inp, out = os.fdopen(int(argv[1]), "rb"), os.fdopen(int(argv[2]), "wb")
+    inp, out = child_streams(argv)
     while (arrays := receive(inp)) is not None:
         flows = min_cost_flows(*(np.asarray(a) for a in arrays))
         send(out, (flows, _own_peak_kb()))

@@ -1,12 +1,18 @@
-"""Messages between processes over pipes: a pickle, then its arrays' memory as it is (pickle
-protocol 5's out-of-band buffers), so that sending a large array copies none of it. Used for
-stage 2's worker processes (planner.team_pool) and the min-cost flow's child process
-(models.flow_apart)."""
+"""Child processes fed over pipes, and their messages: a pickle, then its arrays' memory as it
+is (pickle protocol 5's out-of-band buffers), so that sending a large array copies none of it.
+Used for stage 2's worker processes (planner.team_pool) and the min-cost flow's child process
+(models.flow_apart). The children are plain Python processes, not multiprocessing's: its fork
+start method may copy a lock another thread holds (the app solves in threads), and its other
+methods run the user's main script again in each child, which an analyst's script without a
+`__main__` guard does not survive."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
+import subprocess
+import sys
 import threading
 from contextlib import nullcontext
 from typing import BinaryIO
@@ -48,3 +54,37 @@ def receive(stream: BinaryIO) -> tuple | None:
             got += n
         buffers.append(buffer)
     return pickle.loads(data, buffers=buffers)
+
+
+def start_child(module: str) -> tuple[subprocess.Popen, BinaryIO, BinaryIO]:
+    """A Python process running `module`'s main(argv), whose argv[1:] are the file descriptors
+    of its two pipes (`child_streams`), with the stream to write to it and the one to read
+    from it."""
+    to_child, from_parent = os.pipe()
+    to_parent, from_child = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-c", f"import sys; from {module} import main; main(sys.argv)",
+         str(to_child), str(from_child)],
+        pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL)
+    os.close(to_child)
+    os.close(from_child)
+    return process, os.fdopen(from_parent, "wb"), os.fdopen(to_parent, "rb")
+
+
+def child_streams(argv: list[str]) -> tuple[BinaryIO, BinaryIO]:
+    """In a child `start_child` began: the stream to read from and the one to write to."""
+    return os.fdopen(int(argv[1]), "rb"), os.fdopen(int(argv[2]), "wb")
+
+
+def stop_child(process: subprocess.Popen, *streams: BinaryIO) -> None:
+    """Close `streams` (the child's input among them, so that it ends) and wait for it, killing
+    it after 5 s."""
+    for stream in streams:
+        try:
+            stream.close()
+        except OSError:
+            pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -6,11 +6,9 @@ cores busy however many CP-SAT workers it has (measured on M, 2 cores: 7.6 s of 
 stage 2). With a worker process per core, each team solved with one CP-SAT worker, the teams
 share the cores instead.
 
-The workers are plain Python processes (`main`) fed over pipes (pickled
-instances in, solutions and progress events out). Python's multiprocessing was not used: its
-fork start method may copy a lock another thread holds (the app solves in threads), and its
-other methods run the user's main script again in each worker, which an analyst's script
-without a `__main__` guard does not survive. Workers are started when a solve begins (they
+The workers are plain Python processes (`main`) fed over pipes (models.pipes, which says why
+not multiprocessing: pickled instances in, solutions and progress events out). Workers are
+started when a solve begins (they
 import the solver while stage 1 runs) and kept for the next solve. A team stops early when the
 solve's stop event is set (if it watches it: teams started after a cancel do not) or when the
 pool is aborted (a team found infeasible makes the others' plans useless). A worker that fails
@@ -20,10 +18,8 @@ solving process itself (`_LocalLane`, a thread), for a team too large to send.""
 from __future__ import annotations
 
 import atexit
-import os
 import pickle
 import queue
-import subprocess
 import sys
 import threading
 import traceback
@@ -32,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from models.instances import AllocationInstance, AllocSolution, Progress, SolveSettings
+from models.pipes import child_streams, start_child, stop_child
 from models.pipes import receive as _receive
 from models.pipes import send as _send
 
@@ -92,16 +89,7 @@ class _Worker:
     """A worker process and the thread that reads what it sends."""
 
     def __init__(self, events: queue.Queue) -> None:
-        to_worker, from_parent = os.pipe()
-        to_parent, from_worker = os.pipe()
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from planner.team_pool import main; main(sys.argv)",
-             str(to_worker), str(from_worker)],
-            pass_fds=(to_worker, from_worker), stdin=subprocess.DEVNULL)
-        os.close(to_worker)
-        os.close(from_worker)
-        self.input = os.fdopen(from_parent, "wb")
-        self.output = os.fdopen(to_parent, "rb")
+        self.process, self.input, self.output = start_child("planner.team_pool")
         self.events = events
         self.task: int | None = None
         threading.Thread(target=self._read, daemon=True).start()
@@ -128,14 +116,7 @@ class _Worker:
         return self.process.poll() is None
 
     def close(self) -> None:
-        try:
-            self.input.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_child(self.process, self.input)  # (its reader thread reads to the end)
 
 
 class _LocalLane:
@@ -321,4 +302,4 @@ def _stop_workers() -> None:
 
 def main(argv: list[str]) -> None:
     """A worker process's entry: the pipes' file descriptors are its two arguments."""
-    serve(os.fdopen(int(argv[1]), "rb"), os.fdopen(int(argv[2]), "wb"))
+    serve(*child_streams(argv))

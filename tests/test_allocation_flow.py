@@ -339,8 +339,15 @@ def test_a_large_team_solves_the_flow_in_more_of_its_time_and_relaxes_in_the_res
     if large:
         monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
     assert (allocation._flow_of(inst, ("cost",), 1.0) is not None) == large
+    seconds = relaxation_seconds(monkeypatch, inst)
+    assert seconds == pytest.approx([0.175] if large else [0.125, 0.125], abs=0.01)
+
+
+def relaxation_seconds(monkeypatch, inst) -> list[float]:
+    """The time each run of the relaxation gets in a 1 s team whose flow takes 0.5 s."""
+    import models.allocation as allocation
+    from models.allocation_flow import flow_choices as real_flow
     seconds = []
-    real_flow, real_bound = allocation.flow_choices, allocation.lagrangian_bound
 
     def slow_flow(*args, **kwargs):
         time.sleep(0.5)
@@ -348,11 +355,11 @@ def test_a_large_team_solves_the_flow_in_more_of_its_time_and_relaxes_in_the_res
 
     def spy(inst, names, budget, **kwargs):
         seconds.append(budget)
-        return real_bound(inst, names, budget, **kwargs)
+        return lagrangian_bound(inst, names, budget, **kwargs)
     monkeypatch.setattr(allocation, "flow_choices", slow_flow)
     monkeypatch.setattr(allocation, "lagrangian_bound", spy)
     allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
-    assert seconds == pytest.approx([0.175] if large else [0.125, 0.125], abs=0.01)
+    return seconds
 
 
 # What the starts take beside their share (START_SECONDS_PER_PAIR, here 0.05 s a pair: 0.3 s
@@ -363,25 +370,10 @@ def test_what_the_starts_take_comes_off_the_relaxations_time(monkeypatch):
     inst = three_items(hint_agent=i64([1, 1, 1]))
     monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.5 / len(inst.pair_item))
     monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
-    real_flow, real_bound = allocation.flow_choices, allocation.lagrangian_bound
-    seconds = []
-
-    def slow_flow(*args, **kwargs):
-        time.sleep(0.5)
-        return real_flow(*args, **kwargs)
-
-    def spy(inst, names, budget, **kwargs):
-        seconds.append(budget)
-        return real_bound(inst, names, budget, **kwargs)
-    monkeypatch.setattr(allocation, "flow_choices", slow_flow)
-    monkeypatch.setattr(allocation, "lagrangian_bound", spy)
     monkeypatch.setattr(allocation, "START_SECONDS_PER_PAIR", 0.05)
-    allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
-    assert seconds == [0.0]
+    assert relaxation_seconds(monkeypatch, inst) == [0.0]
     monkeypatch.setattr(allocation, "START_SECONDS_PER_PAIR", 0.01)  # (0.12 s of 0.5)
-    seconds.clear()
-    allocation._relax_and_start(inst, replace(SETTINGS, time_limit=1.0))
-    assert seconds == pytest.approx([0.133], abs=0.01)
+    assert relaxation_seconds(monkeypatch, inst) == pytest.approx([0.133], abs=0.01)
 
 
 # With one cheapest pair per item (agent 0's: pairs 0, 2, 4), the hinted pairs come too:
