@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from models.pipes import child_streams, receive, send, start_child, stop_child
+from models.pipes import child_streams, high_water_mb, receive, send, start_child, stop_child
 
 #: the largest resident memory a child process held, in MB, for the benchmark's peak memory
 #: (planner.bench.ladder)
@@ -49,7 +49,7 @@ class FlowApart:
             except (OSError, ValueError, EOFError):
                 reply = None
             if reply is not None:
-                _peak_mb[0] = max(_peak_mb[0], reply[1] / 1024)
+                _peak_mb[0] = max(_peak_mb[0], reply[1])
                 return reply[0]
             self.failed = True
         return min_cost_flows(tail, head, cap, cost, supplies)
@@ -72,21 +72,8 @@ def peak_rss_mb() -> float:
 def main(argv: list[str]) -> None:
     """The child's entry: the pipes' file descriptors are its two arguments; each message is
     a flow's arrays, each reply its flows (None: no flow meets the supplies) and the child's
-    peak resident memory in kB."""
+    peak resident memory in MB."""
     inp, out = child_streams(argv)
     while (arrays := receive(inp)) is not None:
-        flows = min_cost_flows(*(np.asarray(a) for a in arrays))
-        send(out, (flows, _own_peak_kb()))
+        send(out, (min_cost_flows(*arrays), high_water_mb()))
 
-
-def _own_peak_kb() -> int:
-    """This process's peak resident memory in kB (Linux; 0 elsewhere). Not getrusage's: its
-    maximum survives exec, so a child started from a solving process of 2.3 GB reported that
-    (XL key-account hybrid's peak read 5,971 MB). The one file models reads: the kernel's
-    figure for this process, not data."""
-    try:
-        with open("/proc/self/status") as status:
-            return next((int(line.split()[1]) for line in status
-                         if line.startswith("VmHWM:")), 0)
-    except OSError:
-        return 0

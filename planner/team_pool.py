@@ -8,8 +8,8 @@ share the cores instead.
 
 The workers are plain Python processes (`main`) fed over pipes (models.pipes, which says why
 not multiprocessing: pickled instances in, solutions and progress events out). Workers are
-started when a solve begins (they
-import the solver while stage 1 runs) and kept for the next solve. A team stops early when the
+started when a solve begins (they import the solver while stage 1 runs) and kept for the next
+solve. A team stops early when the
 solve's stop event is set (if it watches it: teams started after a cancel do not) or when the
 pool is aborted (a team found infeasible makes the others' plans useless). A worker that fails
 gives its team back to be solved in the solving process. A pool may also have one lane in the
@@ -24,13 +24,10 @@ import sys
 import threading
 import traceback
 from dataclasses import replace
-from pathlib import Path
 from typing import BinaryIO, Callable
 
 from models.instances import AllocationInstance, AllocSolution, Progress, SolveSettings
-from models.pipes import child_streams, start_child, stop_child
-from models.pipes import receive as _receive
-from models.pipes import send as _send
+from models.pipes import child_streams, high_water_mb, receive, send, start_child, stop_child
 
 #: how often the solving process looks for a cancel while teams are solved elsewhere
 POLL_SECONDS = 0.05
@@ -53,7 +50,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
     tasks: queue.Queue = queue.Queue()
 
     def control() -> None:
-        while (msg := _receive(inp)) is not None:
+        while (msg := receive(inp)) is not None:
             if msg[0] == "solve":
                 tasks.put(msg)
             elif msg[0] == "cancel":
@@ -66,7 +63,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         tasks.put(None)
     threading.Thread(target=control, daemon=True).start()
     while (msg := tasks.get()) is not None:
-        _solve_one(*msg[1:], cancel, abort, lambda *reply: _send(out, reply, lock))
+        _solve_one(*msg[1:], cancel, abort, lambda *reply: send(out, reply, lock))
 
 
 def _solve_one(tag: int, inst: AllocationInstance, settings: SolveSettings, watch_cancel: bool,
@@ -97,7 +94,7 @@ class _Worker:
     def _read(self) -> None:
         while True:
             try:
-                msg = _receive(self.output)
+                msg = receive(self.output)
             except (OSError, EOFError, pickle.UnpicklingError):
                 msg = None
             if msg is None:
@@ -107,7 +104,7 @@ class _Worker:
 
     def send(self, message: tuple) -> bool:
         try:
-            _send(self.input, message)
+            send(self.input, message)
             return True
         except (OSError, ValueError):
             return False
@@ -279,17 +276,9 @@ def give_back(pool: TeamPool) -> None:
 def workers_peak_rss_mb() -> float:
     """The idle workers' peak resident memory, summed, in MB (Linux; 0 elsewhere): with the
     solving process's own peak, an upper bound of what a solve held at once."""
-    total = 0.0
     with _idle_lock:
         pids = [w.process.pid for w in _idle if w.alive()]
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total += sum(int(line.split()[1]) for line in status.splitlines()
-                     if line.startswith("VmHWM:")) / 1024
-    return total
+    return sum(high_water_mb(pid) for pid in pids)
 
 
 @atexit.register

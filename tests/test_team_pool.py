@@ -18,7 +18,9 @@ from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, HURRIED_TEA
                            _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, qualified_pairs, sent_seconds,
                            team_order)
-from planner.team_pool import _receive, _send, borrow, give_back
+from models.pipes import receive as _receive
+from models.pipes import send as _send
+from planner.team_pool import borrow, give_back
 from tests.test_models_allocation import gap
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
