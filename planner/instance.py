@@ -223,13 +223,16 @@ def _class_skills(lines: pd.DataFrame, n_cells: int, n_classes: int, cell_qualif
     fit, from the cell matrices."""
     weight = np.zeros((n_cells, n_classes))
     np.add.at(weight, (lines["cell"].to_numpy(), lines["cls"].to_numpy()), lines["h"].to_numpy())
-    # counts as floats: BLAS multiplies them (integer matrix products are not), exactly
-    present = (weight > 0).astype(np.float64)
-    qualified = ((~cell_qualified).astype(np.float64) @ present) == 0
+    # counts as floats: BLAS multiplies them (integer matrix products are not), exactly in
+    # single precision too (a class has far fewer than 2**24 cells), in half the time of
+    # double (XL region x function, 2,000 reps x 675 cells x 2,542 classes: 0.09 s against
+    # 0.15 s a product)
+    present = (weight > 0).astype(np.float32)
+    qualified = ((~cell_qualified).astype(np.float32) @ present) == 0
     bits = np.zeros(qualified.shape, dtype=np.uint8)
     for skill_bit, rule_bit in ((MIN_PROFICIENCY_BIT, RULE_MIN_PROFICIENCY),
                                 (SENIORITY_BIT, RULE_KEY_ACCOUNTS_SENIOR)):
-        hit = ((cell_bits & skill_bit) > 0).astype(np.float64) @ present > 0
+        hit = ((cell_bits & skill_bit) > 0).astype(np.float32) @ present > 0
         bits |= np.where(hit, rule_bit, 0).astype(np.uint8)
     fit = (cell_fit @ weight) / np.maximum(class_hours, 1)[None, :]
     return qualified, bits, fit
