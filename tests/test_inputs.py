@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner import csvread
+from planner import csvread, data
 from planner.data import load_company, load_uploaded_company
 from planner.edits import parse_edits
 from planner.errors import (MAX_LISTED_PROBLEMS, InputError, PlannerError, Problem,
@@ -336,6 +336,26 @@ def test_blank_rows_keep_spreadsheet_numbering(tmp_path):
     err = input_error(tmp_path, accounts=accounts)
     assert_problem(err, "accounts.csv", 8, "potential", "'lots' is not a number")
 
+
+
+@pytest.mark.parametrize("cell", ["1_000", "\u0663", "0x10"])
+def test_what_python_reads_as_a_number_but_a_spreadsheet_does_not_is_refused(tmp_path, cell):
+    # (numbers are parsed by Arrow where every cell is a plain one, else by pandas: neither
+    # takes Python's underscores, other scripts' digits or hexadecimal)
+    err = input_error(tmp_path, accounts=set_cell(ACCOUNTS, 3, "potential", cell))
+    assert_problem(err, "accounts.csv", 3, "potential", f"{cell!r} is not a number")
+
+
+def test_numbers_read_the_same_whichever_parser_reads_them(tmp_path):
+    rng = np.random.default_rng(5)
+    values = (rng.random(400) * 10.0 ** rng.integers(-4, 7, 400)).tolist()
+    cells = [repr(v) for v in values[:200]] + [f"{v:.3f}" for v in values[200:]]
+    text = "potential\n" + "\n".join(cells) + "\n"
+    plain = csvread.read_table(text.encode(), "upload")
+    with_word = csvread.read_table((text + "lots\n").encode(), "upload")
+    fast, slow = (data._numbers(t, "potential", "upload", []) for t in (plain, with_word))
+    assert np.array_equal(fast, slow[:-1]) and np.isnan(slow[-1])
+    assert np.array_equal(fast, [float(c) for c in cells])
 
 # --- whole files ----------------------------------------------------------------------------------
 
