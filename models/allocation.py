@@ -655,19 +655,36 @@ def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
     each item at one of its cheapest choices, and strict priorities keep the first level at
     its optimum, so the other choices can go. In a re-plan that keeps relationships first,
     every item with an owner in the team then has that owner alone, and the model is built
-    for the items that must move or are unowned. None when `plan` does not prove it."""
+    for the items that must move or are unowned. None when `plan` does not prove it; the
+    instance itself, the plan its hint, when no choice goes (every plan is as good on that
+    level: a team without owners, or one built with its cheapest choices only, see
+    planner.instance.allocation_instance)."""
     names = level_terms(inst, settings)
-    if not allocation_is_feasible(inst, plan):
+    if not proves_first_level(inst, settings, plan):
         return None
     cost, none, best = _cheapest_choices(inst, names)
-    if plan_cost(inst, plan, names) != _sum_of_cheapest(inst, names, best):
-        return None
-    optional = inst.item_optional.astype(bool)
     keep = cost == best[inst.pair_item]
-    still_optional = optional & (none == best)
-    if keep.all() and np.array_equal(optional, still_optional):
-        return None
-    return replace(_with_pairs(inst, keep), item_optional=still_optional, hint_agent=plan)
+    still_optional = inst.item_optional.astype(bool) & (none == best)
+    narrowed = inst if keep.all() else _with_pairs(inst, keep)
+    return replace(narrowed, item_optional=still_optional, hint_agent=plan)
+
+
+def proves_first_level(inst: AllocationInstance, settings: SolveSettings,
+                       plan: np.ndarray) -> bool:
+    """Whether `plan` holds every constraint and its first level costs what each item at its
+    cheapest choice costs: no plan does better on that level."""
+    names = level_terms(inst, settings)
+    return allocation_is_feasible(inst, plan) and plan_cost(inst, plan, names) \
+        == _sum_of_cheapest(inst, names, _cheapest_choices(inst, names)[2])
+
+
+def first_level_start(inst: AllocationInstance, settings: SolveSettings) -> np.ndarray | None:
+    """A start that proves the first level's optimum (`proves_first_level`), as the engine
+    takes it in a re-plan by strict priorities: the hint where it holds every constraint,
+    else the hint repaired into them; None when that start does not prove it."""
+    feasible = inst.hint_agent is not None and allocation_is_feasible(inst, inst.hint_agent)
+    start = inst.hint_agent if feasible else repair_allocation(inst)
+    return start if proves_first_level(inst, settings, start) else None
 
 
 def _first_level_alone(inst: AllocationInstance, settings: SolveSettings

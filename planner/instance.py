@@ -556,15 +556,17 @@ class _Pairs:
 
 def _agent_item_pairs(work: _ItemLines, cell_ok: np.ndarray, cell_fit: np.ndarray,
                       item_hours: np.ndarray, allow_unmet: bool,
-                      same_team: np.ndarray | None) -> tuple[_Pairs, np.ndarray, np.ndarray]:
+                      same_team: np.ndarray | None, cheapest=None
+                      ) -> tuple[_Pairs, np.ndarray, np.ndarray]:
     """The pairs an agent may take (some of the item's hours where unmet hours are allowed,
     all of them otherwise) with their hours served, each pair's misfit hours, and (A, I)
-    which agents can serve all of an item."""
-    may = work.any_served(cell_ok)
-    if not allow_unmet:
-        may[:, item_hours == 0] = True  # (an item of no hours is served whole by anyone)
+    which agents can serve all of an item; of those, only the ones `cheapest` keeps of
+    (A, I) the agents that may take an item, when given."""
+    may = _may_take(work, cell_ok, item_hours, allow_unmet)
     if same_team is not None:
         may &= same_team
+    if cheapest is not None:
+        may = cheapest(may)
     flat = np.flatnonzero(may)
     pa, pi = np.divmod(flat, len(item_hours))
     hours, fitted, multi = work.pair_sums(pa, pi, cell_ok, cell_fit)
@@ -583,13 +585,20 @@ def _agent_item_pairs(work: _ItemLines, cell_ok: np.ndarray, cell_fit: np.ndarra
 def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
                         is_manager: np.ndarray, joint: bool = False,
                         quotas: np.ndarray | None = None,
-                        agent_team: np.ndarray | None = None) -> tuple[AllocationInstance, Items]:
+                        agent_team: np.ndarray | None = None,
+                        cheapest_kept: bool = False) -> tuple[AllocationInstance, Items]:
     """Items = (account, function, team) groups of the given lines; agents = the given reps.
     With `joint`, bands and balance are left to the org part. With `agent_team` (the team of
     each agent), an item goes only to agents of its own team (several teams in one model).
     `quotas` (agents x classes,
     scaled hours from stage 1) steer the hint: each item goes to a rep with quota left in its
-    class, its current owner first."""
+    class, its current owner first. With `cheapest_kept` (a re-plan that keeps relationships
+    first: `keeps_owners_first`), an item whose owner in the team keeps more of it than anyone
+    else would has only its cheapest continuity choices (`_cheapest_continuity`): the
+    choices a proof of that level leaves (models.allocation.narrow_to_first_level), or more,
+    without building the rest (XL's individuals team: 8.8 million pairs). It stands for the
+    whole team only where a start proves that level on it (models.allocation.
+    first_level_start), as each item's cheapest choice is the whole team's."""
     lines = p.lines.iloc[line_idx]
     item_codes, item_keys = pd.factorize(lines["item"].to_numpy())
     n_items = len(item_keys)
@@ -603,18 +612,23 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
         item_team[item_codes] = lines["team"].to_numpy()
         same_team = np.asarray(agent_team)[:, None] == item_team[None, :]
     allow = p.scenario.rules.allow_unmet
-    pairs, misfit, full = _agent_item_pairs(
-        _ItemLines.of(item_codes, cell, h, n_items), cell_ok, p.cell_fit[agents], item_hours,
-        allow, same_team)
+    owner = lines["owner"].to_numpy()
+    pot = lines["potential"].to_numpy() * (owner >= 0)
+    owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
+    work = _ItemLines.of(item_codes, cell, h, n_items)
+    cheapest = None
+    if cheapest_kept:
+        kept_by = _owners_kept(owner, pot, item_codes, n_items, cell_ok, cell, agents)
+        cheapest = lambda may: _cheapest_continuity(  # noqa: E731
+            p, may, kept_by, owned_pot, work, cell_ok, p.cell_fit[agents], item_hours, allow)
+    pairs, misfit, full = _agent_item_pairs(work, cell_ok, p.cell_fit[agents], item_hours,
+                                            allow, same_team, cheapest)
     pa, pi, pair_hours = pairs.agent, pairs.item, pairs.hours
     item_function = np.zeros(n_items, dtype=object)
     item_function[item_codes] = lines["function"].to_numpy()
     functions, function_of_item = np.unique(item_function.astype(str), return_inverse=True)
     off = _off_preference(p, np.repeat(agents, len(functions)),
                           np.tile(functions, len(agents))).reshape(len(agents), len(functions))
-    owner = lines["owner"].to_numpy()
-    pot = lines["potential"].to_numpy() * (owner >= 0)
-    owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
     unmet_h = item_hours[pi] - pair_hours
     kept = _kept_potential(owner, pot, item_codes, cell_ok, cell, agents, pairs)
     terms = {
@@ -652,6 +666,67 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
                                 owners_first=(hi, pairs)
                                 if p.levels and "continuity" in p.levels[0] else None))
     return inst, Items(np.asarray(line_idx), item_codes, agents, cell, cell_ok)
+
+
+def keeps_owners_first(p: Problemset) -> bool:
+    """Whether stage 2 solves by strict priorities with continuity alone first (a re-plan that
+    keeps relationships first: planner.whatif.minimal_disruption), without pinned accounts or
+    custom rules on accounts: its teams may be built with their cheapest continuity choices
+    only (`allocation_instance`)."""
+    return (p.levels is not None and len(p.levels) > 1 and p.levels[0] == ("continuity",)
+            and p.scenario.objective.tolerance == 0 and not p.pins.account_rep
+            and not any(c.accounts for c in p.scenario.custom))
+
+
+def _may_take(work: _ItemLines, cell_ok: np.ndarray, item_hours: np.ndarray,
+              allow_unmet: bool) -> np.ndarray:
+    """(A, I): the agent is qualified for some of the item's hours, or the item has none."""
+    may = work.any_served(cell_ok)
+    if not allow_unmet:
+        may[:, item_hours == 0] = True  # (an item of no hours is served whole by anyone)
+    return may
+
+
+def _owners_kept(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray, n_items: int,
+                 cell_ok: np.ndarray, cell: np.ndarray, agents: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(agent, item, potential kept) of each agent who owns some of an item's lines today,
+    summed over the lines in their order, as `_kept_potential` sums them for its pairs (so
+    that the continuity costs agree to the last bit)."""
+    a = _agent_index(agents, owner)
+    lines = np.nonzero(a >= 0)[0]
+    lines = lines[cell_ok[a[lines], cell[lines]]]
+    keys, at = np.unique(a[lines] * n_items + item_codes[lines], return_inverse=True)
+    kept = np.zeros(len(keys))
+    np.add.at(kept, at, pot[lines])
+    agent, item = np.divmod(keys, n_items)
+    return agent, item, kept
+
+
+def _cheapest_continuity(p: Problemset, may: np.ndarray, kept_by: tuple, owned_pot: np.ndarray,
+                         work: _ItemLines, cell_ok: np.ndarray, cell_fit: np.ndarray,
+                         item_hours: np.ndarray, allow_unmet: bool) -> np.ndarray:
+    """`may` without the pairs that cost more continuity than an owner's pair that will be
+    one (qualified for all of the item where unmet hours are not allowed): an item whose
+    owner keeps more of it than anyone else goes to that owner, or to another owner who
+    keeps as much. Everyone else keeps nothing of it and costs what leaving it does; an
+    item none of whose owners keeps more keeps every choice."""
+    agent, item, kept = kept_by
+    is_pair = may[agent, item]
+    if not allow_unmet and len(agent):  # (a pair must serve all of a multi-line item)
+        hours = work.pair_sums(agent, item, cell_ok, cell_fit)[0]
+        is_pair &= (work.n_lines[item] == 1) | np.isclose(hours, item_hours[item])
+    agent, item, kept = agent[is_pair], item[is_pair], kept[is_pair]
+    cost = p.coef("continuity", owned_pot[item] - kept)  # (as the term's pairs)
+    nobody = p.coef("continuity", owned_pot)  # (anyone else's pair, or none)
+    best = nobody.copy()
+    np.minimum.at(best, item, cost)
+    owned = best < nobody
+    out = may.copy()
+    out[:, owned] = False
+    cheapest = owned[item] & (cost == best[item])
+    out[agent[cheapest], item[cheapest]] = True
+    return out
 
 
 def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray,

@@ -22,14 +22,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from models.allocation import solve_allocation
+from models.allocation import first_level_start, solve_allocation
 from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
 from models.org_design import designs_alone, reshape_design, solve_org_design
 from planner.errors import InfeasibleError, NoPlanError, UsageError
 from planner.explain import RELAXATIONS, below_band, explain, indivisible, precheck
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
-                              line_reps, org_design_instance)
+                              keeps_owners_first, line_reps, org_design_instance)
 from planner.objective import Decision
 from planner.team_pool import borrow, give_back, warm_up
 
@@ -431,8 +431,8 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                 continue
             began = time.monotonic()  # (what the team takes beyond its share, building its
             # instance included, is charged: `_Charge`)
-            inst, items = allocation_instance(p, team_lines[team], agents, is_manager[agents],
-                                              quotas=quotas[agents])
+            inst, items = team_instance(p, team_lines[team], agents, is_manager[agents],
+                                        quotas[agents], run.model_settings("stage 2", 1.0))
             job = _Job(team, key, sizes[team], 0.0, began=began, inst=inst, items=items,
                        label=f"stage 2: team {number[team]}/{p.org.n_teams} "
                              f"({p.org.teams[team].team_id})")
@@ -449,6 +449,22 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
     for team, (sol, items) in run.results.items():
         line_rep[team_lines[team]] = line_reps(items, sol.item_agent)
     return line_rep, _totals(run.results.values()), run.failed
+
+
+def team_instance(p: Problemset, lines: np.ndarray, agents: np.ndarray, is_manager: np.ndarray,
+                  quotas: np.ndarray, settings: SolveSettings) -> tuple:
+    """A team's stage-2 instance and items. In a re-plan that keeps relationships first
+    (`keeps_owners_first`), built with each item's cheapest continuity choices when a start
+    proves that level on them (the start becomes its hint), else whole: XL key-account
+    hybrid's repair built its 21 teams (13 million pairs) in 5.9 s, the whole of its stage 2
+    7.2 s against 1.2 s of solving."""
+    if keeps_owners_first(p):
+        inst, items = allocation_instance(p, lines, agents, is_manager, quotas=quotas,
+                                          cheapest_kept=True)
+        start = first_level_start(inst, settings)
+        if start is not None:
+            return inst.with_hint(start), items
+    return allocation_instance(p, lines, agents, is_manager, quotas=quotas)
 
 
 def team_order(sizes: dict, pooled: bool, solved_here: set) -> list:

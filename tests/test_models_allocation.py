@@ -13,7 +13,8 @@ import pytest
 
 from models.allocation import (CPSAT_MIN_SECONDS, CPSAT_PROVES_PAIRS, allocation_is_feasible,
                                cpsat_least_seconds, evaluate_allocation_term,
-                               narrow_to_first_level, solve_allocation, solve_with_cpsat)
+                               first_level_start, narrow_to_first_level, solve_allocation,
+                               solve_with_cpsat)
 from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
 from models.warm_start import repair_allocation
 
@@ -430,6 +431,28 @@ def test_narrowing_keeps_only_each_items_cheapest_first_level_choices():
 def test_narrowing_needs_a_plan_that_proves_the_first_level(plan, hi):
     assert narrow_to_first_level(replan(plan, hi), BY_PRIORITY, i64(plan)) is None
 
+
+
+# Without continuity costs every plan within the bands is as good on the first level: the
+# plan proves it, and the instance stays whole (nothing to drop) with the plan as its hint.
+def test_a_proved_first_level_with_nothing_to_drop_keeps_the_whole_instance():
+    terms = {**REPLAN_TERMS, "continuity": AllocTerm(pair=i64([0] * 9), unassigned=i64([0] * 3))}
+    inst = make_alloc([0, 0, 0], [10, 10, 10], REPLAN_PAIRS, 3, terms, optional=[True] * 3,
+                      hint_agent=i64([2, 2, -1]))
+    narrowed = narrow_to_first_level(inst, BY_PRIORITY, i64([0, 1, -1]))
+    assert narrowed is not None
+    assert narrowed.pair_agent.tolist() == inst.pair_agent.tolist()
+    assert narrowed.item_optional.tolist() == [True, True, True]
+    assert narrowed.hint_agent.tolist() == [0, 1, -1]
+
+
+# first_level_start: the hint [0, 1, -1] holds the bands and costs 0 continuity (each item's
+# cheapest): it is the start. With agent 0's band maximum at 3 (item 0 weighs 4) the hint is
+# repaired: item 0 leaves its owner (continuity 5 at agent 1 or 2, or 5 unassigned), so no
+# start proves the first level's 0.
+def test_the_first_level_start_is_the_hint_where_it_proves_that_level():
+    assert first_level_start(replan([0, 1, -1]), BY_PRIORITY).tolist() == [0, 1, -1]
+    assert first_level_start(replan([0, 1, -1], (3, 10, 10)), BY_PRIORITY) is None
 
 def test_narrowed_solve_gives_the_plan_of_the_whole_model():
     inst = replan([0, 1, -1])
