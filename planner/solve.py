@@ -67,11 +67,13 @@ HURRIED_TEAM_SECONDS = 0.05
 #: 0.26 / 0.72 / 0.82 -> 0.72 / 0.79 / 0.79 %, region x function 0.26 -> 0.22 %)
 TEAM_BASE_SHARE = 0.25
 #: Building a team's stage-2 instance and repairing its start take about this long per line x
-#: member, outside the time its solve is given (measured on XL: 7 s for 43 million); the
-#: teams' shares of the time left are what remains after them. It is where the charge starts:
-#: once teams are solved, what they took beyond their shares, per pair, is charged instead
-#: when it is more (`_Charge`)
-TEAM_FIXED_SECONDS_PER_PAIR = 1.6e-7
+#: member, outside the time its solve is given (measured on XL: 7 s for 43 million; on
+#: 2026-12-01, building XL region x function's 15 teams at 30 s alone, 6.4 s for 27 million,
+#: 2.35e-7, and its solves ended 31.6-32.9 s with 1.6e-7: stage 1, which ends by this estimate
+#: at 30 s, took the time they needed); the teams' shares of the time left are what remains
+#: after them. It is where the charge starts: once teams are solved, what they took beyond
+#: their shares, per pair, is charged instead when it is more (`_Charge`)
+TEAM_FIXED_SECONDS_PER_PAIR = 2.4e-7
 #: the smallest team (line x member pairs) whose overrun says what a pair costs
 CHARGE_MIN_PAIRS = 1_000_000
 #: Stage 2's teams go to worker processes (planner.team_pool) when their line x member pairs
@@ -743,11 +745,14 @@ class _Lanes:
 
     def floor(self, now: float) -> float:
         """A team's least time: MIN_TEAM_SECONDS, or what the lanes have left for each team
-        still to start when that is less, down to HURRIED_TEAM_SECONDS (S's 15-21 teams at
-        0.2 s each ended stage 2 0.3-0.6 s after the time limit)."""
+        still to start, less their charge, when that is less, down to HURRIED_TEAM_SECONDS
+        (S's 15-21 teams at 0.2 s each ended stage 2 0.3-0.6 s after the time limit; XL region
+        x function at 30 s, its teams built here, 8 of 15 at 0.2 s while their building
+        alone took what was left: the solve ended at 30.8-31.4 s)."""
         if self.teams_left <= 0:
             return MIN_TEAM_SECONDS
-        return min(MIN_TEAM_SECONDS, max(HURRIED_TEAM_SECONDS, self.room(now) / self.teams_left))
+        room = self.room(now) - self.remaining * self.charge.per_pair
+        return min(MIN_TEAM_SECONDS, max(HURRIED_TEAM_SECONDS, room / self.teams_left))
 
     def skip(self, pairs: float) -> None:
         self.teams_left -= 1

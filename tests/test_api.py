@@ -244,18 +244,18 @@ def test_custom_rules_that_conflict_are_infeasible(regions):
 
 
 # Stage 2 charges the teams still to come for what solved teams took beyond their shares:
-# 2 s over on 10 million pairs is 2e-7 s per pair, more than the starting charge (1.6e-7);
+# 3 s over on 10 million pairs is 3e-7 s per pair, more than the starting charge (2.4e-7);
 # a small team's overrun (0.2 s on 5,000 pairs: its set-up) does not count, and a team that
 # finished early brings the charge back to where it starts.
 def test_stage_2_charges_what_large_teams_took_beyond_their_share():
     from planner.solve import TEAM_FIXED_SECONDS_PER_PAIR, _Charge
     charge = _Charge()
     assert charge.per_pair == TEAM_FIXED_SECONDS_PER_PAIR
-    charge.add(10_000_000, 2.0)
-    assert charge.per_pair == pytest.approx(2e-7)
+    charge.add(10_000_000, 3.0)
+    assert charge.per_pair == pytest.approx(3e-7)
     charge.add(5_000, 0.2)
-    assert charge.per_pair == pytest.approx(2e-7)
-    charge.add(10_000_000, -3.0)
+    assert charge.per_pair == pytest.approx(3e-7)
+    charge.add(10_000_000, -4.0)
     assert charge.per_pair == TEAM_FIXED_SECONDS_PER_PAIR
 
 
@@ -314,7 +314,7 @@ def test_building_stage_1s_instance_counts_in_its_time(scenario, monkeypatch):
 # Where stage 2's teams are too large for the pool's warm-up, stage 1 may end once its design
 # holds the band minimum when stage 2 needs more than its half: XL key-account hybrid's shape
 # (277,000 lines, 2,000 reps, 21 teams: 26.38 million pairs) with 25 s for both stages leaves
-# stage 1 25 - 21 x 0.45 - 26.38 M x 1.6e-7 = 11.33 s (its half: 12.5 s); with 120 s, or
+# stage 1 25 - 21 x 0.45 - 26.38 M x 2.4e-7 = 9.22 s (its half: 12.5 s); with 120 s, or
 # teams within the pool's size (M: 27,600 lines, 200 reps), no earlier end.
 def test_stage_1_may_end_early_only_where_large_teams_need_the_time():
     from types import SimpleNamespace
@@ -323,8 +323,8 @@ def test_stage_1_may_end_early_only_where_large_teams_need_the_time():
     def company(lines: int, reps: int, teams: int):
         return SimpleNamespace(lines=range(lines), n_reps=reps, org=SimpleNamespace(n_teams=teams))
     xl = company(277_000, 2_000, 21)
-    assert stage1_enough(xl, 25.0) == pytest.approx(25 - 21 * 0.45 - 277_000 * 2_000 / 21 * 1.6e-7)
-    assert stage1_enough(xl, 25.0) == pytest.approx(11.33, abs=0.01)
+    assert stage1_enough(xl, 25.0) == pytest.approx(25 - 21 * 0.45 - 277_000 * 2_000 / 21 * 2.4e-7)
+    assert stage1_enough(xl, 25.0) == pytest.approx(9.22, abs=0.01)
     assert stage1_enough(xl, 120.0) is None
     assert stage1_enough(xl, 5.0) == 0.0
     assert stage1_enough(company(27_600, 200, 21), 5.0) is None

@@ -115,13 +115,24 @@ def test_each_team_gets_its_share_of_the_time_on_every_lane():
 def test_a_teams_least_time_shrinks_when_the_lanes_cannot_give_every_team_its_floor():
     assert _Lanes(deadline=1.0, pairs=4.0, lanes=2, teams=4).floor(now=0.0) == MIN_TEAM_SECONDS
     short = _Lanes(deadline=0.2, pairs=4.0, lanes=2, teams=4)
-    assert short.floor(now=0.0) == pytest.approx(0.1)
+    assert short.floor(now=0.0) == pytest.approx(0.1, abs=1e-5)  # (less a charge of 4 pairs)
     assert short.budget(1.0, now=0.0) == pytest.approx(0.1, abs=1e-3)
     short.started(_Job(0, (), 1.0, 0.22, began=0.0))
-    assert short.floor(now=0.0) == pytest.approx(0.06)
+    assert short.floor(now=0.0) == pytest.approx(0.06, abs=1e-5)
     late = _Lanes(deadline=1.0, pairs=10.0, lanes=2, teams=3)
     assert late.budget(5.0, now=2.0) == HURRIED_TEAM_SECONDS
     assert late.teams_left == 2
+
+
+
+# Two lanes, 1 s, four teams of a million pairs each: 2 lane-seconds, 0.5 s a team, above the
+# floor. Once a team of 2 million pairs took 0.8 s beyond its share (4e-7 s a pair), the four
+# still to start are charged 1.6 s of the 2: 0.1 s each.
+def test_a_teams_least_time_leaves_room_for_the_charge_of_the_teams_to_come():
+    lanes = _Lanes(deadline=1.0, pairs=4e6, lanes=2, teams=4)
+    assert lanes.floor(now=0.0) == MIN_TEAM_SECONDS
+    lanes.charge.add(2e6, 0.8)
+    assert lanes.floor(now=0.0) == pytest.approx(0.1)
 
 
 def test_a_team_sent_solves_for_its_time_less_sending_but_not_past_a_hurried_budget():
