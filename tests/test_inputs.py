@@ -31,9 +31,9 @@ from planner.errors import (MAX_LISTED_PROBLEMS, InputError, PlannerError, Probl
                             ScenarioError)
 from planner.instance import prepare
 from planner.orgmodel import org_for
-from planner.run import solve
+from planner.run import load_data, solve
 from planner.scenario import load_scenario
-from tests.helpers import write_scenario, write_text
+from tests.helpers import generated_region_scenario, write_scenario, write_text
 
 # Spreadsheet rows: header 1, R1 2, R2 3, R3 4, R4 5.
 REPS = """\
@@ -962,3 +962,26 @@ def test_least_travel_per_hour_is_the_matrix_least(tmp_path, case):
         assert (least == 0).sum() == {"a rep without": 2, "an account without": 25}[case]
     assert case != "shared places" or (least == 0).sum() >= 3  # (a rep where an account is)
     assert case != "far and busy" or np.allclose(least, np.pi / 3 * 6371.0)
+
+
+def test_stage_1_travel_per_hour_from_one_matrix_is_the_class_by_class_one(tmp_path, monkeypatch):
+    """Small companies take stage 1's travel per hour from one matrix of every rep's travel to
+    every account, large ones class by class: the same numbers but for the arc's rounding near
+    zero (arccos of dot products summed in another order), and the same coefficients."""
+    from planner import instance
+    sc = load_scenario(generated_region_scenario(tmp_path))
+    p = prepare(load_data(sc), sc)
+    seen = []
+    real = instance._travel_per_hour
+
+    def keep(*args):
+        seen.append(args)
+        return real(*args)
+    monkeypatch.setattr(instance, "_travel_per_hour", keep)
+    instance.org_design_instance(p)
+    at_once = real(*seen[0])
+    monkeypatch.setattr(instance, "TRAVEL_MATRIX_ENTRIES", 0)
+    by_class = real(*seen[0])
+    assert len(at_once) > 1000 and at_once.max() > 1.0 and (at_once == 0).sum() < len(at_once)
+    np.testing.assert_allclose(at_once, by_class, rtol=1e-9, atol=0)
+    assert np.array_equal(p.coef("travel", at_once), p.coef("travel", by_class))
