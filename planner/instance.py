@@ -14,6 +14,7 @@ import heapq
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -403,9 +404,9 @@ def _travel_per_hour(p: Problemset, pair_rep: np.ndarray, pair_class: np.ndarray
     """A lower bound of travel per scaled hour of a class: the cheapest account of the class per
     hour of that account in the team (it never overstates the travel a rep's hours cause).
     Companies of up to TRAVEL_MATRIX_ENTRIES reps x accounts read it from one matrix of every
-    rep's travel to every account (S: 0.17 -> 0.01 s, M: 0.27-0.40 -> 0.03 s; one call per
-    class of a few reps and accounts is mostly the call's own cost); larger ones class by
-    class (`Company.least_travel_per_hour`)."""
+    rep's travel to every account (S: 0.10-0.15 -> 0.01 s, M: 0.31-0.37 -> 0.16 s; one call
+    per class of a few reps and accounts is mostly the call's own cost), the same but for the
+    arcs' rounding near zero; larger ones class by class (`Company.least_travel_per_hour`)."""
     acc_team = p.lines.groupby(["account", "team"], observed=True)["h"].sum().rename("team_h")
     cls_acc = p.lines[["cls", "account", "team"]].drop_duplicates().join(
         acc_team, on=["account", "team"]).sort_values("cls", kind="stable")
@@ -591,9 +592,11 @@ def _agent_item_pairs(work: _ItemLines, cell_ok: np.ndarray, cell_fit: np.ndarra
                       ) -> tuple[_Pairs, np.ndarray, np.ndarray]:
     """The pairs an agent may take (some of the item's hours where unmet hours are allowed,
     all of them otherwise) with their hours served, each pair's misfit hours, and (A, I)
-    which agents can serve all of an item; of those, only the ones `cheapest` keeps of
-    (A, I) the agents that may take an item, when given."""
-    may = _may_take(work, cell_ok, item_hours, allow_unmet)
+    which agents can serve all of an item; with `cheapest`, only the pairs it keeps of the
+    (A, I) agents that may take an item."""
+    may = work.any_served(cell_ok)
+    if not allow_unmet:
+        may[:, item_hours == 0] = True  # (an item of no hours is served whole by anyone)
     if same_team is not None:
         may &= same_team
     if cheapest is not None:
@@ -650,8 +653,9 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     cheapest = None
     if cheapest_kept:
         kept_by = _owners_kept(owner, pot, item_codes, n_items, cell_ok, cell, agents)
-        cheapest = lambda may: _cheapest_continuity(  # noqa: E731
-            p, may, kept_by, owned_pot, work, cell_ok, p.cell_fit[agents], item_hours, allow)
+        cheapest = partial(_cheapest_continuity, p, kept_by=kept_by, owned_pot=owned_pot,
+                           work=work, cell_ok=cell_ok, cell_fit=p.cell_fit[agents],
+                           item_hours=item_hours, allow_unmet=allow)
     pairs, misfit, full = _agent_item_pairs(work, cell_ok, p.cell_fit[agents], item_hours,
                                             allow, same_team, cheapest)
     pa, pi, pair_hours = pairs.agent, pairs.item, pairs.hours
@@ -707,15 +711,6 @@ def keeps_owners_first(p: Problemset) -> bool:
     return (p.levels is not None and len(p.levels) > 1 and p.levels[0] == ("continuity",)
             and p.scenario.objective.tolerance == 0 and not p.pins.account_rep
             and not any(c.accounts for c in p.scenario.custom))
-
-
-def _may_take(work: _ItemLines, cell_ok: np.ndarray, item_hours: np.ndarray,
-              allow_unmet: bool) -> np.ndarray:
-    """(A, I): the agent is qualified for some of the item's hours, or the item has none."""
-    may = work.any_served(cell_ok)
-    if not allow_unmet:
-        may[:, item_hours == 0] = True  # (an item of no hours is served whole by anyone)
-    return may
 
 
 def _owners_kept(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray, n_items: int,
