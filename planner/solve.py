@@ -69,10 +69,10 @@ TEAM_BASE_SHARE = 0.25
 #: Building a team's stage-2 instance and repairing its start take about this long per line x
 #: member, outside the time its solve is given (measured on XL: 7 s for 43 million; on
 #: 2026-12-01, building XL region x function's 15 teams at 30 s alone, 6.4 s for 27 million,
-#: 2.35e-7, and its solves ended 31.6-32.9 s with 1.6e-7: stage 1, which ends by this estimate
-#: at 30 s, took the time they needed); the teams' shares of the time left are what remains
-#: after them. It is where the charge starts: once teams are solved, what they took beyond
-#: their shares, per pair, is charged instead when it is more (`_Charge`)
+#: 2.35e-7, and with 1.6e-7 its solves ended at 29.2-32.9 s in eight runs: stage 1, which
+#: ends by this estimate at 30 s, took the time they needed); the teams' shares of the time
+#: left are what remains after them. It is where the charge starts: once teams are solved,
+#: what they took beyond their shares, per pair, is charged instead when it is more (`_Charge`)
 TEAM_FIXED_SECONDS_PER_PAIR = 2.4e-7
 #: the smallest team (line x member pairs) whose overrun says what a pair costs
 CHARGE_MIN_PAIRS = 1_000_000
