@@ -15,6 +15,7 @@ from models.allocation import narrow_to_first_level
 from planner import load_scenario, solve, whatif
 from planner.instance import allocation_instance
 from tests.helpers import generated_region_scenario, write_scenario
+from tests.test_api import ACCOUNTS, REPS
 
 #: The module (planner.solve), not the function planner.solve that the package exports.
 planner_solve = importlib.import_module("planner.solve")
@@ -76,25 +77,15 @@ def test_a_replans_teams_narrow_to_what_the_whole_teams_narrow_to(tmp_path, buil
     assert again.verify() == []
 
 
-# R1 owns A1-A3 (4 h each) in the previous plan, but the band now stops at 10 h: one account
-# must move to R2, so no start keeps every owner, and the team is built whole (both reps for
-# every account). The plan is the whole model's: one account moves (continuity 1/3 of 3).
-REPS = """\
-rep_id,name,home_region,level,capacity_hours,can_manage,current_team,function:farming,product:ERP
-R1,Ann,East,3,10,false,East,5,5
-R2,Bob,East,3,10,false,East,5,5
-"""
-ACCOUNTS = """\
-account_id,account_name,region,segment,channel,product,potential,current_owner,hours:farming
-A1,Acme,East,smb,direct,ERP,1,R1,4
-A2,Bolt,East,smb,direct,ERP,1,R1,4
-A3,Cog,East,smb,direct,ERP,1,R2,4
-"""
+# test_api's two reps (10 h each) and three 4 h accounts: R1 owns all three in the previous
+# plan, but the band now stops at 10 h: one account must move to R2, so no start keeps every
+# owner, and the team is built whole (both reps for every account). The plan is the whole
+# model's: one account moves (continuity 1/3 of 3).
 PLAN = """\
 account_id,product,function,hours,team_id,rep_id,kept_owner
 A1,ERP,farming,4,East,R1,true
 A2,ERP,farming,4,East,R1,true
-A3,ERP,farming,4,East,R1,false
+A3,ERP,farming,4,East,R1,true
 """
 
 
