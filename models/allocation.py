@@ -660,9 +660,11 @@ def narrow_to_first_level(inst: AllocationInstance, settings: SolveSettings,
     level: a team without owners, or one built with its cheapest choices only, see
     planner.instance.allocation_instance)."""
     names = level_terms(inst, settings)
-    if not proves_first_level(inst, settings, plan):
+    if not allocation_is_feasible(inst, plan):
         return None
     cost, none, best = _cheapest_choices(inst, names)
+    if plan_cost(inst, plan, names) != _sum_of_cheapest(inst, names, best):
+        return None
     keep = cost == best[inst.pair_item]
     still_optional = inst.item_optional.astype(bool) & (none == best)
     narrowed = inst if keep.all() else _with_pairs(inst, keep)

@@ -650,9 +650,9 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     pot = lines["potential"].to_numpy() * (owner >= 0)
     owned_pot = np.bincount(item_codes, weights=pot, minlength=n_items)
     work = _ItemLines.of(item_codes, cell, h, n_items)
+    kept_by = _owners_kept(owner, pot, item_codes, n_items, cell_ok, cell, agents)
     cheapest = None
     if cheapest_kept:
-        kept_by = _owners_kept(owner, pot, item_codes, n_items, cell_ok, cell, agents)
         cheapest = partial(_cheapest_continuity, p, kept_by=kept_by, owned_pot=owned_pot,
                            work=work, cell_ok=cell_ok, cell_fit=p.cell_fit[agents],
                            item_hours=item_hours, allow_unmet=allow)
@@ -665,7 +665,7 @@ def allocation_instance(p: Problemset, line_idx: np.ndarray, agents: np.ndarray,
     off = _off_preference(p, np.repeat(agents, len(functions)),
                           np.tile(functions, len(agents))).reshape(len(agents), len(functions))
     unmet_h = item_hours[pi] - pair_hours
-    kept = _kept_potential(owner, pot, item_codes, cell_ok, cell, agents, pairs)
+    kept = _kept_potential(kept_by, pairs)
     terms = {
         "unmet": AllocTerm(pair=p.coef("unmet", unmet_h), unassigned=p.coef("unmet", item_hours)),
         "fit": AllocTerm(pair=p.coef("fit", misfit)),
@@ -716,9 +716,9 @@ def keeps_owners_first(p: Problemset) -> bool:
 def _owners_kept(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray, n_items: int,
                  cell_ok: np.ndarray, cell: np.ndarray, agents: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(agent, item, potential kept) of each agent who owns some of an item's lines today,
-    summed over the lines in their order, as `_kept_potential` sums them for its pairs (so
-    that the continuity costs agree to the last bit)."""
+    """(agent, item, potential kept) of each agent who owns some of an item's lines today and
+    is qualified for them (a line has one owner: a sum over lines, in their order, not over
+    agents x lines)."""
     a = _agent_index(agents, owner)
     lines = np.nonzero(a >= 0)[0]
     lines = lines[cell_ok[a[lines], cell[lines]]]
@@ -755,18 +755,14 @@ def _cheapest_continuity(p: Problemset, may: np.ndarray, kept_by: tuple, owned_p
     return out
 
 
-def _kept_potential(owner: np.ndarray, pot: np.ndarray, item_codes: np.ndarray,
-                    cell_ok: np.ndarray, cell: np.ndarray, agents: np.ndarray,
-                    pairs: _Pairs) -> np.ndarray:
+def _kept_potential(kept_by: tuple, pairs: _Pairs) -> np.ndarray:
     """Per pair, the potential of the item's lines the agent owns today and is qualified for
-    (a line has one owner: a sum over lines, not over agents x lines)."""
-    a = _agent_index(agents, owner)
-    lines = np.nonzero(a >= 0)[0]
-    lines = lines[cell_ok[a[lines], cell[lines]]]
-    kept = np.zeros(len(pairs.keys))
-    at, found = pairs.find(a[lines], item_codes[lines])
-    np.add.at(kept, at[found], pot[lines[found]])
-    return kept
+    (`_owners_kept`); 0 for the others."""
+    agent, item, kept = kept_by
+    out = np.zeros(len(pairs.keys))
+    at, found = pairs.find(agent, item)
+    out[at[found]] = kept[found]
+    return out
 
 
 def _agent_index(agents: np.ndarray, reps: np.ndarray) -> np.ndarray:
