@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 from ortools.sat.python import cp_model
 
+from models.allocation_proto import summed_model
 from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
 
 MIN_AGENTS = 2
@@ -34,9 +35,12 @@ ITEMS_SHARE = 0.5
 ITEMS_SHARPNESS = (1.0, 2.0, 4.0)
 #: deterministic-time cap per neighbourhood (CP-SAT's own work units, about seconds)
 SUB_WORK = 0.25
-#: Building CP-SAT's model of an allocation takes about this long per item x agent pair
-#: (measured on the generated companies: 4 s for 257,000 pairs)
-BUILD_SECONDS_PER_PAIR = 1.6e-5
+#: Building a neighbourhood's model (written into its proto: models.allocation_proto) takes
+#: about this long per item x agent pair and per item (M's neighbourhoods of 12 agents, 7,000-
+#: 10,000 pairs and 700-1,100 items: 0.019 s; XL's of 3 agents with every unassigned item they
+#: could take, 18,000-28,000 pairs and 7,600-10,300 items: 0.12 s)
+SUB_BUILD_SECONDS_PER_PAIR = 1e-6
+SUB_BUILD_SECONDS_PER_ITEM = 1e-5
 
 
 @dataclass
@@ -233,27 +237,28 @@ class _Size:
 
 
 def solve_sub(sub: AllocationInstance, names: tuple[str, ...], seed: int,
-              time_left: float, work: float = SUB_WORK) -> tuple[np.ndarray | None, bool]:
+              deadline: float, work: float = SUB_WORK) -> tuple[np.ndarray | None, bool]:
     """The best assignment of a neighbourhood (None when none better than its hint was
-    found) and whether it was proved optimal."""
-    from models.allocation import add_hints, build_allocation
-    model, v, terms, devs = build_allocation(sub)
-    model.minimize(sum((terms[n] for n in names), 0))
-    add_hints(model, sub, v, sub.hint_agent, devs)
+    found) and whether it was proved optimal; CP-SAT stops by `deadline` (a time.monotonic()
+    instant) at the latest, its model's building included."""
+    built = summed_model(sub, names, sub.hint_agent)
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.num_workers = 1
     p.random_seed = seed
     p.max_deterministic_time = work
-    p.max_time_in_seconds = max(0.05, time_left)
+    p.max_time_in_seconds = max(0.05, deadline - time.monotonic())
     p.linearization_level = 2
-    status = solver.solve(model)
+    status = solver.solve(built.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, False
-    chosen = np.array([solver.boolean_value(z) for z in v.z], dtype=bool)
-    out = np.full(sub.n_items, -1, dtype=np.int64)
-    out[sub.pair_item[chosen]] = sub.pair_agent[chosen]
-    return out, status == cp_model.OPTIMAL
+    return built.item_agent(sub, solver), status == cp_model.OPTIMAL
+
+
+def sub_build_seconds(sub: AllocationInstance) -> float:
+    """About how long a neighbourhood's model takes to build (`solve_sub`)."""
+    return (len(sub.pair_item) * SUB_BUILD_SECONDS_PER_PAIR
+            + sub.n_items * SUB_BUILD_SECONDS_PER_ITEM)
 
 
 def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
@@ -344,13 +349,13 @@ class _Shared:
                 sub, items, ids = sub_instance(inst, picker.pick(plan, size), plan)
             if sub.n_items == 0:
                 continue
-            if len(sub.pair_item) * BUILD_SECONDS_PER_PAIR > self.deadline - time.monotonic():
+            if sub_build_seconds(sub) > self.deadline - time.monotonic():
                 break  # its model would not be built in the time left (many unassigned items)
             seen = self.version.copy()
             before = plan_cost(sub, sub.hint_agent, self.names)
             # (items' neighbourhoods get the agents' work cap of the moment: as measured)
-            found, proved = solve_sub(sub, self.names, rng.randrange(1 << 30),
-                                       self.deadline - time.monotonic(), SUB_WORK * size)
+            found, proved = solve_sub(sub, self.names, rng.randrange(1 << 30), self.deadline,
+                                      SUB_WORK * size)
             after = plan_cost(sub, found, self.names) if found is not None else before
             with self.lock:
                 self.stats.neighbourhoods += 1

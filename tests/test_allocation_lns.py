@@ -53,7 +53,7 @@ def test_it_stops_at_the_bound_and_never_worsens_an_optimal_plan():
 # the 5 s the search has: it stops without solving one and the plan stays as it was.
 def test_no_neighbourhood_is_started_that_could_not_be_built_in_time(monkeypatch):
     import models.allocation_lns as lns
-    monkeypatch.setattr(lns, "BUILD_SECONDS_PER_PAIR", 1.0)
+    monkeypatch.setattr(lns, "SUB_BUILD_SECONDS_PER_PAIR", 1.0)
     stats = LnsStats()
     best = improve_by_neighbourhoods(rotation_instance(), i64([0, 1, 2]), SETTINGS, 5.0,
                                      stats=stats)
