@@ -28,10 +28,18 @@ _TOP = (1 << 63) - 1  # CP-SAT's unbounded side of a row
 
 @dataclass(frozen=True)
 class SummedModel:
-    """The model, and the proto index of each pair's variable (the pairs come first)."""
+    """The model, and where its variables are: the pairs' first (in the pairs' order), then
+    each optional item's nobody-flag, the serving variables of `served` (account, agent,
+    variable rows, a pair's own variable where it serves alone), the deviations of
+    `dev_agents` from `first_dev` on."""
 
     model: cp_model.CpModel
     n_pairs: int
+    none_vars: np.ndarray
+    served: np.ndarray
+    dev_agents: np.ndarray
+    first_dev: int
+    target: np.ndarray
 
     def item_agent(self, inst: AllocationInstance, solver: cp_model.CpSolver) -> np.ndarray:
         """The agent of each item in the solver's solution (-1: unassigned)."""
@@ -41,12 +49,37 @@ class SummedModel:
         out[inst.pair_item[chosen]] = inst.pair_agent[chosen]
         return out
 
+    def hint(self, inst: AllocationInstance, item_agent: np.ndarray) -> None:
+        """Hint a plan (an agent per item, -1: none) on every variable: pairs, nobody-flags,
+        serving, deviations, so that CP-SAT can take it as its first solution."""
+        chosen = item_agent[inst.pair_item] == inst.pair_agent
+        optional = np.flatnonzero(inst.item_optional.astype(bool))
+        shared = self.served[:, 2] >= self.n_pairs + len(optional)  # (not a pair's own)
+        serving = np.zeros(0, dtype=bool)
+        if shared.any():
+            items = np.flatnonzero(item_agent >= 0)
+            on = np.unique(inst.item_account[items].astype(np.int64) * inst.n_agents
+                           + item_agent[items])
+            keys = self.served[shared, 0] * inst.n_agents + self.served[shared, 1]
+            serving = np.isin(keys, on)
+        load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
+                           minlength=inst.n_agents)
+        hinted = self.model.proto.solution_hint
+        hinted.vars.extend(range(self.n_pairs))
+        hinted.values.extend(chosen.astype(np.int64).tolist())
+        hinted.vars.extend(self.none_vars.tolist())
+        hinted.values.extend((item_agent[optional] < 0).astype(np.int64).tolist())
+        hinted.vars.extend(self.served[shared, 2].tolist())
+        hinted.values.extend(serving.astype(np.int64).tolist())
+        hinted.vars.extend(range(self.first_dev, self.first_dev + len(self.dev_agents)))
+        hinted.values.extend(np.abs(load - self.target)[self.dev_agents].astype(np.int64).tolist())
+
 
 def summed_model(inst: AllocationInstance, names: tuple[str, ...],
                  hint: np.ndarray | None = None) -> SummedModel:
     """Minimise the terms `names` summed, every item to one agent of its pairs (or to none
     where optional), pins held, each agent's load within its band; `hint` (an agent per item)
-    hinted on every variable."""
+    hinted on every variable (`SummedModel.hint`)."""
     if inst.extensions:
         raise ValueError("summed_model does not model outside constraints")
     summed = summed_terms(inst, names)
@@ -62,31 +95,35 @@ def summed_model(inst: AllocationInstance, names: tuple[str, ...],
     target = inst.agent_target if inst.agent_target is not None \
         else np.zeros(inst.n_agents, dtype=np.int64)
     _add_variables(proto, inst, first_dev, np.maximum(inst.agent_hi, target)[dev_agents])
-
     _add_items(proto, inst, none_var)
     _add_agents(proto, inst, dev_agents, first_dev, target)
     for z, s in zip(serving[0].tolist(), serving[1].tolist()):  # z implies its serving var
         row = proto.constraints.add()
         row.enforcement_literal.append(z)
         row.bool_and.literals.append(s)
+    _set_objective(proto, summed, [
+        (np.arange(n_pairs), summed.pair), (none_var[optional], summed.unassigned[optional]),
+        (served[:, 2], summed.travel[served[:, 0], served[:, 1]] if len(served) else
+         np.zeros(0, np.int64)),
+        (first_dev + np.arange(len(dev_agents)), summed.deviation[dev_agents])])
+    built = SummedModel(model, n_pairs, none_var[optional], served, dev_agents, first_dev, target)
+    if hint is not None:
+        built.hint(inst, hint)
+    return built
 
-    var = [np.arange(n_pairs), none_var[optional], served[:, 2],
-           first_dev + np.arange(len(dev_agents))]
-    coef_parts = [summed.pair, summed.unassigned[optional],
-            summed.travel[served[:, 0], served[:, 1]] if len(served) else np.zeros(0, np.int64),
-            summed.deviation[dev_agents]]
+
+def _set_objective(proto, summed, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """The objective: each (variables, coefficients) part, and the terms' constant."""
     # (a pair's variable may also say its agent serves the account: one coefficient)
-    var, at = np.unique(np.concatenate(var).astype(np.int64), return_inverse=True)
+    var, at = np.unique(np.concatenate([v for v, _ in parts]).astype(np.int64),
+                        return_inverse=True)
     coef = np.zeros(len(var), dtype=np.int64)
-    np.add.at(coef, at, np.concatenate(coef_parts).astype(np.int64))
+    np.add.at(coef, at, np.concatenate([c for _, c in parts]).astype(np.int64))
     keep = coef != 0
     proto.objective.vars.extend(var[keep].tolist())
     proto.objective.coeffs.extend(coef[keep].tolist())
     proto.objective.offset = float(summed.constant)
     proto.objective.scaling_factor = 1.0
-    if hint is not None:
-        _add_hint(proto, inst, hint, none_var[optional], served, dev_agents, first_dev, target)
-    return SummedModel(model, n_pairs)
 
 
 def _serving(inst: AllocationInstance, travel: np.ndarray | None, first: int
@@ -167,28 +204,3 @@ def _add_agents(proto, inst: AllocationInstance, dev_agents: np.ndarray, first_d
                 row.vars.extend([dev_of[a]] + vars_)
                 row.coeffs.extend([1] + [-sign * c for c in coeffs])
                 row.domain.extend([-sign * t, _TOP])
-
-
-def _add_hint(proto, inst: AllocationInstance, hint: np.ndarray, none_vars: np.ndarray,
-              served: np.ndarray, dev_agents: np.ndarray, first_dev: int,
-              target: np.ndarray) -> None:
-    """The hint on every variable: pairs, nobody-flags, serving, deviations."""
-    chosen = hint[inst.pair_item] == inst.pair_agent
-    optional = np.flatnonzero(inst.item_optional.astype(bool))
-    items = np.flatnonzero(hint >= 0)
-    on = np.unique(inst.item_account[items].astype(np.int64) * inst.n_agents + hint[items]) \
-        if inst.item_account is not None else np.zeros(0, np.int64)
-    shared = served[:, 2] >= len(inst.pair_item) + len(optional)  # (not a pair's own)
-    serving = np.isin(served[:, 0] * inst.n_agents + served[:, 1], on)[shared]
-    load = np.bincount(inst.pair_agent[chosen], weights=inst.pair_weight[chosen],
-                       minlength=inst.n_agents)
-    dev = np.abs(load - target)[dev_agents].astype(np.int64)
-    hinted = proto.solution_hint
-    hinted.vars.extend(range(len(inst.pair_item)))
-    hinted.values.extend(chosen.astype(np.int64).tolist())
-    hinted.vars.extend(none_vars.tolist())
-    hinted.values.extend((hint[optional] < 0).astype(np.int64).tolist())
-    hinted.vars.extend(served[shared, 2].tolist())
-    hinted.values.extend(serving.astype(np.int64).tolist())
-    hinted.vars.extend(range(first_dev, first_dev + len(dev_agents)))
-    hinted.values.extend(dev.tolist())

@@ -172,6 +172,23 @@ def solve_levels(model: cp_model.CpModel, terms: dict[str, cp_model.LinearExprT]
                    values, time.monotonic() - start, tuple(level_bounds))
 
 
+def solve_summed(model: cp_model.CpModel, names: tuple[str, ...], settings: SolveSettings,
+                 capture: Callable[[cp_model.CpSolver], T],
+                 evaluate: Callable[[T], dict[str, int]]) -> Outcome:
+    """`solve_levels` for a model whose objective, the terms `names` summed, it already has
+    (written into its proto, without an expression per term: models.allocation_proto): one
+    level, each term's value recomputed from the captured solution."""
+    start = time.monotonic()
+    solver, status = run(model, settings, settings.time_limit, start)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return Outcome(STATUS_NAMES[status], None, None, None, {}, time.monotonic() - start, ())
+    captured = capture(solver)
+    values = evaluate(captured)
+    bound = int(math.floor(solver.best_objective_bound + 1e-6))
+    return Outcome(STATUS_NAMES[status], captured, sum(values[n] for n in names), bound, values,
+                   time.monotonic() - start, (bound,))
+
+
 def _hint_solution(model: cp_model.CpModel, solver: cp_model.CpSolver) -> None:
     values = list(solver.response_proto.solution)
     model.clear_hints()
