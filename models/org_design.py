@@ -461,6 +461,21 @@ def solve_org_design(inst: OrgDesignInstance, settings: SolveSettings) -> OrgSol
                        out.term_values, out.seconds, out.level_bounds, short)
 
 
+def mend_band(inst: OrgDesignInstance, rep_team: np.ndarray,
+              settings: SolveSettings) -> OrgSolution | None:
+    """The local search on from a design of its own that leaves reps below the band minimum
+    (its time ran out first), until the band holds or the time is up; None when its design
+    breaks a hard rule. A pass or two usually do: S key-account hybrid at 2 s, in a fresh
+    process, ended its 0.65 s of local search 461 scaled hours short, where it holds the band
+    after 0.4 s in a warm one; afresh, the redesign took 2.7 s more."""
+    started = time.monotonic()
+    start = warm_start(replace(inst, hint_team=rep_team), settings.time_limit,
+                       replace(settings, enough_seconds=0.0), started, alone=True)
+    if start is None or not _holds_hard_rules(inst, start):
+        return None
+    return _warm_start_solution(inst, start, time.monotonic() - started, settings)
+
+
 def reshape_design(inst: OrgDesignInstance, rep_team: np.ndarray, team: int,
                    settings: SolveSettings) -> OrgSolution | None:
     """A local-search design's next try after stage 2 could not split `team`'s accounts among

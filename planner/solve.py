@@ -25,7 +25,7 @@ import pandas as pd
 from models.allocation import first_level_start, solve_allocation
 from models.instances import Progress, SolveSettings
 from models.joint import solve_joint
-from models.org_design import designs_alone, reshape_design, solve_org_design
+from models.org_design import designs_alone, mend_band, reshape_design, solve_org_design
 from planner.errors import InfeasibleError, NoPlanError, UsageError
 from planner.explain import RELAXATIONS, below_band, explain, indivisible, precheck
 from planner.instance import (SHORTFALL, Problemset, allocation_instance, joint_instance,
@@ -328,7 +328,8 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
     up to REDESIGN_OVERTIME times it, but not after a cancel:
     - a design that leaves some rep below the band minimum (stage 1 stopped before its soft
       band minimum was met) is searched for again, for twice as long each time (where the
-      local search designs alone, on from that design, until the band holds);
+      local search designs alone, on from that design, until the band holds); a design of the
+      local search's is first searched on from once, for half that time (`mend_band`);
     - a team whose accounts cannot be split among its members within the band loses a member
       or gains one, where the local search designs alone (`reshape_design`: a move, priced by
       flows); elsewhere, or when no move will do, it may not have exactly those members again.
@@ -336,6 +337,7 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
     the design used."""
     done: dict = {}
     line_rep, stage2, failed = np.full(len(p.lines), -1, dtype=np.int64), {}, None
+    mended = False  # a local-search design below the band has been searched on from
     for attempt in range(MAX_REDESIGNS + 1):
         cut: tuple = ()
         if s1.band_shortfall == 0:
@@ -353,6 +355,13 @@ def _stage2_with_redesigns(p: Problemset, inst1, s1, start: float, settings, mod
         budget = min(overtime, max(REDESIGN_SECONDS, 0.1 * settings.time_limit if cut
                                    else STAGE1_SHARE * settings.time_limit * 2 ** (attempt + 1)))
         redesign = model_settings(REDESIGN, budget, levels=stage1_levels, stall=budget / 2)
+        if not cut and not mended and not designs_alone(inst1, redesign) and s1.bound is None:
+            # the local search's design (it has no bound): on from it, once, before afresh
+            mended = True
+            again = mend_band(inst1, s1.rep_team, replace(redesign, time_limit=budget / 2))
+            if again is not None and again.band_shortfall < s1.band_shortfall:
+                s1 = again
+            continue
         if cut and designs_alone(inst1, redesign):
             # the local search's design: one rep out of the team or into it (CP-SAT's model
             # with the cut, on so large a company, found nothing in the time: XL key-account

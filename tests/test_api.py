@@ -358,7 +358,7 @@ def test_a_large_companys_design_below_the_band_is_searched_on_from_itself(monke
     monkeypatch.setattr(solve_module, "solve_org_design", redesign)
     monkeypatch.setattr(solve_module, "_solve_teams",
                         lambda *args, **kwargs: (np.zeros(1, dtype=np.int64), {}, None))
-    below = SimpleNamespace(objective=2, band_shortfall=6, rep_team=i64([1, 0]))
+    below = SimpleNamespace(objective=2, band_shortfall=6, rep_team=i64([1, 0]), bound=1)
     _, _, failed, design = solve_module._stage2_with_redesigns(
         SimpleNamespace(lines=[0]), inst1, below, time.monotonic(),
         SimpleNamespace(time_limit=30.0, workers=1),
@@ -368,6 +368,49 @@ def test_a_large_companys_design_below_the_band_is_searched_on_from_itself(monke
     hint, enough, budget = asked[0]
     assert len(asked) == 1 and budget == pytest.approx(30.0)  # min(3 x 30 - ~0, 0.5 x 30 x 2)
     assert (hint, enough) == (([1, 0], 0.0) if alone else ([0, 0], None))
+
+
+# Where CP-SAT designs but its time ran out before it read the local search's design (the design
+# has no bound: S key-account hybrid in a fresh process, 461 scaled hours short), the local
+# search goes on from it once, for half the redesign's time, handing on once the band holds;
+# a design it brings within the band is stage 2's, and no redesign afresh is asked for.
+@pytest.mark.parametrize("mended", [0, 3])
+def test_a_local_search_design_below_the_band_is_searched_on_from_once(monkeypatch, mended):
+    import sys
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from models.instances import SolveSettings
+    from tests.test_models_org import all_pairs, i64, make_org, unmet_term
+    solve_module = sys.modules["planner.solve"]
+    inst1 = make_org([8, 8], [10, 10], 2, [0, 1], [10, 10], all_pairs(2, 2),
+                     {"unmet": unmet_term(1, 2)}, hint_team=i64([0, 0]))
+    asked, afresh = [], []
+
+    def mend(inst, rep_team, settings):
+        asked.append((rep_team.tolist(), settings.time_limit))
+        return SimpleNamespace(objective=1, band_shortfall=mended, rep_team=i64([0, 1]),
+                               bound=None)
+
+    def redesign(inst, settings):
+        afresh.append(inst.hint_team.tolist())
+        return SimpleNamespace(objective=1, band_shortfall=0, rep_team=i64([1, 1]), bound=0)
+    monkeypatch.setattr(solve_module, "mend_band", mend)
+    monkeypatch.setattr(solve_module, "solve_org_design", redesign)
+    monkeypatch.setattr(solve_module, "_solve_teams",
+                        lambda *args, **kwargs: (np.zeros(1, dtype=np.int64), {}, None))
+    below = SimpleNamespace(objective=2, band_shortfall=6, rep_team=i64([1, 0]), bound=None)
+    _, _, failed, design = solve_module._stage2_with_redesigns(
+        SimpleNamespace(lines=[0]), inst1, below, time.monotonic(),
+        SimpleNamespace(time_limit=2.0, workers=1),
+        lambda stage, budget, levels=None, stall=None: SolveSettings(time_limit=budget),
+        None, None)
+    assert failed is None and asked == [([1, 0], pytest.approx(1.0))]  # half of 2 s
+    if mended == 0:
+        assert design.rep_team.tolist() == [0, 1] and afresh == []
+    else:  # nearer the band but below it: then afresh, as before
+        assert design.rep_team.tolist() == [1, 1] and afresh == [[0, 0]]
 
 
 # A team whose accounts stage 2 cannot split: on a large company (the local search designs

@@ -542,6 +542,20 @@ def test_band_pass_moves_a_short_rep_to_unmet_work_it_can_do():
     assert not search.band_pass()  # nobody is short any more
 
 
+# The same company, its design both reps in team 0 (6 h short): the local search goes on from it
+# and hands on once the band holds, one rep in each team, nothing unmet, no bound (no CP-SAT).
+def test_a_design_below_the_band_is_mended_by_the_local_search():
+    from models.org_design import mend_band
+    inst = make_org([8, 8], [10, 10], 2, [0, 1], [10, 10], all_pairs(2, 2),
+                    {"unmet": unmet_term(1, 2),
+                     "band_shortfall": OrgTerm(shortfall=i64([100, 100]))},
+                    hint_team=i64([1, 1]))
+    sol = mend_band(inst, i64([0, 0]), SolveSettings(time_limit=5.0, workers=1, seed=0))
+    check_org(inst, sol, soft_band=True)
+    assert sorted(sol.rep_team.tolist()) == [0, 1] and sol.band_shortfall == 0
+    assert sol.objective == 0 and sol.bound is None
+
+
 # A team whose accounts stage 2 could not split gives up a member: 3 reps, band [4, 10], all in
 # team 0, whose 12 h (class 0) meet their minimums exactly (nothing to spare above them, 18 h
 # below their maximums); team 1's 6 h (class 1) lie unmet (1/h); rep 2 costs 1/h on class 0.
