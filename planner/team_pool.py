@@ -6,10 +6,10 @@ cores busy however many CP-SAT workers it has (measured on M, 2 cores: 7.6 s of 
 stage 2). With a worker process per core, each team solved with one CP-SAT worker, the teams
 share the cores instead.
 
-The workers are plain Python processes (`main`) fed over pipes (models.pipes, which says why
-not multiprocessing: pickled instances in, solutions and progress events out). Workers are
-started when a solve begins (they import the solver while stage 1 runs) and kept for the next
-solve. A team stops early when the
+The workers are plain Python processes (models.team_worker) fed over pipes (models.pipes, which
+says why not multiprocessing: pickled instances in, solutions and progress events out). Workers
+are started when a solve begins (they import the solver while stage 1 runs) and kept for the
+next solve. A team stops early when the
 solve's stop event is set (if it watches it: teams started after a cancel do not) or when the
 pool is aborted (a team found infeasible makes the others' plans useless). A worker that fails
 gives its team back to be solved in the solving process. A pool may also have one lane in the
@@ -22,71 +22,22 @@ import pickle
 import queue
 import sys
 import threading
-import traceback
 from dataclasses import replace
-from typing import BinaryIO, Callable
+from typing import Callable
 
 from models.instances import AllocationInstance, AllocSolution, Progress, SolveSettings
-from models.pipes import child_streams, high_water_mb, receive, send, start_child, stop_child
+from models.pipes import high_water_mb, receive, send, start_child, stop_child
+from models.team_worker import solve_one
 
 #: how often the solving process looks for a cancel while teams are solved elsewhere
 POLL_SECONDS = 0.05
-
-
-class _Either:
-    """Set when any of the events is (the stop event a team in a worker watches)."""
-
-    def __init__(self, *events: threading.Event) -> None:
-        self.events = events
-
-    def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)
-
-
-def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """A worker's loop: solve each team sent, send back its progress and solution. Control
-    messages (cancel, abort, reset) are read beside the solve, so that they reach it."""
-    cancel, abort, lock = threading.Event(), threading.Event(), threading.Lock()
-    tasks: queue.Queue = queue.Queue()
-
-    def control() -> None:
-        while (msg := receive(inp)) is not None:
-            if msg[0] == "solve":
-                tasks.put(msg)
-            elif msg[0] == "cancel":
-                cancel.set()
-            elif msg[0] == "abort":
-                abort.set()
-            elif msg[0] == "reset":
-                cancel.clear()
-                abort.clear()
-        tasks.put(None)
-    threading.Thread(target=control, daemon=True).start()
-    while (msg := tasks.get()) is not None:
-        _solve_one(*msg[1:], cancel, abort, lambda *reply: send(out, reply, lock))
-
-
-def _solve_one(tag: int, inst: AllocationInstance, settings: SolveSettings, watch_cancel: bool,
-               cancel: threading.Event, abort: threading.Event,
-               post: Callable[..., None]) -> None:
-    """Solve one team sent to a lane, posting ("progress", tag, event) while it runs, then
-    ("done", tag, solution), or ("error", tag, traceback) for the solving process to solve
-    the team itself and say why."""
-    from models.allocation import solve_allocation
-    stop = _Either(abort, *([cancel] if watch_cancel else []))
-    try:
-        sol = solve_allocation(inst, replace(
-            settings, progress=lambda ev: post("progress", tag, ev), stop=stop))
-        post("done", tag, sol)
-    except Exception:
-        post("error", tag, traceback.format_exc())
 
 
 class _Worker:
     """A worker process and the thread that reads what it sends."""
 
     def __init__(self, events: queue.Queue) -> None:
-        self.process, self.input, self.output = start_child("planner.team_pool")
+        self.process, self.input, self.output = start_child("models.team_worker")
         self.events = events
         self.task: int | None = None
         threading.Thread(target=self._read, daemon=True).start()
@@ -128,7 +79,7 @@ class _LocalLane:
 
     def send(self, message: tuple) -> bool:
         if message[0] == "solve":
-            threading.Thread(target=_solve_one, daemon=True, args=(
+            threading.Thread(target=solve_one, daemon=True, args=(
                 *message[1:], self.cancel, self.abort,
                 lambda kind, *body: self.events.put((kind, self, body)))).start()
         elif message[0] == "cancel":
@@ -287,8 +238,3 @@ def _stop_workers() -> None:
         workers, _idle[:] = list(_idle), []
     for w in workers:
         w.close()
-
-
-def main(argv: list[str]) -> None:
-    """A worker process's entry: the pipes' file descriptors are its two arguments."""
-    serve(*child_streams(argv))

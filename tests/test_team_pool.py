@@ -332,7 +332,7 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
     solve_module = sys.modules["planner.solve"]
     scenario = generated_region_scenario(tmp_path)
     chosen, here = {}, []
-    real_pools, real_solve = solve_module._pools, team_pool._solve_one
+    real_pools, real_solve = solve_module._pools, team_pool.solve_one
 
     def pools(pairs, lanes, seconds_left):
         chosen["largest"] = max(range(len(pairs)), key=pairs.__getitem__)
@@ -345,7 +345,7 @@ def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monk
         here.append(settings.stage)
         real_solve(tag, inst, settings, *rest)
     monkeypatch.setattr(solve_module, "_pools", pools)
-    monkeypatch.setattr(team_pool, "_solve_one", local_solve)
+    monkeypatch.setattr(team_pool, "solve_one", local_solve)
     # no second solves: on a loaded machine one went to the local lane once every team had
     # started, which it may (`_Run.make_room(anywhere=True)`)
     monkeypatch.setattr(solve_module, "POLISH_MAX_PAIRS", 0)
