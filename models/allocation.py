@@ -991,8 +991,8 @@ def _whole_model(inst: AllocationInstance, settings: SolveSettings) -> tuple[Cal
     """CP-SAT's whole model of a team, as (hint a plan, solve it with given settings and an
     `evaluate` of plans into term values). Written into its proto (models.allocation_proto)
     where one summed objective says it all; built through cp_model's objects where outside
-    constraints, caps on terms or priorities need an expression per term (S's teams of
-    900 pairs: 0.04 s -> 0.005 s)."""
+    constraints, caps on terms or priorities need an expression per term (with its hint: S's
+    team of 892 pairs 0.036 -> 0.006 s, M's of 9,420 0.35 -> 0.034 s)."""
     if not inst.extensions and not settings.term_limits \
             and (not settings.levels or len(settings.levels) == 1):
         names = level_terms(inst, settings)
