@@ -31,10 +31,12 @@ class _Either:
 
 
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
-    """A worker's loop: solve each team sent, send back its progress and solution. Control
-    messages (cancel, abort, reset) are read beside the solve, so that they reach it."""
+    """A worker's loop: say it is ready, then solve each team sent, send back its progress
+    and solution. Control messages (cancel, abort, reset) are read beside the solve, so that
+    they reach it."""
     cancel, abort, lock = threading.Event(), threading.Event(), threading.Lock()
     tasks: queue.Queue = queue.Queue()
+    send(out, ("ready",), lock)  # (the solver is imported)
 
     def control() -> None:
         while (msg := receive(inp)) is not None:

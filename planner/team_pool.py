@@ -40,6 +40,7 @@ class _Worker:
         self.process, self.input, self.output = start_child("models.team_worker")
         self.events = events
         self.task: int | None = None
+        self.ready = False  # it has imported the solver (see `TeamPool.submit`)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -51,6 +52,8 @@ class _Worker:
             if msg is None:
                 self.events.put(("gone", self, None))
                 return
+            if msg[0] == "ready":
+                self.ready = True
             self.events.put((msg[0], self, msg[1:]))
 
     def send(self, message: tuple) -> bool:
@@ -75,6 +78,7 @@ class _LocalLane:
     def __init__(self, events: queue.Queue) -> None:
         self.events = events
         self.task: int | None = None
+        self.ready = True
         self.cancel, self.abort = threading.Event(), threading.Event()
 
     def send(self, message: tuple) -> bool:
@@ -114,19 +118,22 @@ class TeamPool:
             w.send(("reset",))
 
     def idle(self, anywhere: bool = False) -> bool:
-        """Whether a worker process is free (the local lane takes only the team it is for),
-        or any lane, the local one included, when `anywhere`."""
-        return any(w.task is None for w in self.workers
+        """Whether a worker process is free and ready (the local lane takes only the team it
+        is for), or any lane, the local one included, when `anywhere`."""
+        return any(w.task is None and w.ready for w in self.workers
                    if anywhere or isinstance(w, _Worker))
 
     def submit(self, inst: AllocationInstance, settings: SolveSettings,
                here: bool = False, anywhere: bool = False) -> int | None:
-        """Send a team to an idle worker (to the local lane when `here`, to either when
-        `anywhere`); its tag, or None when none took it. Its progress goes to
+        """Send a team to an idle worker that is ready (to the local lane when `here`, to
+        either when `anywhere`); its tag, or None when none took it: the team is then solved in
+        the solving process (in a fresh one, the workers may still be importing the solver: S
+        key-account hybrid's first team waited 0.4-0.6 s for one). Its progress goes to
         `settings.progress` (while `wait` runs); it stops early when `settings.stop` is set."""
         tag = len(self._relays)
         for w in self.workers:
-            if w.task is None and (anywhere or isinstance(w, _LocalLane) == here) and w.send((
+            if w.task is None and w.ready and (anywhere or isinstance(w, _LocalLane) == here) \
+                    and w.send((
                     "solve", tag, inst, replace(settings, progress=None, stop=None),
                     settings.stop is not None)):
                 w.task = tag
@@ -137,8 +144,9 @@ class TeamPool:
         return None
 
     def wait(self) -> list[tuple[int, AllocSolution | None]]:
-        """Relay progress until a team is done; returns the (tag, solution) of each done one,
-        the solution None when its worker failed (solve that team here)."""
+        """Relay progress until a team is done (or a worker has become ready: then none);
+        returns the (tag, solution) of each done one, the solution None when its worker failed
+        (solve that team here)."""
         finished: list[tuple[int, AllocSolution | None]] = []
         while not finished:
             try:
@@ -148,6 +156,8 @@ class TeamPool:
                 continue
             if worker not in self.workers:
                 continue  # from a worker that failed earlier
+            if kind == "ready":
+                return finished  # (none: a worker is free for a team now)
             if kind == "progress":
                 relay = self._relays.get(body[0])
                 if relay is not None and worker.task == body[0]:

@@ -26,10 +26,20 @@ from tests.test_models_allocation import gap
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
 
 
+def wait_ready(pool) -> None:
+    """Wait until every worker says it is ready (it has imported the solver)."""
+    deadline = time.monotonic() + 60
+    while not all(w.ready for w in pool.workers):
+        assert time.monotonic() < deadline, "the workers did not get ready"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def pool():
+    """Two workers, ready."""
     borrowed = borrow(2)
     assert borrowed is not None and borrowed.lanes == 2
+    wait_ready(borrowed)
     yield borrowed
     give_back(borrowed)
 
@@ -66,6 +76,19 @@ def test_teams_solved_in_workers_give_the_optimum_computed_by_hand(pool):
     assert solved[tags[0]].item_agent.tolist() == [0, 1, 0]
     assert solved[tags[1]].item_agent.tolist() == [0, 1, 1]
     assert all(solved[t].status == "OPTIMAL" for t in tags)
+
+
+# A worker still importing the solver takes no team: the solving process solves it itself
+# (planner.solve's _Run.start, when no tag comes back).
+def test_a_team_goes_only_to_a_worker_that_is_ready(pool):
+    first, second = pool.workers
+    first.ready = second.ready = False  # (as they are just after they start)
+    assert pool.submit(gap(), SETTINGS) is None and not pool.idle()
+    first.ready = True
+    tag = pool.submit(gap(), SETTINGS)
+    assert tag is not None and first.task == tag and second.task is None
+    assert wait_all(pool, 1)[tag].objective == 9
+    second.ready = True
 
 
 def test_a_cancel_reaches_a_team_in_a_worker(pool):
@@ -277,6 +300,7 @@ def test_the_pool_is_used_where_sending_pays_and_a_team_too_large_is_solved_here
 # optimum 9 by hand), a plain submit never lands on it, and the pool has its two lanes.
 def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
     pool = borrow(2, local=True)
+    wait_ready(pool)  # (else a worker's word that it is ready may come first)
     try:
         assert pool.lanes == 2
         settings = SolveSettings(time_limit=5, workers=1, seed=0)
@@ -294,6 +318,7 @@ def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
 # worker is busy; a plain submit still waits for the worker. Both give the optimum, 9.
 def test_a_polish_takes_the_local_lane_when_the_worker_is_busy():
     pool = borrow(2, local=True)
+    wait_ready(pool)
     try:
         settings = SolveSettings(time_limit=5, workers=1, seed=0)
         first = pool.submit(slow_instance(agents=2, items=3), settings)
