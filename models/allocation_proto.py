@@ -6,7 +6,8 @@ expression term per pair) that took about 3.5e-5 s a pair, 0.3 s for a neighbour
 M's agents, and often longer than CP-SAT's solve of it; a team short of reps, whose
 neighbourhoods hold every unassigned item they could take, took 0.7-1.9 s a model and ended
 its solve seconds late. Here the variables, the rows and the objective go into the proto as
-index arrays, a few calls per item and agent.
+index arrays, a few calls per item and agent. A team's whole model is built here too where one
+summed objective says everything (`models.allocation.solve_with_cpsat`).
 
 The model is `models.allocation.build_allocation`'s with the named terms summed as its
 objective (`summed_terms`); outside constraints (extensions) are not modelled, and serving
