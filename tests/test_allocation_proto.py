@@ -113,7 +113,7 @@ def instances(draw):
     return inst, plan, names
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(instances())
 def test_the_same_optimum_as_the_objects_model(case):
     """Both models have the same optimum (or none); the proto's plan holds every constraint
@@ -127,11 +127,12 @@ def test_the_same_optimum_as_the_objects_model(case):
     assert fast_status == slow_status
     if slow_status == "INFEASIBLE":
         return
-    assert fast.objective_value == slow.objective_value
+    # (CP-SAT gives the objects' model's value in floating point: 3.999999999999999 for 4)
+    assert round(fast.objective_value) == round(slow.objective_value)
     found = built.item_agent(inst, fast)
     assert allocation_is_feasible(inst, found)
-    assert plan_cost(inst, found, names) == fast.objective_value
+    assert plan_cost(inst, found, names) == round(fast.objective_value)
     if allocation_is_feasible(inst, plan):
         hinted, _ = _solve(built.model, fix_hint=True)
-        assert hinted.objective_value == plan_cost(inst, plan, names)
+        assert round(hinted.objective_value) == plan_cost(inst, plan, names)
         assert built.item_agent(inst, hinted).tolist() == plan.tolist()
