@@ -330,6 +330,17 @@ def test_stage_1_may_end_early_only_where_large_teams_need_the_time():
     assert stage1_enough(company(27_600, 200, 21), 5.0) is None
 
 
+def stage1_design(objective: int, band_shortfall: int, rep_team, bound: int | None = 1,
+                  seconds: float = 1.0):
+    """A stage-1 design for the redesign tests: teams, objective, bound, shortfall."""
+    import numpy as np
+
+    from models.instances import OrgSolution
+    none = np.zeros(0, dtype=np.int64)
+    return OrgSolution("FEASIBLE", objective, bound, rep_team, none.astype(bool), none, none,
+                       none, {}, seconds, (), band_shortfall)
+
+
 # A design below the band minimum is searched for again. On a large company stage 1 is the
 # local search alone, which is deterministic: afresh it would retrace its steps (XL region x
 # function at 30 s: its 6 s band pass), so it goes on from the design, handing on as soon as
@@ -354,11 +365,11 @@ def test_a_large_companys_design_below_the_band_is_searched_on_from_itself(monke
 
     def redesign(inst, settings):
         asked.append((inst.hint_team.tolist(), settings.enough_seconds, settings.time_limit))
-        return SimpleNamespace(objective=1, band_shortfall=0, rep_team=i64([0, 1]))
+        return stage1_design(objective=1, band_shortfall=0, rep_team=i64([0, 1]))
     monkeypatch.setattr(solve_module, "solve_org_design", redesign)
     monkeypatch.setattr(solve_module, "_solve_teams",
                         lambda *args, **kwargs: (np.zeros(1, dtype=np.int64), {}, None))
-    below = SimpleNamespace(objective=2, band_shortfall=6, rep_team=i64([1, 0]), bound=1)
+    below = stage1_design(objective=2, band_shortfall=6, rep_team=i64([1, 0]), bound=1)
     _, _, failed, design = solve_module._stage2_with_redesigns(
         SimpleNamespace(lines=[0]), inst1, below, time.monotonic(),
         SimpleNamespace(time_limit=30.0, workers=1),
@@ -390,17 +401,17 @@ def test_a_local_search_design_below_the_band_is_searched_on_from_once(monkeypat
 
     def mend(inst, rep_team, settings):
         asked.append((rep_team.tolist(), settings.time_limit))
-        return SimpleNamespace(objective=1, band_shortfall=mended, rep_team=i64([0, 1]),
+        return stage1_design(objective=1, band_shortfall=mended, rep_team=i64([0, 1]),
                                bound=None)
 
     def redesign(inst, settings):
         afresh.append(inst.hint_team.tolist())
-        return SimpleNamespace(objective=1, band_shortfall=0, rep_team=i64([1, 1]), bound=0)
+        return stage1_design(objective=1, band_shortfall=0, rep_team=i64([1, 1]), bound=0)
     monkeypatch.setattr(solve_module, "mend_band", mend)
     monkeypatch.setattr(solve_module, "solve_org_design", redesign)
     monkeypatch.setattr(solve_module, "_solve_teams",
                         lambda *args, **kwargs: (np.zeros(1, dtype=np.int64), {}, None))
-    below = SimpleNamespace(objective=2, band_shortfall=6, rep_team=i64([1, 0]), bound=None)
+    below = stage1_design(objective=2, band_shortfall=6, rep_team=i64([1, 0]), bound=None)
     _, _, failed, design = solve_module._stage2_with_redesigns(
         SimpleNamespace(lines=[0]), inst1, below, time.monotonic(),
         SimpleNamespace(time_limit=2.0, workers=1),
@@ -411,6 +422,7 @@ def test_a_local_search_design_below_the_band_is_searched_on_from_once(monkeypat
         assert design.rep_team.tolist() == [0, 1] and afresh == []
     else:  # nearer the band but below it: then afresh, as before
         assert design.rep_team.tolist() == [1, 1] and afresh == [[0, 0]]
+    assert design.seconds == 2.0 + (mended > 0)  # (1 s each: stage 1's in all)
 
 
 # A team whose accounts stage 2 cannot split: on a large company (the local search designs
@@ -437,14 +449,14 @@ def test_a_team_stage_2_cannot_split_loses_a_member_where_the_local_search_desig
 
     def redesign(inst, settings):
         cp_sat.append(len(inst.extensions))
-        return SimpleNamespace(objective=1, band_shortfall=0, rep_team=i64([0, 1, 0]))
+        return stage1_design(objective=1, band_shortfall=0, rep_team=i64([0, 1, 0]))
 
     def teams(p, s1, *args, **kwargs):
         designs.append(s1.rep_team.tolist())
         return np.zeros(1, dtype=np.int64), {}, (0 if len(designs) == 1 else None)
     monkeypatch.setattr(solve_module, "solve_org_design", redesign)
     monkeypatch.setattr(solve_module, "_solve_teams", teams)
-    today = SimpleNamespace(objective=10, band_shortfall=0, rep_team=i64([0, 0, 0]))
+    today = stage1_design(objective=10, band_shortfall=0, rep_team=i64([0, 0, 0]))
     _, _, failed, design = solve_module._stage2_with_redesigns(
         SimpleNamespace(lines=[0]), inst1, today, time.monotonic(),
         SimpleNamespace(time_limit=30.0, workers=1),
