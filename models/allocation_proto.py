@@ -91,7 +91,9 @@ def summed_model(inst: AllocationInstance, names: tuple[str, ...],
     none_var = np.full(inst.n_items, -1, dtype=np.int64)
     none_var[optional] = n_pairs + np.arange(len(optional))
     served, serving = _serving(inst, summed.travel, n_pairs + len(optional))
-    first_dev = n_pairs + len(optional) + len(served)
+    # (a serving variable of its own only where several pairs serve the account: `_serving`)
+    first_dev = n_pairs + len(optional) + int(np.count_nonzero(served[:, 2] >= n_pairs
+                                                                + len(optional)))
     dev_agents = np.flatnonzero(summed.deviation)
     target = inst.agent_target if inst.agent_target is not None \
         else np.zeros(inst.n_agents, dtype=np.int64)
