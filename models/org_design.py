@@ -482,7 +482,7 @@ def reshape_design(inst: OrgDesignInstance, rep_team: np.ndarray, team: int,
     its members: one rep moved out of it or into it (models.warm_start.reshape_team); None
     when no such move holds the hard rules."""
     started = time.monotonic()
-    start = reshape_team(inst, rep_team, team)
+    start = reshape_team(inst, rep_team, team, started + settings.time_limit)
     if start is None or not _holds_hard_rules(inst, start):
         return None
     return _warm_start_solution(inst, start, time.monotonic() - started, settings)

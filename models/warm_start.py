@@ -37,6 +37,23 @@ BAND_BATCH = 64
 MOVE_SCREEN = 4
 #: Cost per missing unit of a coverage requirement, in units of the band penalty.
 COVERAGE_PENALTY_FACTOR = 10_000
+#: Where a unit of several teams shares its managers (one per `span` of its headcount), the
+#: search prices its teams without them, and they are chosen once it ends, one at a time where
+#: the unit's cost rises least; in each team this many candidates, the first by manager_rank,
+#: are priced (a flow each). By manager_rank alone they landed in teams short of hours: M
+#: region x function's design after 3 / 4 / 6 s of search cost 1.88 / 2.23 / 2.02e9 (0.60-0.96e9
+#: of it unmet work); priced, 1.43 / 1.49 / 1.33e9 (1.42 / 1.62 / 1.29e9 with two candidates,
+#: 1.29 / 1.38 / 1.31e9 with four). In whole 10 s solves, stage 1's designs cost 12.8-13.8
+#: with two (six runs) against 12.9-15.0 with one (four), stage 2's gaps 0.12-0.25 % against
+#: 0.12-0.66 %. XL region x function after 25 s of search: 3.53e9 -> 2.26e9 with one (232
+#: flows, 3.2 s).
+MANAGER_CANDIDATES = 2
+#: ... but one where pricing two would take more than this share of the search's time (XL
+#: region x function at 30 s: two took its stage 1 from 4.4 to 6.4-7.2 s, and the solve to
+#: 30.7 s once)
+MANAGER_SHARE = 0.25
+#: The search leaves this many times the estimated time of that choice (`manager_seconds`)
+MANAGER_RESERVE = 1.5
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,10 @@ class TeamOracle:
         self.eligible = [set(c.eligible.tolist()) for c in inst.coverage]
         self.coverage_index = {id(c): i for i, c in enumerate(inst.coverage)}
         self._costs: dict[tuple, int] = {}
+        self.evaluations, self.evaluating = 0, 0.0  # how many, and the seconds they took
+
+    def seconds_per_evaluation(self) -> float:
+        return self.evaluating / self.evaluations if self.evaluations else 0.0
 
     def cost(self, t: int, members: np.ndarray) -> int:
         """The team's cost, remembered per member set (local search revisits many)."""
@@ -161,6 +182,7 @@ class TeamOracle:
     def evaluate(self, t: int, members: np.ndarray, managers: np.ndarray | None = None
                  ) -> _TeamResult:
         """The team's cost and hours; managers are chosen here unless given."""
+        began = time.monotonic()
         inst = self.inst
         members = np.asarray(members, dtype=np.int64)
         if managers is None:
@@ -200,6 +222,8 @@ class TeamOracle:
         cost = (int(flow.optimal_cost()) + int((self.big * lo + b * (target - lo)).sum())
                 + int(self.rep_team_cost[members, t].sum()) + hired * self.missing_manager_cost
                 + self._coverage_penalty(t, members))
+        self.evaluations += 1
+        self.evaluating += time.monotonic() - began
         return _TeamResult(cost, shortfall, pairs, pair_flow, classes, unmet, managers, hired,
                            t, members)
 
@@ -261,7 +285,8 @@ def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
             break
     if alone:
         search.room_pass()
-    return _start_from(inst, search.oracle, search.team, search.results)
+    return _start_from(inst, search.oracle, search.team, search.results,
+                       search.managers_deadline(), search.manager_candidates())
 
 
 class _Search:
@@ -271,6 +296,7 @@ class _Search:
                  rules: TeamRuleChecker | None = None, stop: threading.Event | None = None,
                  enough: float | None = None, alone: bool = False):
         self.inst = inst
+        self.began = time.monotonic()
         self.deadline, self.enough, self.alone = deadline, enough, alone
         self.stop = stop
         self.rules = rules
@@ -299,14 +325,27 @@ class _Search:
         return sum(r.cost for r in self.results.values())
 
     def out_of_time(self) -> bool:
-        """Past the deadline; cancelled; past `enough` with no rep below the band minimum. When
-        the search designs `alone`, a cancel too waits for the band: a design below it cannot
-        become a plan, and a large company cancelled early got none at all."""
-        now = time.monotonic()
+        """Past the deadline; cancelled; past `enough` with no rep below the band minimum;
+        both less room for choosing the units' managers afterwards (MANAGER_RESERVE).
+        When the search designs `alone`, a cancel too waits for the band: a design below it
+        cannot become a plan, and a large company cancelled early got none at all."""
+        now = time.monotonic() + MANAGER_RESERVE * manager_seconds(
+            self.inst, self.oracle, self.manager_candidates())
         cancelled = self.stop is not None and self.stop.is_set()
         early = (cancelled and self.alone) or (self.enough is not None and now >= self.enough)
         return now >= self.deadline or (cancelled and not self.alone) or (
             early and not any(r.shortfall > 0 for r in self.results.values()))
+
+    def managers_deadline(self) -> float:
+        """When the units' managers must be chosen by (`_unit_managers`): the search's end,
+        `enough` or its deadline; at once when cancelled."""
+        if self.stop is not None and self.stop.is_set():
+            return -math.inf
+        return self.deadline if self.enough is None else min(self.deadline, self.enough)
+
+    def manager_candidates(self) -> int:
+        """Candidates priced per team for the units' managers, for the search's time."""
+        return manager_candidates(self.inst, self.oracle, self.managers_deadline() - self.began)
 
     def members(self, t: int) -> np.ndarray:
         return np.nonzero(self.team == t)[0]
@@ -498,7 +537,8 @@ ROOM_SHARE = 0.25
 ROOM_MOVES = 3
 
 
-def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int) -> OrgStart | None:
+def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int,
+                 deadline: float = math.inf) -> OrgStart | None:
     """The design with one rep moved out of team t, or into it, for a team whose accounts
     could not be split among its members within the band although its hours fit: indivisible
     accounts need room that a flow over hours does not see (XL key-account hybrid: a team's
@@ -506,8 +546,9 @@ def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int) -> Or
     members' loads sit nearer their minimums than their maximums, a member leaves; else a rep
     qualified for the team's work joins. The move taken raises the cost least among those
     that leave nobody below the band and keep pins and the moved-rep limit; None when there
-    is none. Cheaper than a CP-SAT redesign with the team's members cut off, which on a large
-    company finds nothing in the time."""
+    is none; the units' managers are chosen by `deadline` (`_unit_managers`). Cheaper than a
+    CP-SAT redesign with the team's members cut off, which on a large company finds nothing
+    in the time."""
     oracle = TeamOracle(inst)
     team = np.asarray(team_of_rep, dtype=np.int64).copy()
     results = {u: oracle.evaluate(u, np.nonzero(team == u)[0]) for u in range(inst.n_teams)}
@@ -520,7 +561,7 @@ def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int) -> Or
     r, b, changed = move
     team[r] = b
     results.update(changed)
-    return _start_from(inst, oracle, team, results)
+    return _start_from(inst, oracle, team, results, deadline)
 
 
 def _cheapest_move(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray,
@@ -658,17 +699,16 @@ def _moved_delta(inst: OrgDesignInstance, r: int, old: int, new: int) -> int:
 
 
 def _start_from(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray,
-                results: dict) -> OrgStart:
+                results: dict, deadline: float = math.inf,
+                candidates: int = MANAGER_CANDIDATES) -> OrgStart:
+    """The design's start: its hours, unmet work, managers (per unit: see `_unit_managers`)
+    and cost."""
     hours = np.zeros(len(inst.pair_rep), dtype=np.int64)
     unmet = inst.class_hours.astype(np.int64).copy()
     is_manager = np.zeros(inst.n_reps, dtype=bool)
     hired = np.zeros(inst.n_units, dtype=np.int64)
-    if inst.span is not None and inst.unit_of_team is not None and not oracle.manager_per_team:
-        is_manager, hired = _unit_managers(inst, oracle, team)
-        results = {}
-        for t in range(inst.n_teams):
-            members = np.nonzero(team == t)[0]
-            results[t] = oracle.evaluate(t, members, members[is_manager[members]])
+    if unit_managers_apply(inst, oracle):
+        is_manager, hired, results = _unit_managers(inst, oracle, team, deadline, candidates)
     cost, shortfall = 0, 0
     for t, res in results.items():
         hours[res.pairs] = res.pair_flow
@@ -681,19 +721,110 @@ def _start_from(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray,
     return OrgStart(team.copy(), is_manager, hired, hours, unmet, cost, shortfall)
 
 
-def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray):
-    """Managers per multi-team unit: ceil(headcount / span) among those who can manage."""
+def unit_managers_apply(inst: OrgDesignInstance, oracle: TeamOracle) -> bool:
+    """Whether managers are counted per unit of several teams: the search prices its teams
+    without them, and they are chosen once it ends (`_unit_managers`)."""
+    return inst.span is not None and inst.unit_of_team is not None \
+        and not oracle.manager_per_team
+
+
+def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray,
+                   deadline: float = math.inf, candidates: int = MANAGER_CANDIDATES
+                   ) -> tuple[np.ndarray, np.ndarray, dict[int, _TeamResult]]:
+    """Managers per multi-team unit, ceil(headcount / span) among those who can manage (the
+    rest are hires), chosen where they cost least (`_cheapest_managers`, by `deadline`); with
+    each team's evaluation under them."""
     is_manager = np.zeros(inst.n_reps, dtype=bool)
     hired = np.zeros(inst.n_units, dtype=np.int64)
+    results: dict[int, _TeamResult] = {}
     unit_of_rep = inst.unit_of_team[team]
     for u in range(inst.n_units):
         members = np.nonzero(unit_of_rep == u)[0]
         need = math.ceil(len(members) / inst.span)
-        able = sorted((int(r) for r in members if inst.can_manage[r]),
-                      key=lambda r: oracle.manager_rank(r, int(team[r])))
-        is_manager[able[:need]] = True
+        able = [int(r) for r in members if inst.can_manage[r]]
         hired[u] = max(0, need - len(able))
-    return is_manager, hired
+        results.update(_cheapest_managers(oracle, team, np.nonzero(inst.unit_of_team == u)[0],
+                                          able, min(need, len(able)), deadline,
+                                          candidates))
+    for res in results.values():
+        is_manager[res.managers] = True
+    return is_manager, hired, results
+
+
+def _cheapest_managers(oracle: TeamOracle, team: np.ndarray, teams: np.ndarray,
+                       able: list[int], count: int, deadline: float = math.inf,
+                       candidates: int = MANAGER_CANDIDATES) -> dict[int, _TeamResult]:
+    """A unit's teams evaluated with `count` managers among `able`, added one at a time where
+    the unit's cost rises least: in each team its `candidates` next by manager_rank are
+    priced (a flow each) with the team's managers so far. Past `deadline`, the rest go where
+    the members' spare hours most exceed what the next candidate would give up (no flows:
+    on M region x function 1.51-1.63e9 against 1.23-1.43e9 priced)."""
+    members = {int(t): np.nonzero(team == t)[0] for t in teams}
+    queue = {t: sorted((r for r in able if team[r] == t), key=lambda r: oracle.manager_rank(r, t))
+             for t in members}
+    now = {t: oracle.evaluate(t, members[t], np.zeros(0, dtype=np.int64)) for t in members}
+
+    def priced(t: int) -> _TeamResult | None:
+        options = [oracle.evaluate(t, members[t], np.append(now[t].managers, r))
+                   for r in queue[t][:candidates]]
+        return min(options, key=lambda res: res.cost) if options else None  # (ties: by rank)
+
+    after = {t: priced(t) for t in members}
+    while count > 0 and time.monotonic() < deadline:
+        t = min((t for t in members if after[t] is not None),
+                key=lambda t: (after[t].cost - now[t].cost, t))
+        now[t] = after[t]
+        queue[t].remove(int(now[t].managers[-1]))
+        after[t] = priced(t)
+        count -= 1
+    if count > 0:
+        now.update(_managers_by_spare(oracle, members, queue, now, count))
+    return now
+
+
+def _managers_by_spare(oracle: TeamOracle, members: dict, queue: dict, now: dict,
+                       count: int) -> dict[int, _TeamResult]:
+    """`count` more managers, each in the team whose members' spare hours (their maxima less
+    their loads) best cover what its next candidate would give up (member maximum less manager
+    maximum); the changed teams evaluated once with them."""
+    inst = oracle.inst
+    spare = {}
+    for t, res in now.items():
+        load = np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
+                           minlength=inst.n_reps)[res.members]
+        hi = np.where(np.isin(res.members, res.managers), inst.mgr_hi[res.members],
+                      inst.rep_hi[res.members])
+        spare[t] = float((hi - load).sum())
+    added: dict[int, list[int]] = {}
+    for _ in range(count):
+        def short(t: int) -> tuple[float, float, int]:
+            r = queue[t][0]
+            return max(0.0, float(inst.rep_hi[r] - inst.mgr_hi[r]) - spare[t]), -spare[t], t
+        t = min((t for t in members if queue[t]), key=short)
+        r = queue[t].pop(0)
+        added.setdefault(t, []).append(r)
+        spare[t] -= float(inst.rep_hi[r] - inst.mgr_hi[r])
+    return {t: oracle.evaluate(t, members[t], np.append(now[t].managers, reps))
+            for t, reps in added.items()}
+
+
+def manager_seconds(inst: OrgDesignInstance, oracle: TeamOracle,
+                    candidates: int = MANAGER_CANDIDATES) -> float:
+    """About how long choosing the units' managers takes (`_cheapest_managers`), pricing
+    `candidates` per team, at the oracle's time per evaluation so far; 0 where managers are
+    not chosen per unit."""
+    if not unit_managers_apply(inst, oracle):
+        return 0.0
+    managers = inst.n_reps / inst.span + inst.n_units
+    evaluations = inst.n_teams * (1 + candidates) + managers * candidates
+    return evaluations * oracle.seconds_per_evaluation()
+
+
+def manager_candidates(inst: OrgDesignInstance, oracle: TeamOracle, window: float) -> int:
+    """Candidates priced per team (MANAGER_CANDIDATES, or one: MANAGER_SHARE of a search's
+    `window` seconds)."""
+    fits = manager_seconds(inst, oracle) <= MANAGER_SHARE * window
+    return MANAGER_CANDIDATES if fits else 1
 
 
 def repair_allocation(inst: AllocationInstance) -> np.ndarray:

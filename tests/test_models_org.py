@@ -19,7 +19,8 @@ import pytest
 from models.instances import (RULE_MIN_PROFICIENCY, Coverage, OrgDesignInstance, OrgTerm,
                               Progress, SolveSettings)
 from models.org_design import _start_within_rules, explain_infeasibility, solve_org_design
-from models.warm_start import _Search, improve_org, reshape_team
+from models.warm_start import (TeamOracle, _Search, _unit_managers, improve_org,
+                                reshape_team, start_for_teams)
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
 
@@ -267,6 +268,32 @@ def test_manager_unit_spanning_two_teams(unit_of_team, objective, managers):
     if managers is not None:
         assert int(sol.is_manager.sum()) == managers
         assert sorted(sol.rep_team[~sol.is_manager].tolist()) == [0, 1]
+
+
+# One unit over 2 teams; team 0 (reps 0, 1) has 12 h of work, team 1 (reps 2, 3) 15 h; unmet
+# 100/h. Reps 0 and 1 serve at most 6 h, 3 as managers; reps 2 and 3 10 h, 5 as managers.
+# Span 4 -> 1 manager: in team 0 it leaves 12 - 9 = 3 h unmet (300), in team 1 capacity 15
+# still covers its 15 h (0): rep 2 manages, cost 0. (Reps 0 and 1 are qualified for fewer
+# hours, so manager_rank alone would pick rep 0.)
+# Span 2 -> 2 managers: both in team 0 leave 6 h unmet (600), both in team 1 5 h (500), one in
+# each 3 h (300): reps 0 and 2 manage, cost 300.
+@pytest.mark.parametrize("span, cost, managers", [(4, 0, [2]), (2, 300, [0, 2])])
+def test_unit_managers_go_where_they_cost_least(span, cost, managers):
+    inst = make_org([0] * 4, [6, 6, 10, 10], 2, [0, 1], [12, 15],
+                    [(0, 0), (1, 0), (2, 1), (3, 1)], {"unmet": unmet_term(100, 2)},
+                    mgr_lo=[0] * 4, mgr_hi=[3, 3, 5, 5], can_manage=[True] * 4, span=span,
+                    unit_of_team=i64([0, 0]))
+    start = start_for_teams(inst, i64([0, 0, 1, 1]))
+    assert start.cost == cost
+    assert np.flatnonzero(start.is_manager).tolist() == managers
+    assert int(start.unmet.sum()) == cost // 100
+    assert start.hired.tolist() == [0]
+    # out of time, no flows: team 0's members have no spare hours, team 1's 5, which cover
+    # rep 2's 5 given up; then team 1 has none, and rep 0 gives up 3 < rep 3's 5
+    is_manager, hired, results = _unit_managers(inst, TeamOracle(inst), i64([0, 0, 1, 1]),
+                                                deadline=-math.inf)
+    assert np.flatnonzero(is_manager).tolist() == managers
+    assert sum(res.cost for res in results.values()) == cost
 
 
 # ------------------------------------------------------------------ coverage, moves, pins
