@@ -109,6 +109,7 @@ class OrgDesignInstance:
     max_moved: int | None = None
     fixed_team: np.ndarray | None = None  # (R,) team a rep is pinned to, -1 = free
     hint_team: np.ndarray | None = None  # (R,) today's team, -1 = none
+    hint_manager: np.ndarray | None = None  # (R,) bool: a manager today (a plan re-planned)
     extensions: tuple = ()  # models.extensions.Extension: constraints/terms from outside
     team_grain: np.ndarray | None = None  # (T,) a team's median account hours (its work's grain)
 

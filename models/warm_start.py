@@ -732,8 +732,10 @@ def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
                    deadline: float = math.inf, candidates: int = MANAGER_CANDIDATES
                    ) -> tuple[np.ndarray, np.ndarray, dict[int, _TeamResult]]:
     """Managers per multi-team unit, ceil(headcount / span) among those who can manage (the
-    rest are hires), chosen where they cost least (`_cheapest_managers`, by `deadline`); with
-    each team's evaluation under them."""
+    rest are hires): today's first where the instance says who manages (`hint_manager`: a
+    re-plan from a plan keeps its managers, or their bands, and the lines they hold, would
+    change), the others where they cost least (`_cheapest_managers`, by `deadline`); with each
+    team's evaluation under them."""
     is_manager = np.zeros(inst.n_reps, dtype=bool)
     hired = np.zeros(inst.n_units, dtype=np.int64)
     results: dict[int, _TeamResult] = {}
@@ -743,9 +745,12 @@ def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
         need = math.ceil(len(members) / inst.span)
         able = [int(r) for r in members if inst.can_manage[r]]
         hired[u] = max(0, need - len(able))
+        today = [] if inst.hint_manager is None else \
+            sorted((r for r in able if inst.hint_manager[r]),
+                   key=lambda r: oracle.manager_rank(r, int(team[r])))[:need]
         results.update(_cheapest_managers(oracle, team, np.nonzero(inst.unit_of_team == u)[0],
                                           able, min(need, len(able)), deadline,
-                                          candidates))
+                                          candidates, today))
     for res in results.values():
         is_manager[res.managers] = True
     return is_manager, hired, results
@@ -753,16 +758,20 @@ def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
 
 def _cheapest_managers(oracle: TeamOracle, team: np.ndarray, teams: np.ndarray,
                        able: list[int], count: int, deadline: float = math.inf,
-                       candidates: int = MANAGER_CANDIDATES) -> dict[int, _TeamResult]:
-    """A unit's teams evaluated with `count` managers among `able`, added one at a time where
-    the unit's cost rises least: in each team its `candidates` next by manager_rank are
-    priced (a flow each) with the team's managers so far. Past `deadline`, the rest go where
-    the members' spare hours most exceed what the next candidate would give up (no flows:
-    on M region x function 1.51-1.63e9 against 1.23-1.43e9 priced)."""
+                       candidates: int = MANAGER_CANDIDATES, kept: list[int] = ()
+                       ) -> dict[int, _TeamResult]:
+    """A unit's teams evaluated with `count` managers among `able`: those `kept`, then the
+    others added one at a time where the unit's cost rises least: in each team its
+    `candidates` next by manager_rank are priced (a flow each) with the team's managers so far.
+    Past `deadline`, the rest go where the members' spare hours most exceed what the next
+    candidate would give up (no flows: on M region x function 1.51-1.63e9 against 1.23-1.43e9
+    priced)."""
     members = {int(t): np.nonzero(team == t)[0] for t in teams}
-    queue = {t: sorted((r for r in able if team[r] == t), key=lambda r: oracle.manager_rank(r, t))
-             for t in members}
-    now = {t: oracle.evaluate(t, members[t], np.zeros(0, dtype=np.int64)) for t in members}
+    queue = {t: sorted((r for r in able if team[r] == t and r not in kept),
+                       key=lambda r: oracle.manager_rank(r, t)) for t in members}
+    now = {t: oracle.evaluate(t, members[t], np.array([r for r in kept if team[r] == t],
+                                                      dtype=np.int64)) for t in members}
+    count -= len(kept)
 
     def priced(t: int) -> _TeamResult | None:
         options = [oracle.evaluate(t, members[t], np.append(now[t].managers, r))

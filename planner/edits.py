@@ -234,8 +234,8 @@ def _set_skills(reps: pd.DataFrame, skills: dict[str, dict[str, float]]) -> pd.D
 def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
                  path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each demand line's owner becomes its rep in the plan (`current_owner:<function>`; a line
-    the plan left unmet, or whose rep has left, has none); each rep's current team becomes their
-    team in the plan (reps.csv beside it)."""
+    the plan left unmet, or whose rep has left, has none); each rep's current team and role
+    (`current_role`: manager or member) become theirs in the plan (reps.csv beside it)."""
     plan = unquote_frame(read_table(path, f"owners_from {path.name}"))  # written Excel-safe
     for col in ("account_id", "product", "function", "hours", "rep_id"):
         if col not in plan.columns:
@@ -262,6 +262,11 @@ def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
             team = teams.set_index("rep_id")["team_id"]
             known = reps["rep_id"].isin(team.index)
             reps.loc[known, "current_team"] = team.reindex(reps.loc[known, "rep_id"]).to_numpy()
+            if "role" in teams.columns:
+                role = teams.set_index("rep_id")["role"]
+                reps["current_role"] = ""
+                reps.loc[known, "current_role"] = role.reindex(
+                    reps.loc[known, "rep_id"]).fillna("").to_numpy()
     return reps, accounts
 
 

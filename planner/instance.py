@@ -336,7 +336,16 @@ def org_design_instance(p: Problemset, explain: bool = False, joint: bool = Fals
         max_moved=rules.max_reps_moved,
         fixed_team=p.pins.fixed_team if (p.pins.fixed_team >= 0).any() else None,
         extensions=tuple(team_extension(p, c) for c in p.scenario.custom if c.teams),
-        hint_team=hint_team, team_grain=team_grain(p))
+        hint_team=hint_team, hint_manager=todays_managers(p), team_grain=team_grain(p))
+
+
+def todays_managers(p: Problemset) -> np.ndarray | None:
+    """Who manages today, where the reps say (`current_role`, which a re-plan from a plan
+    takes from its reps.csv); None where they do not."""
+    role = p.company.reps.get("current_role")
+    if role is None:
+        return None
+    return role.astype(str).str.strip().str.lower().eq("manager").to_numpy()
 
 
 def team_grain(p: Problemset) -> np.ndarray:

@@ -131,6 +131,10 @@ def test_after_a_rep_leaves_only_their_lines_move(tmp_path):
     assert (stayers["rep_id"] == stayers["rep_id_after"]).all()
     assert again.kpis["reps_moved"] == 0
     assert again.verify() == []
+    # the regions' managers stay managers (none of them is the leaver)
+    managers = [set(p.reps.loc[p.reps["role"] == "manager", "rep_id"]) for p in (first, again)]
+    assert managers[0] and leaver not in managers[0]
+    assert managers[1] == managers[0]
 
 
 def test_pins(scenario):

@@ -172,3 +172,6 @@ def test_owners_from_a_written_plan_reads_the_ids_back(solved):
                 for k in zip(lines["account_id"], lines["product"], lines["function"])]
     assert owners == expected
     assert set(expected) <= set(REP_IDS)
+    # and each rep's role in the plan is their role today
+    role = plan.reps.set_index("rep_id")["role"]
+    assert company.reps["current_role"].tolist() == role.reindex(company.reps["rep_id"]).tolist()

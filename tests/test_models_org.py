@@ -296,6 +296,24 @@ def test_unit_managers_go_where_they_cost_least(span, cost, managers):
     assert sum(res.cost for res in results.values()) == cost
 
 
+# The same unit re-planned with today's managers known: they stay (their bands, and the lines
+# they hold, would change otherwise), and only the rest are chosen. Span 4, rep 0 manages
+# today: it stays, 3 h unmet (300). Span 2, rep 3 manages today: it stays (team 1's capacity
+# 10 + 5 still covers its 15 h); of the others rep 0 costs 300 (team 0 short 3 h), rep 2 500
+# (team 1 short 5 h): reps 0 and 3, cost 300.
+@pytest.mark.parametrize("span, today, cost, managers", [(4, 0, 300, [0]), (2, 3, 300, [0, 3])])
+def test_unit_managers_of_today_stay(span, today, cost, managers):
+    hint = np.zeros(4, dtype=bool)
+    hint[today] = True
+    inst = make_org([0] * 4, [6, 6, 10, 10], 2, [0, 1], [12, 15],
+                    [(0, 0), (1, 0), (2, 1), (3, 1)], {"unmet": unmet_term(100, 2)},
+                    mgr_lo=[0] * 4, mgr_hi=[3, 3, 5, 5], can_manage=[True] * 4, span=span,
+                    unit_of_team=i64([0, 0]), hint_manager=hint)
+    start = start_for_teams(inst, i64([0, 0, 1, 1]))
+    assert start.cost == cost
+    assert np.flatnonzero(start.is_manager).tolist() == managers
+
+
 # ------------------------------------------------------------------ coverage, moves, pins
 
 # 2 reps, band [0, 10]; team 0 has 20 h, team 1 has 5 h; unmet 1/h.
