@@ -17,7 +17,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -758,7 +758,7 @@ def _unit_managers(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
 
 def _cheapest_managers(oracle: TeamOracle, team: np.ndarray, teams: np.ndarray,
                        able: list[int], count: int, deadline: float = math.inf,
-                       candidates: int = MANAGER_CANDIDATES, kept: list[int] = ()
+                       candidates: int = MANAGER_CANDIDATES, kept: Sequence[int] = ()
                        ) -> dict[int, _TeamResult]:
     """A unit's teams evaluated with `count` managers among `able`: those `kept`, then the
     others added one at a time where the unit's cost rises least: in each team its
