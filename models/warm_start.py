@@ -553,8 +553,7 @@ def reshape_team(inst: OrgDesignInstance, team_of_rep: np.ndarray, t: int,
     team = np.asarray(team_of_rep, dtype=np.int64).copy()
     results = {u: oracle.evaluate(u, np.nonzero(team == u)[0]) for u in range(inst.n_teams)}
     res = results[t]
-    out = room_above_minimums(inst, res) <= int(_band(inst, res)[1].sum()) - int(
-        res.pair_flow.sum())
+    out = room_above_minimums(inst, res) <= spare_hours(inst, res)
     move = _cheapest_move(inst, oracle, team, results, t, out)
     if move is None:
         return None
@@ -596,6 +595,12 @@ def _cheapest_move(inst: OrgDesignInstance, oracle: TeamOracle, team: np.ndarray
 def room_above_minimums(inst: OrgDesignInstance, res: _TeamResult) -> int:
     """Hours a team's members serve above their band minimums, together (negative below)."""
     return int(res.pair_flow.sum()) - int(_band(inst, res)[0].sum())
+
+
+def spare_hours(inst: OrgDesignInstance, res: _TeamResult) -> int:
+    """Hours a team's members could still take, together: their band maximums (managers'
+    their own) less what they serve."""
+    return int(_band(inst, res)[1].sum()) - int(res.pair_flow.sum())
 
 
 def _band(inst: OrgDesignInstance, res: _TeamResult) -> tuple[np.ndarray, np.ndarray]:
@@ -797,13 +802,7 @@ def _managers_by_spare(oracle: TeamOracle, members: dict, queue: dict, now: dict
     their loads) best cover what its next candidate would give up (member maximum less manager
     maximum); the changed teams evaluated once with them."""
     inst = oracle.inst
-    spare = {}
-    for t, res in now.items():
-        load = np.bincount(inst.pair_rep[res.pairs], weights=res.pair_flow,
-                           minlength=inst.n_reps)[res.members]
-        hi = np.where(np.isin(res.members, res.managers), inst.mgr_hi[res.members],
-                      inst.rep_hi[res.members])
-        spare[t] = float((hi - load).sum())
+    spare = {t: float(spare_hours(inst, res)) for t, res in now.items()}
     added: dict[int, list[int]] = {}
     for _ in range(count):
         def short(t: int) -> tuple[float, float, int]:

@@ -259,14 +259,13 @@ def _owners_from(reps: pd.DataFrame, accounts: pd.DataFrame,
         teams = unquote_frame(read_table(plan_reps, f"owners_from {plan_reps.name}"))
         if {"rep_id", "team_id"} <= set(teams.columns):
             reps = reps.copy()
-            team = teams.set_index("rep_id")["team_id"]
-            known = reps["rep_id"].isin(team.index)
-            reps.loc[known, "current_team"] = team.reindex(reps.loc[known, "rep_id"]).to_numpy()
-            if "role" in teams.columns:
-                role = teams.set_index("rep_id")["role"]
+            by_rep = teams.set_index("rep_id")
+            known = reps["rep_id"].isin(by_rep.index)
+            ids = reps.loc[known, "rep_id"]
+            reps.loc[known, "current_team"] = by_rep["team_id"].reindex(ids).to_numpy()
+            if "role" in by_rep.columns:
                 reps["current_role"] = ""
-                reps.loc[known, "current_role"] = role.reindex(
-                    reps.loc[known, "rep_id"]).fillna("").to_numpy()
+                reps.loc[known, "current_role"] = by_rep["role"].reindex(ids).fillna("").to_numpy()
     return reps, accounts
 
 
