@@ -25,12 +25,19 @@ from ortools.graph.python import min_cost_flow
 from models.instances import AllocationInstance, OrgDesignInstance
 
 CACHE_SIZE = 500_000
-#: From this many rep x class pairs on, a full move pass (every rep tried in every team, two
-#: flows each) takes minutes; the search first moves reps below the band by a cheap screen
-#: (see _Search.band_pass). On smaller companies that pass leads to worse designs than the
-#: move pass alone (demo company, min_proficiency 3: 389 h short after a 60 s stage 1,
-#: against 151 h).
-BAND_PASS_PAIRS = 200_000
+#: From this many rep x class pairs on, the search first moves reps below the band by a cheap
+#: screen (see _Search.band_pass), and its first move pass prices each rep in MOVE_SCREEN teams
+#: only: from a start far from the org model's teams (M key-account hybrid from today's
+#: regional teams: 1,419 G, nearly all of it unmet work) a full first pass spent its ~4 s on the
+#: obvious moves, one rep after another, and its designs cost 29.3-50.2 (whole plans 31.6-54.2,
+#: depending on how far a second pass got); the band pass takes that start to 28 G in 0.03 s,
+#: and the screened pass on from it leaves the full passes after it 1-2 s. On smaller
+#: companies the band pass led to worse designs than the move pass alone (demo company,
+#: min_proficiency 3: 389 h short after a 60 s stage 1, against 151 h).
+BAND_PASS_PAIRS = 100_000
+#: ... and from this many on every move pass is screened: a full one (every rep tried in every
+#: team, two flows each) takes minutes
+SCREEN_ALL_PAIRS = 200_000
 #: The band pass confirms its moves this many at a time (see _Search._take_batch).
 BAND_BATCH = 64
 #: On a large company the move pass prices each rep in this many teams (_Search._screened).
@@ -303,6 +310,7 @@ class _Search:
         self.oracle = TeamOracle(inst)
         self.fixed = inst.fixed_team if inst.fixed_team is not None else np.full(inst.n_reps, -1)
         self.ranked: dict[int, list[int]] = {}
+        self.passes = 0  # move passes so far
         self.reset(initial_teams(inst, self.oracle))
 
     def reset(self, team: np.ndarray) -> None:
@@ -448,11 +456,14 @@ class _Search:
                 self.apply([(r, t, b)], changed)
 
     def move_pass(self) -> bool:
-        """Move single reps to the team where the total cost falls most. On a large company
-        (BAND_PASS_PAIRS) each rep is priced in MOVE_SCREEN teams only (see _screened): every
-        team, two flows each, took L key-account hybrid's first pass past its 25 s."""
+        """Move single reps to the team where the total cost falls most. Each rep is priced in
+        MOVE_SCREEN teams only (see _screened) in the first pass from BAND_PASS_PAIRS on and in
+        every pass from SCREEN_ALL_PAIRS on: every team, two flows each, took L key-account
+        hybrid's first pass past its 25 s."""
         improved = False
-        screen = len(self.inst.pair_rep) >= BAND_PASS_PAIRS
+        pairs = len(self.inst.pair_rep)
+        screen = pairs >= SCREEN_ALL_PAIRS or (pairs >= BAND_PASS_PAIRS and not self.passes)
+        self.passes += 1
         unmet = _team_state(self.inst, self.results)[2]
         for r in self.movable():
             if self.out_of_time():
