@@ -184,6 +184,18 @@ def test_a_polishable_team_gets_part_of_its_share_and_the_rest_is_kept():
     assert lanes.room(now=8.0) == pytest.approx(2.0)
 
 
+# Two lanes, 1 s, 1,000 pairs (no base): a team of 1 pair has a share of 0.002 s, below the
+# 0.2 s floor. A team polished later (factor 0.3) gets 0.3 x 0.2 = 0.06 s of it at first; at
+# 0.1 it would get 0.02 s, and gets HURRIED_TEAM_SECONDS instead; a team solved once keeps the
+# whole floor.
+def test_a_polishable_teams_least_time_is_cut_like_its_share():
+    assert (MIN_TEAM_SECONDS, HURRIED_TEAM_SECONDS) == (0.2, 0.05)
+    lanes = _Lanes(deadline=1.0, pairs=1000.0, lanes=2)
+    assert lanes.budget(1.0, now=0.0, factor=0.3) == pytest.approx(0.06)
+    assert lanes.budget(1.0, now=0.0, factor=0.1) == pytest.approx(HURRIED_TEAM_SECONDS)
+    assert lanes.budget(1.0, now=0.0) == pytest.approx(MIN_TEAM_SECONDS)
+
+
 def test_a_small_team_gets_less_at_first_only_where_every_team_may_be_polished():
     assert (FIRST_PASS_SHARE_SMALL, FIRST_PASS_SHARE) == (0.3, 0.6)
     assert first_pass_share(SMALL_TEAM_PAIRS, all_polishable=True) == 0.3
