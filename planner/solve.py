@@ -749,18 +749,21 @@ class _Lanes:
         return self.lanes * (self.deadline - now) - committed
 
     def budget(self, pairs: float, now: float, factor: float = 1.0) -> float:
-        """The team's share; it gets `factor` of it now, and the rest is kept for later. Its
-        least time (`floor`) is cut by the same factor, down to HURRIED_TEAM_SECONDS: a team
-        that may be polished gets its time back there if its gap asks for it. (M key-account
-        hybrid's 20 key-account teams each took the 0.2 s floor at first, nearly half of stage
-        2's lane-seconds, and polishing reached one or two of the four teams holding most of
-        the gap: stage-2 gaps 0.55-0.76 %, six fresh runs, against 0.41-0.70 % with the floor
-        cut to 0.06 s; S, whose floors are mostly hurried already, the same: 0.57-0.82 / 0.27-
-        0.34 % against 0.52-1.05 / 0.27-0.43 %, five runs each.)"""
+        """The team's share; it gets `factor` of it now, and the rest is kept for later. Where
+        the lanes can give every team MIN_TEAM_SECONDS, its least time is cut by the same
+        factor, down to HURRIED_TEAM_SECONDS: a team that may be polished gets its time back
+        there if its gap asks for it. (M key-account hybrid's 20 key-account teams each took
+        the 0.2 s floor at first, nearly half of stage 2's lane-seconds, and polishing reached
+        one or two of the four teams holding most of the gap: stage-2 gaps 0.55-0.76 %, six
+        fresh runs, against 0.41-0.70 % with the floor cut to 0.06 s. Where the floor is
+        already less, S's, the time a cut frees is too short to polish with: S region x
+        function's solves ended at 1.76-1.90 s of their 2 s, their gaps 0.81-1.00 %.)"""
         left = self.deadline - now
         room = self.room(now) - self.reserved - self.remaining * self.charge.per_pair
         share = room * (pairs + self.base) / max(self.weights, 1.0)
-        floor = max(HURRIED_TEAM_SECONDS, self.floor(now) * factor)
+        floor = self.floor(now)
+        if floor >= MIN_TEAM_SECONDS:
+            floor = max(HURRIED_TEAM_SECONDS, floor * factor)
         self.skip(pairs)
         self.reserved += max(0.0, (1.0 - factor) * share)
         share *= factor

@@ -187,13 +187,16 @@ def test_a_polishable_team_gets_part_of_its_share_and_the_rest_is_kept():
 # Two lanes, 1 s, 1,000 pairs (no base): a team of 1 pair has a share of 0.002 s, below the
 # 0.2 s floor. A team polished later (factor 0.3) gets 0.3 x 0.2 = 0.06 s of it at first; at
 # 0.1 it would get 0.02 s, and gets HURRIED_TEAM_SECONDS instead; a team solved once keeps the
-# whole floor.
+# whole floor. Where the floor is less already (four teams still to start with 0.4
+# lane-seconds: 0.1 s each), it is not cut.
 def test_a_polishable_teams_least_time_is_cut_like_its_share():
     assert (MIN_TEAM_SECONDS, HURRIED_TEAM_SECONDS) == (0.2, 0.05)
     lanes = _Lanes(deadline=1.0, pairs=1000.0, lanes=2)
     assert lanes.budget(1.0, now=0.0, factor=0.3) == pytest.approx(0.06)
     assert lanes.budget(1.0, now=0.0, factor=0.1) == pytest.approx(HURRIED_TEAM_SECONDS)
     assert lanes.budget(1.0, now=0.0) == pytest.approx(MIN_TEAM_SECONDS)
+    short = _Lanes(deadline=0.2, pairs=4000.0, lanes=2, teams=4)
+    assert short.budget(1.0, now=0.0, factor=0.3) == pytest.approx(0.1, abs=1e-3)
 
 
 def test_a_small_team_gets_less_at_first_only_where_every_team_may_be_polished():
