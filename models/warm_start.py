@@ -25,18 +25,22 @@ from ortools.graph.python import min_cost_flow
 from models.instances import AllocationInstance, OrgDesignInstance
 
 CACHE_SIZE = 500_000
-#: From this many rep x class pairs on, the search first moves reps below the band by a cheap
-#: screen (see _Search.band_pass), and its first move pass prices each rep in MOVE_SCREEN teams
-#: only: from a start far from the org model's teams (M key-account hybrid from today's
-#: regional teams: 1,419 G, nearly all of it unmet work) a full first pass spent its ~4 s on the
-#: obvious moves, one rep after another, and its designs cost 29.3-50.2 (whole plans 31.6-54.2,
-#: depending on how far a second pass got); the band pass takes that start to 28 G in 0.03 s,
-#: and the screened pass on from it leaves the full passes after it 1-2 s. On smaller
-#: companies the band pass led to worse designs than the move pass alone (demo company,
-#: min_proficiency 3: 389 h short after a 60 s stage 1, against 151 h).
+#: From this many rep x class pairs on, where the start leaves more than FAR_START_UNMET of
+#: the work unmet, the search first moves reps below the band by a cheap screen (see
+#: _Search.band_pass), and its first move pass prices each rep in MOVE_SCREEN teams only:
+#: from a start that far from the org model's teams (M key-account hybrid from today's
+#: regional teams: 47 % of the work unmet, 1,419 G) a full first pass spent its ~4 s on the
+#: obvious moves, one rep after another, and the designs cost 29.3-50.2 (whole plans
+#: 31.6-54.2, depending on how far a second pass got); the band pass takes that start to 28 G
+#: in 0.03 s, and the screened pass on from it leaves the full passes after it 1-2 s: plans
+#: 23.1-24.9. From a nearer start (M region x function: 35 % unmet) the full passes alone
+#: gave better designs: plans 17.20 in five fresh runs, against 17.45-18.14 the other way. On
+#: smaller companies the band pass led to worse designs than the move pass alone (demo
+#: company, min_proficiency 3: 389 h short after a 60 s stage 1, against 151 h).
 BAND_PASS_PAIRS = 100_000
-#: ... and from this many on every move pass is screened: a full one (every rep tried in every
-#: team, two flows each) takes minutes
+FAR_START_UNMET = 0.4
+#: ... and from this many on, wherever the start is, the band pass runs and every move pass is
+#: screened: a full one (every rep tried in every team, two flows each) takes minutes
 SCREEN_ALL_PAIRS = 200_000
 #: The band pass confirms its moves this many at a time (see _Search._take_batch).
 BAND_BATCH = 64
@@ -284,7 +288,7 @@ def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
     if report is not None:
         report(search.total())
     while not search.out_of_time():
-        improved = (len(inst.pair_rep) >= BAND_PASS_PAIRS and search.band_pass()) \
+        improved = ((search.large() or search.far_start()) and search.band_pass()) \
             or search.move_pass() or search.swap_pass()
         if report is not None:
             report(search.total())
@@ -318,6 +322,17 @@ class _Search:
         self.moved_now = moved_count(self.inst, self.team)
         self.results = {t: self.oracle.evaluate(t, self.members(t))
                         for t in range(self.inst.n_teams)}
+        unmet = _team_state(self.inst, self.results)[2].sum()
+        self.far = unmet > FAR_START_UNMET * max(1, self.inst.class_hours.sum())
+
+    def large(self) -> bool:
+        """SCREEN_ALL_PAIRS rep x class pairs or more: the band pass and screened move passes."""
+        return len(self.inst.pair_rep) >= SCREEN_ALL_PAIRS
+
+    def far_start(self) -> bool:
+        """BAND_PASS_PAIRS or more and a start that leaves more than FAR_START_UNMET of the
+        work unmet: the band pass and a screened first move pass."""
+        return len(self.inst.pair_rep) >= BAND_PASS_PAIRS and self.far
 
     def keeps_rules(self, changes: list[tuple[int, int, int]]) -> bool:
         """Whether the outside rules still hold after the changes (checked only for moves
@@ -457,12 +472,11 @@ class _Search:
 
     def move_pass(self) -> bool:
         """Move single reps to the team where the total cost falls most. Each rep is priced in
-        MOVE_SCREEN teams only (see _screened) in the first pass from BAND_PASS_PAIRS on and in
-        every pass from SCREEN_ALL_PAIRS on: every team, two flows each, took L key-account
-        hybrid's first pass past its 25 s."""
+        MOVE_SCREEN teams only (see _screened) in every pass on a `large` company (every team,
+        two flows each, took L key-account hybrid's first pass past its 25 s) and in the first
+        from a `far_start`."""
         improved = False
-        pairs = len(self.inst.pair_rep)
-        screen = pairs >= SCREEN_ALL_PAIRS or (pairs >= BAND_PASS_PAIRS and not self.passes)
+        screen = self.large() or (self.far_start() and not self.passes)
         self.passes += 1
         unmet = _team_state(self.inst, self.results)[2]
         for r in self.movable():

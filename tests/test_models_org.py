@@ -711,7 +711,7 @@ def test_a_large_companys_move_pass_prices_reps_where_unmet_work_lies(monkeypatc
     import models.warm_start as warm_start
     monkeypatch.setattr(warm_start, "MOVE_SCREEN", 1)
     if screen:
-        monkeypatch.setattr(warm_start, "BAND_PASS_PAIRS", 0)
+        monkeypatch.setattr(warm_start, "SCREEN_ALL_PAIRS", 0)
     inst = make_org([0, 0], [10, 10], 3, [0, 1, 2], [4, 6, 10], all_pairs(2, 3),
                     {"unmet": unmet_term(1, 3)}, hint_team=i64([0, 0]))
     search = _Search(inst, time.monotonic() + 10)
@@ -721,23 +721,29 @@ def test_a_large_companys_move_pass_prices_reps_where_unmet_work_lies(monkeypatc
     assert search.team.tolist() == [2, 1] and search.total() == 4
 
 
-# Between BAND_PASS_PAIRS and SCREEN_ALL_PAIRS only the first move pass is screened: the
-# instance above after its first pass (rep 0 in team 2, rep 1 in team 1, team 0's 4 h unmet);
-# the second pass prices rep 0 in both other teams, team 0 first (10 h then unmet against
-# 4: 6 higher; in team 1, 14: 10 higher), and moves it nowhere; from SCREEN_ALL_PAIRS on it
-# is priced in the screen's one team again (team 0, where the unmet work lies).
-@pytest.mark.parametrize("screen_all, second", [(False, [0, 1]), (True, [0])])
-def test_a_mid_sized_companys_first_move_pass_alone_is_screened(monkeypatch, screen_all,
-                                                                 second):
+# Between BAND_PASS_PAIRS and SCREEN_ALL_PAIRS, from a start far from a design (the instance
+# above leaves 16 h of its 20 unmet: 80 %, over FAR_START_UNMET), only the first move pass is
+# screened. After it rep 0 is in team 2, rep 1 in team 1, team 0's 4 h unmet; the second pass
+# prices rep 0 in both other teams, team 0 first (10 h then unmet against 4: 6 higher; in
+# team 1, 14: 10 higher), and moves it nowhere; from SCREEN_ALL_PAIRS on it is priced in the
+# screen's one team again (team 0, where the unmet work lies). From a start nearer than
+# FAR_START_UNMET (0.9 here) the first pass prices every team too.
+@pytest.mark.parametrize("far_share, screen_all, first, second",
+                         [(0.4, False, [2], [0, 1]), (0.4, True, [2], [0]),
+                          (0.9, False, [2, 1], [0, 1])])
+def test_a_mid_sized_companys_first_move_pass_alone_is_screened_from_a_far_start(
+        monkeypatch, far_share, screen_all, first, second):
     import models.warm_start as warm_start
     monkeypatch.setattr(warm_start, "MOVE_SCREEN", 1)
     monkeypatch.setattr(warm_start, "BAND_PASS_PAIRS", 0)
+    monkeypatch.setattr(warm_start, "FAR_START_UNMET", far_share)
     monkeypatch.setattr(warm_start, "SCREEN_ALL_PAIRS", 0 if screen_all else 10**9)
     inst = make_org([0, 0], [10, 10], 3, [0, 1, 2], [4, 6, 10], all_pairs(2, 3),
                     {"unmet": unmet_term(1, 3)}, hint_team=i64([0, 0]))
     search = _Search(inst, time.monotonic() + 10)
+    assert search.far_start() == (far_share < 0.8)
     assert search.move_pass()
-    assert search.ranked[0] == [2] and search.team.tolist() == [2, 1]
+    assert search.ranked[0] == first and search.team.tolist() == [2, 1]
     assert not search.move_pass()
     assert search.ranked[0] == second and search.total() == 4
 
