@@ -112,6 +112,14 @@ CORE_MIN_SECONDS = 0.03
 CORE_MIN_PAIRS = CPSAT_PROVES_PAIRS
 #: the least time the flow's rounding may take to be priced under the maxima
 PRICED_MIN_SECONDS = 0.01
+#: The least time, per pair, the plan priced at the flow's prices may take to be brought
+#: under the maxima, past the team's share where its flow took that (`_relax_and_start`):
+#: it is the team's best start by far. XL region x function's teams of 1.7 and 5.5 million
+#: pairs, in whole runs at 120 s, spent 5.2 and 10.3 s of their 6.7 and 17.5 s on the flow
+#: (3.7 and 7-10 s alone), and their priced plans got next to no time: 111.3 M and 178.1 M
+#: for bounds of 94.1 M and 165.6 M (gaps 15 % and 7 %). Priced to the end, which took 0.33
+#: and 0.74 s (1.9e-7 and 1.3e-7 s a pair), they cost 94.6 M and 166.2 M.
+PRICED_SECONDS_PER_PAIR = 3e-7
 #: The flow is solved where it takes at most FLOW_SHARE of a team's time, at about
 #: FLOW_SECONDS_PER_PAIR (measured: 2.0 s for XL's East hunting team, 1.7 million pairs; by
 #: column generation above 2 million, 2.6 s for L's individuals team, 2.7 million, and
@@ -800,8 +808,9 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
             return None, None, None
         if relaxed is None or found.bound >= relaxed.bound:
             relaxed = found
+        pricing = max(budget, pairs * PRICED_SECONDS_PER_PAIR) if run == "flow" else budget
         starts.append(repair_allocation(inst.with_hint(
-            priced_plan(inst, names, found, budget))))
+            priced_plan(inst, names, found, pricing))))
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
     if not feasible:
         return relaxed, None, flow

@@ -376,6 +376,30 @@ def test_what_the_starts_take_comes_off_the_relaxations_time(monkeypatch):
     assert relaxation_seconds(monkeypatch, inst) == pytest.approx([0.133], abs=0.01)
 
 
+# The plan priced at the flow's prices is the team's best start by far: where the flow left
+# the relaxation no time (as above, START_SECONDS_PER_PAIR 0.05 s a pair), it still gets
+# PRICED_SECONDS_PER_PAIR (here 0.02 s) for each of the 6 pairs, 0.12 s, to be brought under
+# the maxima; the relaxation's own steps keep their share (none). XL region x function's
+# teams of 1.7 and 5.5 million pairs, their priced plans cut to nothing after the flow, ended
+# 15 % and 7 % above their bounds; priced to the end, 0.5 % and 0.4 %.
+def test_the_flows_priced_plan_gets_its_least_time_where_the_flow_left_none(monkeypatch):
+    import models.allocation as allocation
+    inst = three_items(hint_agent=i64([1, 1, 1]))
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.5 / len(inst.pair_item))
+    monkeypatch.setattr(allocation, "LNS_ONLY_PAIRS", 0)
+    monkeypatch.setattr(allocation, "START_SECONDS_PER_PAIR", 0.05)
+    monkeypatch.setattr(allocation, "PRICED_SECONDS_PER_PAIR", 0.02)
+    priced = []
+    real = allocation.priced_plan
+
+    def spy(inst, names, relaxed, seconds, **kwargs):
+        priced.append(seconds)
+        return real(inst, names, relaxed, seconds, **kwargs)
+    monkeypatch.setattr(allocation, "priced_plan", spy)
+    assert relaxation_seconds(monkeypatch, inst) == [0.0]
+    assert priced == pytest.approx([0.12])
+
+
 # With one cheapest pair per item (agent 0's: pairs 0, 2, 4), the hinted pairs come too:
 # items 0 and 1 hinted to agent 1 (pairs 1 and 3), item 2 not hinted.
 def test_the_first_columns_hold_each_items_hinted_pair(monkeypatch):
