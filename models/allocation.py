@@ -131,8 +131,15 @@ FLOW_SHARE = 0.4
 #: million pairs, the flow 5.1-5.6 s) at 17.6 s, its time in a whole run, skipped the flow
 #: (7.6 s estimated against 7.0 s) and ended at 678.3 M with a bound of 122.0 M (stage-2 gap
 #: 21-24 % in three runs at 120 s); with the flow, 662.6 M and 654.9 M in 18.1 s, and at 14 s
-#: 663.7 M and 654.9 M in 14.1 s (715.6 M and 122.0 M without); at 12.8 s, the same in 13.1 s
-FLOW_SHARE_LARGE = 0.6
+#: 663.7 M and 654.9 M in 14.1 s (715.6 M and 122.0 M without); at 12.8 s, the same in 13.1 s.
+#: Raised from 0.6: above 2 million pairs the column generation stopped where another solve
+#: would pass that share, and its duals were not yet the optimum's, nor its priced plan near
+#: the bound: XL region x function's team of 3.6 million pairs, alone, all 7 solves in 9.8 s,
+#: its priced plan 248.8 M (bound 247.2 M), after 6 solves 254.2 M, after 5 313.2 M; at its
+#: time in whole runs (14.4 s, 11.5 s alone for the run's slower solves) 250.5 / 259.7 M with
+#: 0.6, 248.2 / 254.1 M with 0.8. Whole runs at 120 s, alternated: stage-2 gaps 2.1-5.2 % ->
+#: 0.36-0.52 %, plans 14.64-14.74 -> 14.25-14.41 (three each)
+FLOW_SHARE_LARGE = 0.8
 FLOW_SECONDS_PER_PAIR = 1.5e-6
 #: ... and this for a team solved beside the process's other work (`beside_others`), whose
 #: flows are solved in a child process (models.flow_apart: a solve holds Python's lock for

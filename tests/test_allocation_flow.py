@@ -309,9 +309,9 @@ def test_a_large_team_gives_its_relaxation_more_of_its_time(monkeypatch, large):
 
 # A team solved beside the process's other work (the local lane) is estimated at
 # FLOW_SECONDS_PER_PAIR_BESIDE (its flows are solved in a child process): the three items' 6
-# pairs at 0.5 s alone, and 0.55 s or 0.7 s beside, in a large team's 1 s (FLOW_SHARE_LARGE
-# 0.6): the flow fits beside at 0.55 s, not at 0.7 s.
-@pytest.mark.parametrize("beside, fits", [(0.55, True), (0.7, False)])
+# pairs at 0.5 s alone, and 0.75 s or 0.85 s beside, in a large team's 1 s (FLOW_SHARE_LARGE
+# 0.8): the flow fits beside at 0.75 s, not at 0.85 s.
+@pytest.mark.parametrize("beside, fits", [(0.75, True), (0.85, False)])
 def test_a_team_beside_the_processs_other_work_solves_the_flow_only_where_it_fits_there(
         monkeypatch, beside, fits):
     import models.allocation as allocation
@@ -325,7 +325,7 @@ def test_a_team_beside_the_processs_other_work_solves_the_flow_only_where_it_fit
 
 
 # A large team (above LNS_ONLY_PAIRS) solves the flow where it is estimated at up to
-# FLOW_SHARE_LARGE (0.6) of its time, a small one up to FLOW_SHARE (0.4): the three items' 6
+# FLOW_SHARE_LARGE (0.8) of its time, a small one up to FLOW_SHARE (0.4): the three items' 6
 # pairs estimated at 0.5 s of a 1 s team. The relaxation and the priced plans then share
 # what the flow left: a flow of 0.5 s leaves a large team's relaxation (0.7 of the rest, one
 # round, half of it for the steps) 0.175 s.
