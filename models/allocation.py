@@ -798,7 +798,8 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         runs = runs + ["flow"] if rounds > 1 else ["flow"]
     # relaxations and priced plans share what the flow leaves (XL's East farming team of
     # FLOW_SHARE_LARGE took 14.3 s of its 12.8 s when they shared all of it), less what the
-    # repairs and the relaxation's data take whatever their time
+    # repairs and the relaxation's data take whatever their time; the plan priced at the
+    # flow's prices gets at least PRICED_SECONDS_PER_PAIR a pair, past the share if need be
     left = settings.time_limit - (time.monotonic() - flowed) \
         - pairs * START_SECONDS_PER_PAIR * (len(runs) + 1)
     budget = max(0.0, left) * share / (2 * rounds)
