@@ -116,7 +116,7 @@ PRICED_MIN_SECONDS = 0.01
 #: under the maxima, past the team's share where its flow took that (`_relax_and_start`):
 #: it is the team's best start by far. XL region x function's teams of 1.7 and 5.5 million
 #: pairs, in whole runs at 120 s, spent 5.2 and 10.3 s of their 6.7 and 17.5 s on the flow
-#: (3.7 and 7-10 s alone), and their priced plans got next to no time: 111.3 M and 178.1 M
+#: (3.7 and 8.1-8.3 s alone), and their priced plans got next to no time: 111.3 M and 178.1 M
 #: for bounds of 94.1 M and 165.6 M (gaps 15 % and 7 %). Priced to the end, which took 0.33
 #: and 0.74 s (1.9e-7 and 1.3e-7 s a pair), they cost 94.6 M and 166.2 M.
 PRICED_SECONDS_PER_PAIR = 3e-7
