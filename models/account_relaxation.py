@@ -22,8 +22,11 @@ import numpy as np
 #: accounts of up to this many items are solved exactly (set partitions: 2, 5, 15)
 MAX_ITEMS = 4
 #: accounts x items x agents of one size beyond which it is built a chunk at a time, each
-#: time it is priced (DeferredGroup: memory)
-MAX_CELLS = 3_000_000
+#: time it is priced (DeferredGroup: memory; a cell kept takes 16 bytes). L key-account
+#: hybrid's individuals team has 3.0 million cells of accounts of two items: built each time,
+#: its relaxation's steps shared travel instead, and its bound and plans suffered (see
+#: models.allocation_bound's MIN_EXACT_STEPS_FROM_PRICES)
+MAX_CELLS = 6_000_000
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,8 @@ class AccountGroup:
 
     items: np.ndarray  # (n, k) the accounts' items
     cost: np.ndarray  # (n, k, A) each item's cost on each agent without travel (inf: not allowed)
-    weight: np.ndarray  # (n, k, A) hours (0 where not allowed)
-    pair: np.ndarray  # (n, k, A) the pair's index in the relaxation's order (-1: none)
+    weight: np.ndarray  # (n, k, A) hours (0 where not allowed), float32 where that is exact
+    pair: np.ndarray  # (n, k, A) the pair's index in the relaxation's order (-1: none), int32
     none: np.ndarray  # (n, k) cost of the item to nobody (inf: mandatory)
     travel: np.ndarray  # (n, A) the account's travel to each agent
     blocks: tuple[tuple[int, ...], ...]  # the non-empty sets of the k items
@@ -118,8 +121,10 @@ def _group(accounts: np.ndarray, items: np.ndarray, item_account: np.ndarray, n_
     slot = np.zeros(n_items, dtype=np.int64)
     slot[items] = np.arange(k)[None, :]
     cost = np.full((len(accounts), k, n_agents), np.inf)
-    hours = np.zeros((len(accounts), k, n_agents))
-    pair = np.full((len(accounts), k, n_agents), -1, dtype=np.int64)
+    exact32 = not len(weight) or float(np.max(weight)) < 2 ** 24  # whole hours float32 holds
+    hours = np.zeros((len(accounts), k, n_agents), dtype=np.float32 if exact32 else float)
+    pair = np.full((len(accounts), k, n_agents), -1,
+                   dtype=np.int32 if len(order) < 2 ** 31 else np.int64)
     inside = np.flatnonzero(row[pair_item[order]] >= 0)
     i = pair_item[order[inside]]
     at = (row[i], slot[i], pair_agent[order[inside]])
@@ -146,7 +151,9 @@ def choose(group: AccountGroup | DeferredGroup, prices: np.ndarray) -> AccountCh
     block_value = np.empty((len(group.blocks), n))
     block_agent = np.empty((len(group.blocks), n), dtype=np.int64)
     for b, members in enumerate(group.blocks):
-        total = priced[:, list(members), :].sum(axis=1) + group.travel
+        total = group.travel + priced[:, members[0], :]
+        for m in members[1:]:  # (slices added in place: a fancy index's copy took a third)
+            total += priced[:, m, :]
         agent = np.argmin(total, axis=1)
         value = total[rows, agent]
         if len(members) == 1:

@@ -24,8 +24,8 @@ from models.instances import AllocationInstance, AllocSolution, AllocTerm, Solve
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.account_moves import gather_accounts
 from models.item_moves import descent_least_seconds, improve_by_moves
-from models.allocation_bound import (LagrangeBound, lagrangian_bound, may_beat, priced_plan,
-                                     tighten)
+from models.allocation_bound import (MIN_EXACT_STEPS, MIN_EXACT_STEPS_FROM_PRICES, LagrangeBound,
+                                     lagrangian_bound, may_beat, priced_plan, tighten)
 from models.allocation_flow import FlowChoice, flow_applies, flow_choices, flow_core
 from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost, solve_sub
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
@@ -811,7 +811,9 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
         prices = flow.prices if run == "flow" else None if relaxed is None else relaxed.prices
         found = lagrangian_bound(inst, names, budget, prices=prices, again=relaxed,
-                                 upper=None if run == "flow" else min(costs, default=None))
+                                 upper=None if run == "flow" else min(costs, default=None),
+                                 min_exact_steps=MIN_EXACT_STEPS_FROM_PRICES if run == "flow"
+                                 else MIN_EXACT_STEPS)
         if found is None:
             return None, None, None
         if relaxed is None or found.bound >= relaxed.bound:

@@ -33,6 +33,12 @@ NULLS = 5
 SHRINK = 0.5
 #: steps that must fit in the subgradient's time for them to price small accounts whole
 MIN_EXACT_STEPS = 50
+#: ... and where the steps start from the divisible allocation's prices (near the optimum
+#: already). L key-account hybrid's individuals team (2.8 million pairs, 46,558 items in
+#: 25,000 accounts, 5.6 s of steps at 0.14 s a step priced whole): sharing travel, 132 steps,
+#: bound 156.8 M, the plan priced at it 199.7 M and the team 172.2 M at its 24 s; priced
+#: whole, 40-71 steps, 158.5-158.7 M, 176.5-181.0 M and 165.9 M
+MIN_EXACT_STEPS_FROM_PRICES = 20
 #: subgradient steps without a better bound before the step size is halved
 PATIENCE = 10
 #: Pricing accounts whose arrays are built each time (DeferredGroup) takes about this long
@@ -80,6 +86,11 @@ class _Relaxation:
     accounts: tuple[AccountGroup | DeferredGroup, ...] = ()
     grouped: np.ndarray | None = None
     position: np.ndarray | None = None  # (I,) each item's place in `items` (-1: unreachable)
+    #: the sorted pairs of the items in no such account, and where each item's start there:
+    #: priced alone when the accounts are priced whole (pricing every pair took 0.03 of L key-
+    #: account hybrid's individuals team's 0.08 s a step, 85 % of it for nothing)
+    alone_pairs: np.ndarray | None = None
+    alone_starts: np.ndarray | None = None
 
 
 def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation | None:
@@ -117,10 +128,16 @@ def _relaxation(inst: AllocationInstance, names: tuple[str, ...]) -> _Relaxation
             grouped[g.items.ravel()] = True
         position = np.full(inst.n_items, -1, dtype=np.int64)
         position[items] = np.arange(len(items))
+    alone_pairs = alone_starts = None
+    if grouped is not None:
+        sizes = np.diff(np.r_[starts, len(order)])
+        alone = ~grouped[items]
+        alone_pairs = np.flatnonzero(np.repeat(alone, sizes))
+        alone_starts = np.r_[0, np.cumsum(sizes[alone])[:-1]].astype(np.int64)
     return _Relaxation(order, starts, items, inst.pair_agent[order], weight, cost[order], none,
                        inst.agent_lo.astype(float), inst.agent_hi.astype(float),
                        target.astype(float), deviation, float(constant), groups, grouped,
-                       position)
+                       position, alone_pairs, alone_starts)
 
 
 def travel_share(inst: AllocationInstance, travel: np.ndarray, add_to: np.ndarray | None = None
@@ -164,24 +181,18 @@ def _items_part(r: _Relaxation, prices: np.ndarray, n_agents: int, exact: bool =
     `exact`, each small account's cheapest choice of its items together), the load those
     choices give each agent (the part's slope in the prices) and the chosen pair of each
     reachable item (-1: nobody)."""
-    priced = r.cost + prices[r.agent] * r.weight
-    best = np.minimum.reduceat(priced, r.starts) if len(priced) else np.zeros(0)
-    none = r.none_cost[r.items]
-    to_agent = best <= none
-    each = np.where(to_agent, best, none)
-    # which pair gave each item its minimum: the first pair of the item at that value
-    at_min = priced == np.repeat(best, np.diff(np.r_[r.starts, len(priced)]))
-    first = np.maximum.reduceat(np.where(at_min, -np.arange(len(priced)), -len(priced)),
-                                r.starts) if len(priced) else np.zeros(0, dtype=np.int64)
-    chosen = np.where(to_agent, -first, -1)
     unreachable = _unreachable(r)
     if not exact or not r.accounts:
-        taken = chosen[to_agent]
+        each, chosen = _cheapest_pairs(r, prices, None, r.starts, r.items)
+        taken = chosen[chosen >= 0]
         load = np.bincount(r.agent[taken], weights=r.weight[taken], minlength=n_agents)
         return float(each.sum()) + float(r.none_cost[unreachable].sum()), load, chosen
     alone = ~r.grouped[r.items]
-    value = float(each[alone].sum()) + float(r.none_cost[unreachable & ~r.grouped].sum())
-    taken = chosen[to_agent & alone]
+    chosen = np.full(len(r.items), -1, dtype=np.int64)
+    each, chosen[alone] = _cheapest_pairs(r, prices, r.alone_pairs, r.alone_starts,
+                                          r.items[alone])
+    value = float(each.sum()) + float(r.none_cost[unreachable & ~r.grouped].sum())
+    taken = chosen[chosen >= 0]
     load = np.bincount(r.agent[taken], weights=r.weight[taken],
                        minlength=n_agents).astype(float)  # (int when nothing is taken)
     for group in r.accounts:
@@ -191,6 +202,28 @@ def _items_part(r: _Relaxation, prices: np.ndarray, n_agents: int, exact: bool =
         at = r.position[exact_choice.items]
         chosen[at[at >= 0]] = exact_choice.pair[at >= 0]
     return value, load, chosen
+
+
+def _cheapest_pairs(r: _Relaxation, prices: np.ndarray, pairs: np.ndarray | None,
+                    starts: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each of `items`' cheapest choice at these prices among its sorted `pairs` (all of them:
+    None; each item's first at `starts`) or nobody: its value, and its pair (-1: nobody)."""
+    if pairs is None:
+        priced = r.cost + prices[r.agent] * r.weight
+    elif len(pairs):
+        priced = r.cost[pairs] + prices[r.agent[pairs]] * r.weight[pairs]
+    else:
+        return np.zeros(len(items)), np.full(len(items), -1, dtype=np.int64)
+    if not len(priced):
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    best = np.minimum.reduceat(priced, starts)
+    none = r.none_cost[items]
+    to_agent = best <= none
+    # which pair gave each item its minimum: the first pair of the item at that value
+    at_min = priced == np.repeat(best, np.diff(np.r_[starts, len(priced)]))
+    first = np.maximum.reduceat(np.where(at_min, -np.arange(len(priced)), -len(priced)), starts)
+    chosen = -first if pairs is None else pairs[-first]
+    return np.where(to_agent, best, none), np.where(to_agent, chosen, -1)
 
 
 def _unreachable(r: _Relaxation) -> np.ndarray:
@@ -321,13 +354,14 @@ class _Best:
 def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
                      upper: float | None = None, max_iterations: int = 200,
                      prices: np.ndarray | None = None,
-                     again: LagrangeBound | None = None) -> LagrangeBound | None:
+                     again: LagrangeBound | None = None,
+                     min_exact_steps: int = MIN_EXACT_STEPS) -> LagrangeBound | None:
     """The best Lagrangian bound found by subgradient steps within `seconds` (at least one
     evaluation). Their prices make good priced plans early on; for the relaxation's optimum,
     `tighten` goes on from them. The steps share each account's travel among its lines (1.5-2
     times as quick to evaluate as pricing small accounts whole, three times before the
     partitions' blocks were listed once: L's key-account teams, given 0.2 s, got a third of
-    the steps and bounds 40-90 % lower) unless MIN_EXACT_STEPS of the
+    the steps and bounds 40-90 % lower) unless `min_exact_steps` of the
     latter fit in the time (the steps' plans are better for it: S's individuals team 1,195 M
     -> 1,160 M); the best prices' value and choices are then those with small accounts priced
     whole, which is never lower.
@@ -348,7 +382,7 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
     while best.evaluations < max_iterations:
         took = time.monotonic()
         value, grad, better = best.evaluate(current)
-        if best.exact and (time.monotonic() - took) * MIN_EXACT_STEPS > seconds:
+        if best.exact and (time.monotonic() - took) * min_exact_steps > seconds:
             best.exact = False  # the rest of the steps share travel (see above)
         if better:
             stale = 0
