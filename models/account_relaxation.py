@@ -21,12 +21,15 @@ import numpy as np
 
 #: accounts of up to this many items are solved exactly (set partitions: 2, 5, 15)
 MAX_ITEMS = 4
-#: accounts x items x agents of one size beyond which it is built a chunk at a time, each
-#: time it is priced (DeferredGroup: memory; a cell kept takes 16 bytes). L key-account
-#: hybrid's individuals team has 3.0 million cells of accounts of two items: built each time,
-#: its relaxation's steps shared travel instead, and its bound and plans suffered (see
-#: models.allocation_bound's MIN_EXACT_STEPS_FROM_PRICES)
+#: accounts x items x agents (all sizes together) beyond which the accounts are built a chunk
+#: of at most CHUNK_CELLS at a time, each time they are priced (DeferredGroup: memory; a cell
+#: kept takes 16 bytes). L key-account hybrid's individuals team has 4.3 million cells: built
+#: each time (3 million a size at most, before), its relaxation's steps shared travel instead,
+#: and its bound and plans suffered (see models.allocation_bound's
+#: MIN_EXACT_STEPS_FROM_PRICES); XL's has 19.2 million, and its process's memory no room for
+#: them (XL key-account hybrid's peak: 3.8 of the 4 GB its target allows)
 MAX_CELLS = 6_000_000
+CHUNK_CELLS = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -82,15 +85,19 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
                    pair_item: np.ndarray, pair_agent: np.ndarray, weight: np.ndarray,
                    base_cost: np.ndarray, none: np.ndarray, travel: np.ndarray
                    ) -> list[AccountGroup | DeferredGroup]:
-    """Groups of accounts of 2 to MAX_ITEMS items, one per size within MAX_CELLS; a size beyond
-    it comes as DeferredGroups of at most MAX_CELLS cells each. `order` lists the relaxation's
+    """Groups of accounts of 2 to MAX_ITEMS items, one per size where all sizes' cells are
+    within MAX_CELLS; otherwise DeferredGroups of at most CHUNK_CELLS cells each. `order` lists
+    the relaxation's
     pairs (pinned items' other agents left out); `weight` and `base_cost` (pair costs without
     travel) are in that order."""
     per_account = np.bincount(item_account, minlength=travel.shape[0])
     groups: list[AccountGroup | DeferredGroup] = []
     data = (item_account, n_items, n_agents, order, pair_item, pair_agent, weight, base_cost,
             none, travel)
-    for k in range(2, MAX_ITEMS + 1):
+    sizes = np.arange(2, MAX_ITEMS + 1)
+    kept = int((np.bincount(per_account, minlength=MAX_ITEMS + 1)[2:MAX_ITEMS + 1] * sizes).sum()
+               * n_agents) <= MAX_CELLS
+    for k in sizes.tolist():
         accounts = np.flatnonzero(per_account == k)
         if not len(accounts):
             continue
@@ -98,10 +105,10 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
         row[accounts] = np.arange(len(accounts))
         members = np.flatnonzero(row[item_account] >= 0)
         items = members[np.argsort(item_account[members], kind="stable")].reshape(len(accounts), k)
-        if len(accounts) * k * n_agents <= MAX_CELLS:
+        if kept:
             groups.append(_group(accounts, items, *data))
             continue
-        step = max(1, MAX_CELLS // (k * n_agents))
+        step = max(1, CHUNK_CELLS // (k * n_agents))
         groups += [DeferredGroup(items[s:s + step], partial(_group, accounts[s:s + step],
                                                              items[s:s + step], *data))
                    for s in range(0, len(accounts), step)]

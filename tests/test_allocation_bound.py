@@ -96,12 +96,13 @@ def test_a_small_accounts_travel_is_counted_exactly():
     assert bound_of(inst) == 15
 
 
-# Three accounts as above (items 2a and 2a + 1 of account a), with room for a chunk of one
-# account at a time: each is built when priced, and the bound is still 3 x 15 = 45 (30 with the
-# travel shared).
+# Three accounts as above (items 2a and 2a + 1 of account a: 12 cells), with room for 11 kept
+# and a chunk of one account at a time: each is built when priced, and the bound is still
+# 3 x 15 = 45 (30 with the travel shared). With room for 12 they are kept, in one group.
 def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
     import models.account_relaxation as accounts
-    monkeypatch.setattr(accounts, "MAX_CELLS", 4)
+    monkeypatch.setattr(accounts, "MAX_CELLS", 11)
+    monkeypatch.setattr(accounts, "CHUNK_CELLS", 4)
     inst = make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(6) for a in range(2)], 6,
                       {"cost": AllocTerm(pair=i64([0, 5, 5, 0] * 3)),
                        "travel": AllocTerm(travel=np.array([[10, 10]] * 3))},
@@ -109,6 +110,10 @@ def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
     groups = _relaxation(inst, tuple(inst.terms)).accounts
     assert [type(g).__name__ for g in groups] == ["DeferredGroup"] * 3
     assert [g.items.tolist() for g in groups] == [[[0, 1]], [[2, 3]], [[4, 5]]]
+    assert bound_of(inst) == 45
+    monkeypatch.setattr(accounts, "MAX_CELLS", 12)
+    groups = _relaxation(inst, tuple(inst.terms)).accounts
+    assert [type(g).__name__ for g in groups] == ["AccountGroup"]
     assert bound_of(inst) == 45
 
 
