@@ -26,8 +26,8 @@ MAX_ITEMS = 4
 #: kept takes 16 bytes). L key-account hybrid's individuals team has 4.3 million cells: built
 #: each time (3 million a size at most, before), its relaxation's steps shared travel instead,
 #: and its bound and plans suffered (see models.allocation_bound's
-#: MIN_EXACT_STEPS_FROM_PRICES); XL's has 19.2 million, and its process's memory no room for
-#: them (XL key-account hybrid's peak: 3.8 of the 4 GB its target allows)
+#: MIN_EXACT_STEPS_FROM_PRICES); XL's has 19.2 million, for which its process's memory has no
+#: room (XL key-account hybrid's peak: 3.8 of the 4 GB its target allows)
 MAX_CELLS = 6_000_000
 CHUNK_CELLS = 3_000_000
 
@@ -87,9 +87,8 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
                    ) -> list[AccountGroup | DeferredGroup]:
     """Groups of accounts of 2 to MAX_ITEMS items, one per size where all sizes' cells are
     within MAX_CELLS; otherwise DeferredGroups of at most CHUNK_CELLS cells each. `order` lists
-    the relaxation's
-    pairs (pinned items' other agents left out); `weight` and `base_cost` (pair costs without
-    travel) are in that order."""
+    the relaxation's pairs (pinned items' other agents left out); `weight` and `base_cost`
+    (pair costs without travel) are in that order."""
     per_account = np.bincount(item_account, minlength=travel.shape[0])
     groups: list[AccountGroup | DeferredGroup] = []
     data = (item_account, n_items, n_agents, order, pair_item, pair_agent, weight, base_cost,

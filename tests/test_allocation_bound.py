@@ -206,6 +206,21 @@ def test_priced_plan_counts_prices_and_may_leave_optional_items_out():
     assert priced_plan(inst, ("cost",), priced, seconds=5.0).tolist() == [0, -1]
 
 
+# Agent 0 (capacity 1) holds three items of one hour, each free there; agent 1 has room for
+# one (each costs 1 there), agent 2 for all (items cost 3, 2 and 4). Two must leave: item 0 to
+# agent 1, then item 1 to agent 2, 1 + 2 = 3. Made together (a large team's way), all three
+# are priced into agent 1 at once: the second and third no longer fit there once item 0 has
+# gone, and the next pricing sends item 1 to agent 2: the same plan.
+def test_priced_plan_makes_an_agents_cheapest_moves_together_where_they_still_fit(monkeypatch):
+    import models.allocation_bound as bound
+    inst = make_alloc([0, 0, 0], [1, 1, 10], [(i, a, 1) for i in range(3) for a in range(3)], 3,
+                      {"cost": AllocTerm(pair=i64([0, 1, 3, 0, 1, 2, 0, 1, 4]))})
+    at_zero = LagrangeBound(0, np.zeros(3), i64([0, 0, 0]), 0, 0.0)
+    one_by_one = priced_plan(inst, ("cost",), at_zero, seconds=5.0).tolist()
+    monkeypatch.setattr(bound, "BATCH_FROM_PAIRS", 0)
+    assert priced_plan(inst, ("cost",), at_zero, seconds=5.0).tolist() == one_by_one == [1, 2, 0]
+
+
 # Agent 0 takes one item (capacity 1), agent 1 any; item 0 costs 1 or 5, item 1 costs 2 or 3.
 # The best plan costs 1 + 3 = 4, and so does the relaxation at price 1 on agent 0 (items 2
 # and 3, less the price of its hour). Reduced costs: item 0 on agent 1 is 5 - 2 = 3 above its
