@@ -221,14 +221,20 @@ def _cheapest_pairs(r: _Relaxation, prices: np.ndarray, pairs: np.ndarray | None
         return np.zeros(len(items)), np.full(len(items), -1, dtype=np.int64)
     if not len(priced):
         return np.zeros(0), np.zeros(0, dtype=np.int64)
-    best = np.minimum.reduceat(priced, starts)
+    best, first = _run_minima(priced, starts)
     none = r.none_cost[items]
     to_agent = best <= none
-    # which pair gave each item its minimum: the first pair of the item at that value
-    at_min = priced == np.repeat(best, np.diff(np.r_[starts, len(priced)]))
-    first = np.maximum.reduceat(np.where(at_min, -np.arange(len(priced)), -len(priced)), starts)
-    chosen = -first if pairs is None else pairs[-first]
+    chosen = first if pairs is None else pairs[first]
     return np.where(to_agent, best, none), np.where(to_agent, chosen, -1)
+
+
+def _run_minima(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The least of each run of `values` (each run's first at `starts`, none empty) and where
+    it is: the run's first position at that value."""
+    best = np.minimum.reduceat(values, starts)
+    at_min = values == np.repeat(best, np.diff(np.r_[starts, len(values)]))
+    return best, -np.maximum.reduceat(np.where(at_min, -np.arange(len(values)), -len(values)),
+                                      starts)
 
 
 def _unreachable(r: _Relaxation) -> np.ndarray:
@@ -535,16 +541,8 @@ def _cheapest_moves(r: _Relaxation, priced: np.ndarray, mine: np.ndarray, pair_o
     score = np.where(fits, (priced[pairs] - here) / useful, np.inf)
     none = (r.none_cost[mine] - priced[pair_of[mine]]) \
         / np.clip(r.weight[pair_of[mine]], 1e-9, over)
-    best = np.full(len(mine), np.inf)
-    at = np.full(len(mine), -1, dtype=np.int64)
-    if len(score):
-        # each item's least score: its pairs are a run in `pairs` (items with none are skipped)
-        has = counts > 0
-        runs = np.r_[0, np.cumsum(counts)[:-1]][has]
-        best[has] = np.minimum.reduceat(score, runs)
-        at_min = score == np.repeat(best[has], counts[has])
-        at[has] = -np.maximum.reduceat(np.where(at_min, -np.arange(len(score)), -len(score)),
-                                       runs)
+    # each item's least score (an item held has its pair: no run is empty)
+    best, at = _run_minima(score, np.r_[0, np.cumsum(counts)[:-1]])
     to_agent = best <= none
     value = np.where(to_agent, best, none)
     order = np.argsort(value, kind="stable")[:most]
