@@ -61,10 +61,10 @@ class _Gathering:
         wanted[items] = True
         # (in 32 bits where they fit: on XL's largest team these hold millions of pairs)
         small = np.int32 if inst.n_items * inst.n_agents < 2 ** 31 else np.int64
-        pairs = np.flatnonzero(wanted[inst.pair_item]).astype(small)
-        key = (inst.pair_item[pairs] * inst.n_agents + inst.pair_agent[pairs]).astype(small)
-        order = np.argsort(key, kind="stable")
-        self.keys, self.pairs = key[order], pairs[order]
+        order = inst.by_item_agent
+        pairs = order[wanted[inst.pair_item[order]]].astype(small)
+        self.keys = (inst.pair_item[pairs] * inst.n_agents + inst.pair_agent[pairs]).astype(small)
+        self.pairs = pairs
 
     def _spread(self) -> np.ndarray:
         """The accounts whose assigned items are on more than one rep."""

@@ -486,7 +486,9 @@ def priced_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: Lagra
     pair_of = np.full(inst.n_items, -1, dtype=np.int64)  # each item's chosen sorted pair
     assigned = np.flatnonzero(plan >= 0)
     key = inst.pair_item[r.order] * inst.n_agents + r.agent  # (item, agent) of each sorted pair
-    by_key = np.argsort(key, kind="stable")
+    # (sorted already where the pairs come agent by agent, as on the planner's teams)
+    by_key = np.arange(len(key)) if bool(np.all(key[1:] > key[:-1])) \
+        else np.argsort(key, kind="stable")
     pair_of[assigned] = by_key[np.searchsorted(key[by_key], assigned * inst.n_agents
                                                + plan[assigned])]
     load = np.bincount(r.agent[pair_of[assigned]], weights=r.weight[pair_of[assigned]],

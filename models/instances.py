@@ -184,11 +184,23 @@ class AllocationInstance:
         where the repair, the bounds and the search each sorted 5.9 million pairs again."""
         return np.argsort(self.pair_item, kind="stable")
 
+    @cached_property
+    def by_item_agent(self) -> np.ndarray:
+        """The pairs' positions ordered by (item, agent): `by_item` itself where the pairs come
+        agent by agent (the planner's teams), sparing the repair, the descent and the gathering
+        each a sort of every pair (0.8 s on XL key-account hybrid's individuals team)."""
+        order = self.by_item
+        item, agent = self.pair_item[order], self.pair_agent[order]
+        if bool(np.all((item[1:] != item[:-1]) | (agent[1:] > agent[:-1]))):
+            return order
+        return np.lexsort((self.pair_agent, self.pair_item))
+
     def with_hint(self, hint_agent: np.ndarray | None) -> "AllocationInstance":
         """The instance with another hint (the same pairs, so their order by item holds)."""
         out = replace(self, hint_agent=hint_agent)
-        if "by_item" in self.__dict__:
-            out.__dict__["by_item"] = self.__dict__["by_item"]
+        for name in ("by_item", "by_item_agent"):
+            if name in self.__dict__:
+                out.__dict__[name] = self.__dict__[name]
         return out
 
 

@@ -1042,9 +1042,10 @@ class _PairWeights:
             self.table = np.full((inst.n_items, inst.n_agents), -1, dtype=np.int64)
             self.table[inst.pair_item, inst.pair_agent] = inst.pair_weight
         else:
-            keys = inst.pair_item.astype(np.int64) * self.n_agents + inst.pair_agent
-            order = np.argsort(keys)
-            self.keys, self.weights = keys[order], inst.pair_weight[order].astype(np.int64)
+            order = inst.by_item_agent
+            self.keys = inst.pair_item[order].astype(np.int64) * self.n_agents \
+                + inst.pair_agent[order]
+            self.weights = inst.pair_weight[order].astype(np.int64)
 
     def __getitem__(self, key: tuple[int, int]) -> int:
         if self.table is not None:
