@@ -159,6 +159,16 @@ FLOW_SECONDS_PER_PAIR_BESIDE = 2.0e-6
 #: the relaxation and the priced plan took 9.0 and 6.8 s of their 6.8 s each after its flow,
 #: and the team 54.6 s of its 46.3 s
 START_SECONDS_PER_PAIR = 5e-7
+#: Teams above this many pairs (those whose flow is solved by column generation,
+#: models.allocation_flow.SPARSE_FROM_PAIRS) go without the core's search (`_core_start`: its
+#: flows would be column generations too, and its priced rounding is one more start like the
+#: relaxation's), and their gathering of spread accounts has all the time the descent after it
+#: does not need (`_gather_seconds`): the neighbourhood search after them gains next to nothing.
+#: XL key-account hybrid's individuals team (11.9 million pairs) alone at its 38.2 s: the
+#: core's start took 2.4-2.9 s for no gain and the gathering found no time (341.5 M for a bound
+#: of 229.9 M); without the core, gathering for 3.1-4.2 s, 293.1-301.9 M, and the search after
+#: it gained 0.004 M in 2.3 s. Gathered to its end (9.5 s alone) it took 343.3 M to 284.9 M.
+LARGEST_TEAM_PAIRS = 2_000_000
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
@@ -464,13 +474,13 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             # farming team's start descended to 292.0 M, the core's plan to 296.5 M only)
             start = improve_by_moves(inst, start, names,
                                      _descent_seconds(inst, settings, began, MOVES_SHARE / 2))
-            cored = time.monotonic()
-            start = _core_start(inst, settings, relaxed, flow, start,
-                                began + settings.time_limit * CORE_SHARE - time.monotonic())
-            cored = time.monotonic() - cored
+            if len(inst.pair_item) <= LARGEST_TEAM_PAIRS:
+                cored = time.monotonic()
+                start = _core_start(inst, settings, relaxed, flow, start,
+                                    began + settings.time_limit * CORE_SHARE - time.monotonic())
+                cored = time.monotonic() - cored
         if start is not None and GATHER_SHARE > 0:
-            start = gather_accounts(inst, start, names,
-                                    _share_of_left(settings, began, GATHER_SHARE))
+            start = gather_accounts(inst, start, names, _gather_seconds(inst, settings, began))
         if start is not None and MOVES_SHARE > 0:
             share = MOVES_SHARE if flow is None else MOVES_SHARE / 2
             start = improve_by_moves(inst, start, names,
@@ -551,6 +561,19 @@ def _descent_seconds(inst: AllocationInstance, settings: SolveSettings, began: f
     least = descent_least_seconds(inst)
     left = began + settings.time_limit - time.monotonic()
     return least if seconds < least <= DESCENT_LEAST_OF_LEFT * left else seconds
+
+
+def _gather_seconds(inst: AllocationInstance, settings: SolveSettings, began: float) -> float:
+    """The gathering's time: GATHER_SHARE of the team's (`_share_of_left`), but on teams above
+    LARGEST_TEAM_PAIRS all that is left but what the descent after it needs to start
+    (`_descent_seconds`), or all of it where that would leave the gathering less than its
+    share (it stops earlier at a pass that gains nothing)."""
+    share = _share_of_left(settings, began, GATHER_SHARE)
+    if len(inst.pair_item) <= LARGEST_TEAM_PAIRS:
+        return share
+    left = began + settings.time_limit - time.monotonic()
+    rest = left - descent_least_seconds(inst) / DESCENT_LEAST_OF_LEFT
+    return rest if rest >= share else left
 
 
 def wants_capacity_bound(inst: AllocationInstance, settings: SolveSettings, began: float,

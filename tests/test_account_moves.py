@@ -34,6 +34,12 @@ def test_a_spread_account_goes_where_it_costs_least():
     assert plan_cost(inst, plan, NAMES) == 11
 
 
+# Given no time, the spread account above stays spread (and the plan is the very one given).
+def test_no_time_gathers_nothing():
+    plan = i64([0, 1])
+    assert gather_accounts(one_account(), plan, NAMES, 0.0) is plan
+
+
 # Rep 0 has room for one item only: rep 1 takes both (13 against 20).
 def test_a_rep_without_room_is_passed_over():
     plan = gather_accounts(one_account(hi=(4, 20)), i64([0, 1]), NAMES, 5.0)

@@ -540,6 +540,40 @@ def test_an_instance_with_another_hint_keeps_its_pairs_order_by_item():
     assert other.__dict__["by_item"] is inst.by_item
 
 
+# The gathering's time of a team of 10 s: its share, 0.1 x 10 = 1 s, up to
+# LARGEST_TEAM_PAIRS pairs; above, all but what the descent after it needs to start (its least time over
+# DESCENT_LEAST_OF_LEFT), and all of the 10 s where that leaves less than the share (a descent
+# that needs 7.5 s to start: 10 - 7.5 / 0.75 = 0 s).
+def test_the_gathering_has_what_the_descent_leaves_on_the_largest_teams(monkeypatch):
+    import time
+    import models.allocation as allocation
+    inst = make_alloc([0, 0], [9, 9], [(0, 0, 1), (0, 1, 1)], 1,
+                      {"cost": AllocTerm(pair=i64([1, 2]))})
+    settings, began = replace(SETTINGS, time_limit=10.0), time.monotonic()
+    assert allocation._gather_seconds(inst, settings, began) == pytest.approx(1.0, abs=0.05)
+    monkeypatch.setattr(allocation, "LARGEST_TEAM_PAIRS", 1)
+    needs = allocation.descent_least_seconds(inst) / allocation.DESCENT_LEAST_OF_LEFT
+    assert allocation._gather_seconds(inst, settings, began) \
+        == pytest.approx(10.0 - needs, abs=0.05)
+    monkeypatch.setattr(allocation, "descent_least_seconds", lambda _: 7.5)
+    assert allocation._gather_seconds(inst, settings, began) == pytest.approx(10.0, abs=0.05)
+
+
+# By (item, agent): the pairs above come agent by agent, so within each item the order by item
+# already has its agents ascending, and is that very array, carried over to another hint.
+# Pairs (1, 1), (0, 0), (1, 0), (0, 1) do not: item 0's are positions 1 (agent 0), 3 (agent 1),
+# item 1's 2 (agent 0), 0 (agent 1), where by item alone it was 1, 3, 0, 2.
+def test_pairs_by_item_then_agent_reuse_the_order_by_item_where_it_is_one():
+    inst = make_alloc([0, 0], [9, 9], [(1, 0, 1), (0, 0, 1), (1, 1, 1), (0, 1, 1)], 2,
+                      {"cost": AllocTerm(pair=i64([1, 2, 3, 4]))})
+    assert inst.by_item_agent is inst.by_item
+    assert inst.with_hint(i64([1, 0])).__dict__["by_item_agent"] is inst.by_item
+    mixed = make_alloc([0, 0], [9, 9], [(1, 1, 1), (0, 0, 1), (1, 0, 1), (0, 1, 1)], 2,
+                       {"cost": AllocTerm(pair=i64([1, 2, 3, 4]))})
+    assert mixed.by_item.tolist() == [1, 3, 0, 2]
+    assert mixed.by_item_agent.tolist() == [1, 3, 2, 0]
+
+
 # Every term of a plan at once, as one by one: items 0, 1 of account 0 to agent 0 and item 2
 # of account 1 to agent 1; item 3 left out. pair costs 1 + 4 = 5 (+ 3 for item 2: pair 4 of
 # cost 6: 11 in all); unassigned: item 3's 7; deviation: loads 5 and 2 against targets 4 and
