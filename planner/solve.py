@@ -225,9 +225,12 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
             pass  # the two stages, with their warm starts, will find one
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", left()), start)
-    if settings.workers > 1 and not caps \
-            and team_pairs(p) <= POOL_MAX_PAIRS:
-        warm_up(settings.workers)  # stage 2's workers, ready when stage 1 is done
+    if settings.workers > 1 and not caps:
+        # stage 2's workers, ready when stage 1 is done; also where one team is to be solved
+        # here (`_pools`): started at stage 2, XL key-account hybrid's worker was still
+        # importing when its first team came, which was then solved here (8.4 s, 2 million
+        # pairs) before the team too large to send could start
+        warm_up(settings.workers)
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
     shared = left()  # (between the stages; building stage 1's instance is stage 1's time)
     inst1 = org_design_instance(p)

@@ -365,6 +365,23 @@ def test_the_team_solved_here_starts_after_the_largest_team_sent():
     assert team_order({7: 100}, True, {7}) == [7]
 
 
+# Stage 2's workers are started as stage 1 starts, so that they have imported the solver when
+# its first team comes, on companies whose teams count as too large to all be sent
+# (POOL_MAX_PAIRS 0 here: one may then be solved on the local lane) as on any other.
+def test_the_workers_warm_up_before_stage_one_on_any_company(tmp_path, monkeypatch):
+    import sys
+    from planner import load_scenario, solve
+    from tests.helpers import generated_region_scenario
+    solve_module = sys.modules["planner.solve"]
+    warmed = []
+    monkeypatch.setattr(solve_module, "POOL_MAX_PAIRS", 0)
+    monkeypatch.setattr(solve_module, "warm_up", warmed.append)
+    plan = solve(load_scenario(generated_region_scenario(tmp_path)), time_limit=2, workers=2,
+                 seed=0, method="two-stage")
+    assert warmed == [2]
+    assert plan.verify() == []
+
+
 def test_a_solve_with_its_largest_team_on_the_local_lane_verifies(tmp_path, monkeypatch):
     import sys
     from planner import load_scenario, solve, team_pool
