@@ -35,8 +35,8 @@ from planner.team_pool import borrow, give_back, warm_up
 
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
-#: ... and where stage 2's teams are too large for the pool's warm-up (POOL_MAX_PAIRS), stage 1
-#: ends earlier once its design holds the band minimum (`stage1_enough`), so that stage 2 has
+#: ... and where stage 2's teams have more pairs than all go to the workers (POOL_MAX_PAIRS),
+#: stage 1 ends earlier once its design holds the band minimum (`stage1_enough`), so that stage 2 has
 #: about this long per team, besides building them (TEAM_FIXED_SECONDS_PER_PAIR): short of
 #: that, stage 2 gives every team its 0.2 s minimum and solves them one after another past its
 #: time (XL key-account hybrid at a 30 s limit: 11 s left for its 21 teams, which took 13.5 s;
@@ -279,8 +279,9 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
 
 def stage1_enough(p: Problemset, left: float) -> float | None:
     """After how long stage 1 (of the `left` seconds of both stages) may end once its design
-    holds the band minimum: where stage 2's teams are too large for the pool's warm-up and
-    need more than the other half of `left` (STAGE2_SECONDS_PER_TEAM), what they leave; None
+    holds the band minimum: where stage 2's teams have more pairs than all go to the workers
+    (POOL_MAX_PAIRS) and need more than the other half of `left` (STAGE2_SECONDS_PER_TEAM),
+    what they leave; None
     (no earlier end) elsewhere."""
     pairs = team_pairs(p)
     if pairs <= POOL_MAX_PAIRS:
