@@ -226,11 +226,12 @@ def solve_problem(p: Problemset, progress: ProgressFn | None = None,
     if method == "joint":
         return _solve_joint(p, model_settings("joint model", left()), start)
     if settings.workers > 1 and not caps:
-        # stage 2's workers, ready when stage 1 is done; also where one team is to be solved
-        # here (`_pools`): started at stage 2, XL key-account hybrid's worker was still
-        # importing when its first team came, which was then solved here (8.4 s, 2 million
-        # pairs) before the team too large to send could start
-        warm_up(settings.workers)
+        # stage 2's workers, ready when stage 1 is done; above POOL_MAX_PAIRS one fewer, a
+        # team too large to send taking a lane in this process (`_pools`). Started at stage 2
+        # there, XL key-account hybrid's worker was still importing when its first team came,
+        # which was then solved here (8.4 s, 2 million pairs) before the team too large to
+        # send could start; two started at stage 1 held 450 MB more at the peak.
+        warm_up(settings.workers - int(team_pairs(p) > POOL_MAX_PAIRS))
     stage1_levels = ((SHORTFALL,),) + p.levels if p.levels else None
     shared = left()  # (between the stages; building stage 1's instance is stage 1's time)
     inst1 = org_design_instance(p)

@@ -366,8 +366,9 @@ def test_the_team_solved_here_starts_after_the_largest_team_sent():
 
 
 # Stage 2's workers are started as stage 1 starts, so that they have imported the solver when
-# its first team comes, on companies whose teams count as too large to all be sent
-# (POOL_MAX_PAIRS 0 here: one may then be solved on the local lane) as on any other.
+# its first team comes, also on companies whose teams count as too large to all be sent
+# (POOL_MAX_PAIRS 0 here): one fewer there, a team too large to send taking a lane in this
+# process.
 def test_the_workers_warm_up_before_stage_one_on_any_company(tmp_path, monkeypatch):
     import sys
     from planner import load_scenario, solve
@@ -378,7 +379,7 @@ def test_the_workers_warm_up_before_stage_one_on_any_company(tmp_path, monkeypat
     monkeypatch.setattr(solve_module, "warm_up", warmed.append)
     plan = solve(load_scenario(generated_region_scenario(tmp_path)), time_limit=2, workers=2,
                  seed=0, method="two-stage")
-    assert warmed == [2]
+    assert warmed == [1]
     assert plan.verify() == []
 
 
