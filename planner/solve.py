@@ -36,8 +36,8 @@ from planner.team_pool import borrow, give_back, warm_up
 STAGE1_SHARE = 0.5  # at most; stage 1 hands on early when CP-SAT stops improving its plan
 STAGE1_STALL_SHARE = 0.15
 #: ... and where stage 2's teams have more pairs than all go to the workers (POOL_MAX_PAIRS),
-#: stage 1 ends earlier once its design holds the band minimum (`stage1_enough`), so that stage 2 has
-#: about this long per team, besides building them (TEAM_FIXED_SECONDS_PER_PAIR): short of
+#: stage 1 ends earlier once its design holds the band minimum (`stage1_enough`), so that stage
+#: 2 has about this long per team, besides building them (TEAM_FIXED_SECONDS_PER_PAIR): short of
 #: that, stage 2 gives every team its 0.2 s minimum and solves them one after another past its
 #: time (XL key-account hybrid at a 30 s limit: 11 s left for its 21 teams, which took 13.5 s;
 #: the solve ended at 32.5 s). Region x function (15 teams) took 10.3 s of its 10.6 s.
