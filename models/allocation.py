@@ -166,8 +166,10 @@ START_SECONDS_PER_PAIR = 5e-7
 #: does not need (`_gather_seconds`): the neighbourhood search after them gains next to nothing.
 #: XL key-account hybrid's individuals team (11.9 million pairs) alone at its 38.2 s: the
 #: core's start took 2.4-2.9 s for no gain and the gathering found no time (341.5 M for a bound
-#: of 229.9 M); without the core, gathering for 3.1-4.2 s, 293.1-301.9 M, and the search after
-#: it gained 0.004 M in 2.3 s. Gathered to its end (9.5 s alone) it took 343.3 M to 284.9 M.
+#: of 229.9 M), and the search after it gained 0.004 M in 2.3 s; from its start (343.3 M) the
+#: gathering took it to 299.7 M in 3 s and to 284.9 M at its end, 9.5 s. In whole runs at
+#: 120 s, with stage 2's workers warm (planner.solve) and the flow settled sooner
+#: (models.allocation_flow.SETTLED_SHARE): 284.9 M, the stage-2 gap 2.97 -> 1.80-1.98 %.
 LARGEST_TEAM_PAIRS = 2_000_000
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)

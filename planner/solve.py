@@ -282,8 +282,7 @@ def stage1_enough(p: Problemset, left: float) -> float | None:
     """After how long stage 1 (of the `left` seconds of both stages) may end once its design
     holds the band minimum: where stage 2's teams have more pairs than all go to the workers
     (POOL_MAX_PAIRS) and need more than the other half of `left` (STAGE2_SECONDS_PER_TEAM),
-    what they leave; None
-    (no earlier end) elsewhere."""
+    what they leave; None (no earlier end) elsewhere."""
     pairs = team_pairs(p)
     if pairs <= POOL_MAX_PAIRS:
         return None
