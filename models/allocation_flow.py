@@ -46,7 +46,11 @@ COST_SCALE = 1e7
 SPARSE_FROM_PAIRS = 2_000_000
 SPARSE_PAIRS = 8
 ENTERING_PAIRS = 2
-SETTLED_SHARE = 0.05
+SETTLED_SHARE = 0.005
+#: ... and SETTLED_SHARE_LARGEST on teams of more than SETTLED_LARGEST_FROM pairs (too large to
+#: send to a worker: XL key-account hybrid's individuals team), whose solves take 5-6 s each
+SETTLED_SHARE_LARGEST = 0.05
+SETTLED_LARGEST_FROM = 8_000_000
 STAND_IN = 1000.0
 
 
@@ -212,10 +216,13 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
     """The flow's optimum by column generation (see `flow_choices`), every pair priced a
     slice at a time. It stops once at most SETTLED_SHARE of the items have a pair priced
     below zero: the duals are then near the optimum's (XL's individuals team, 9 million
-    pairs: 6 solves instead of 8, the relaxation's bound at the duals 590.70 M either way; at
-    0.05 rather than 0.005, XL region x function's team of 5.6 million pairs 7 solves instead
-    of 8, the bound 164.8226 M against 164.8248 M, and XL key-account hybrid's individuals
-    team, 11.9 million pairs, 4.6 % of its items gaining after 3 solves, 0.7 % after 4), or
+    pairs: 6 solves instead of 8, the relaxation's bound at the duals 590.70 M either way;
+    on teams above SETTLED_LARGEST_FROM pairs, at SETTLED_SHARE_LARGEST: XL key-account
+    hybrid's individuals team, 11.9 million pairs, 3 solves of 5-6 s instead of 4-5, 4.6 % of
+    its items gaining after the third and 0.7 % after the fourth, its bound 229.9 M either way.
+    at 0.05 on every team, XL region x function's team of 3.7 million pairs ended a whole run
+    at 301.2 M for a bound of 233.8 M, the run's stage-2 gap 5.9 %, and at 0.005 the same
+    design's at 252.6 M for 245.8 M, 0.81 %), or
     where another solve, as long as the last, would end past the `deadline`: after 3 of its 4
     solves on XL key-account hybrid's individuals team (12.1 million pairs), the bound at the
     duals was 210.19 M against 210.26 M, and its priced plan 361 M against 302 M (586-699 M
@@ -243,7 +250,9 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
         if not len(entering):  # the optimum: with stand-ins in use, no flow places every item
             return None if solved.stood_in else solved
         gaining = len(np.unique(inst.pair_item[entering]))
-        if gaining <= SETTLED_SHARE * n_items and not solved.stood_in:
+        settled = SETTLED_SHARE_LARGEST if len(inst.pair_item) > SETTLED_LARGEST_FROM \
+            else SETTLED_SHARE
+        if gaining <= settled * n_items and not solved.stood_in:
             return solved
         chosen[_cheapest_of_each(inst.pair_item[entering], np.concatenate(priced_below),
                                  entering, ENTERING_PAIRS)] = True

@@ -229,6 +229,19 @@ def test_column_generation_stops_once_few_items_would_gain(monkeypatch):
     assert flow_choices(three_items(lo=(0, 8), hi=(20, 20)), ("cost",)).agent.tolist() == [1, 1, 0]
 
 
+# The same stop by the share for the largest teams: above SETTLED_LARGEST_FROM pairs (0 here)
+# SETTLED_SHARE_LARGEST (every item may gain: the first flow) counts, below it SETTLED_SHARE
+# (none: the optimum).
+def test_the_largest_teams_settle_by_their_own_share(monkeypatch):
+    by_columns(monkeypatch, settled=0.0)
+    monkeypatch.setattr("models.allocation_flow.SETTLED_SHARE_LARGEST", 1.0)
+    inst = three_items(lo=(0, 8), hi=(20, 20))
+    monkeypatch.setattr("models.allocation_flow.SETTLED_LARGEST_FROM", 0)
+    assert flow_choices(inst, ("cost",)).agent.tolist() == [0, 0, 0]
+    monkeypatch.setattr("models.allocation_flow.SETTLED_LARGEST_FROM", 10 ** 9)
+    assert flow_choices(inst, ("cost",)).agent.tolist() == [1, 1, 0]
+
+
 # The same first flow is kept when another solve would end past the deadline (here, one
 # already past); a first flow with stand-ins in use is not (the first column generation test:
 # its last solve is the optimum).
