@@ -169,7 +169,7 @@ START_SECONDS_PER_PAIR = 5e-7
 #: of 229.9 M), and the search after it gained 0.004 M in 2.3 s; from its start (343.3 M) the
 #: gathering took it to 299.7 M in 3 s and to 284.9 M at its end, 9.5 s. In whole runs at
 #: 120 s, with stage 2's workers warm (planner.solve) and the flow settled sooner
-#: (models.allocation_flow.SETTLED_SHARE): 284.9 M, the stage-2 gap 2.97 -> 1.80-1.98 %.
+#: (models.allocation_flow.SETTLED_SHARE_LARGEST): 284.9 M, the stage-2 gap 2.97 -> 1.80-1.98 %.
 LARGEST_TEAM_PAIRS = 2_000_000
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)

@@ -219,7 +219,7 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
     pairs: 6 solves instead of 8, the relaxation's bound at the duals 590.70 M either way;
     on teams above SETTLED_LARGEST_FROM pairs, at SETTLED_SHARE_LARGEST: XL key-account
     hybrid's individuals team, 11.9 million pairs, 3 solves of 5-6 s instead of 4-5, 4.6 % of
-    its items gaining after the third and 0.7 % after the fourth, its bound 229.9 M either way.
+    its items gaining after the third and 0.7 % after the fourth, its bound 229.9 M either way;
     at 0.05 on every team, XL region x function's team of 3.7 million pairs ended a whole run
     at 301.2 M for a bound of 233.8 M, the run's stage-2 gap 5.9 %, and at 0.005 the same
     design's at 252.6 M for 245.8 M, 0.81 %), or
