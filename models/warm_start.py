@@ -44,8 +44,18 @@ FAR_START_UNMET = 0.4
 SCREEN_ALL_PAIRS = 200_000
 #: The band pass confirms its moves this many at a time (see _Search._take_batch).
 BAND_BATCH = 64
-#: On a large company the move pass prices each rep in this many teams (_Search._screened).
+#: On a large company the move pass prices each rep in this many teams (_Search._screened);
+#: from a far start (FAR_START_UNMET) in fewer where the pass would not reach its last rep in
+#: the time left (_Search._screen_width): each team priced is a flow (7-16 ms for XL
+#: key-account hybrid's largest teams), and that company's pass over 2,000 reps in 4 teams
+#: each needs about 90 s. Its stage 1 alone at 55 s, the pass cut off part way: designs 40.0
+#: with 4 teams, 15.1 with 2, 15.9 with 1 (at 35 s: 72.0, 53.8, 29.4), 14.6-15.0 with the
+#: width fitted to the time; whole plans at 120 s 43.6-47.0 -> 20.4. From a nearer start the
+#: screen's breadth counts for more: XL region x function (32 % of the work unmet at the
+#: start, against 44 %) 10.84 with 4 teams, 11.47 with 2, 12.3 with the width fitted
 MOVE_SCREEN = 4
+#: the pricings a move pass asks for before its own pace, not the oracle's, sets the width
+PACE_MIN_PRICINGS = 200
 #: Cost per missing unit of a coverage requirement, in units of the band penalty.
 COVERAGE_PENALTY_FACTOR = 10_000
 #: Where a unit of several teams shares its managers (one per `span` of its headcount), the
@@ -300,6 +310,24 @@ def improve_org(inst: OrgDesignInstance, time_budget: float = 5.0,
                        search.managers_deadline(), search.manager_candidates())
 
 
+class _Pace:
+    """The seconds a move pass takes per pricing it asked for (a rep without it, the rep in a
+    team), from what it took so far once PACE_MIN_PRICINGS were asked for (some are
+    remembered, and a rep may qualify for fewer teams than asked), until then the oracle's
+    time per evaluation."""
+
+    def __init__(self, oracle: TeamOracle) -> None:
+        self.oracle, self.began, self.asked = oracle, time.monotonic(), 0
+
+    def priced(self, pricings: int) -> None:
+        self.asked += pricings
+
+    def per_unit(self) -> float:
+        if self.asked < PACE_MIN_PRICINGS:
+            return self.oracle.seconds_per_evaluation()
+        return (time.monotonic() - self.began) / self.asked
+
+
 class _Search:
     """The local search state: current teams, each team's evaluation, moved-rep count."""
 
@@ -474,19 +502,28 @@ class _Search:
         """Move single reps to the team where the total cost falls most. Each rep is priced in
         MOVE_SCREEN teams only (see _screened) in every pass on a `large` company (every team,
         two flows each, took L key-account hybrid's first pass past its 25 s) and in the first
-        from a `far_start`."""
+        from a `far_start`; from a far start in fewer where the time left asks for it
+        (`_screen_width`)."""
         improved = False
         screen = self.large() or (self.far_start() and not self.passes)
         self.passes += 1
         unmet = _team_state(self.inst, self.results)[2]
-        for r in self.movable():
+        movable = self.movable()
+        pace = _Pace(self.oracle)
+        for done, r in enumerate(movable):
             if self.out_of_time():
                 break
             old = int(self.team[r])
             without = self.members(old)[self.members(old) != r]
             base = self.results[old].cost - self.oracle.cost(old, without)
             gains = []
-            for t in self._screened(r, old, unmet) if screen else range(self.inst.n_teams):
+            teams = range(self.inst.n_teams)
+            if screen:
+                width = self._screen_width(len(movable) - done, pace.per_unit()) \
+                    if self.far else MOVE_SCREEN
+                pace.priced(1 + width)
+                teams = self._screened(r, old, unmet, width)
+            for t in teams:
                 if t == old or self.oracle.qualified_hours(r, t) == 0 or \
                         not self.allowed([(r, old, t)]):
                     continue
@@ -503,13 +540,23 @@ class _Search:
                 improved = True
         return improved
 
-    def _screened(self, r: int, old: int, unmet: np.ndarray) -> list[int]:
-        """The MOVE_SCREEN teams other than `old` where rep r can do the most unmet work, then
+    def _screened(self, r: int, old: int, unmet: np.ndarray, width: int) -> list[int]:
+        """The `width` teams other than `old` where rep r can do the most unmet work, then
         where it is qualified for the most hours."""
         free = self.oracle.reach(r, unmet)[0]
         qualified = self.oracle._qualified[r]
         order = np.lexsort((-qualified, -free))
-        return [int(t) for t in order if t != old and qualified[t] > 0][:MOVE_SCREEN]
+        return [int(t) for t in order if t != old and qualified[t] > 0][:width]
+
+    def _screen_width(self, reps_left: int, per: float) -> int:
+        """How many teams the screened move pass prices a rep in: MOVE_SCREEN, or as many as
+        let it reach its last rep before the search must end (`out_of_time`) at `per` seconds
+        a pricing (each rep: one without it, one per team; see _Pace), but at least one."""
+        if per <= 0 or reps_left <= 0:
+            return MOVE_SCREEN
+        left = self.deadline - time.monotonic() - MANAGER_RESERVE * manager_seconds(
+            self.inst, self.oracle, self.manager_candidates())
+        return int(max(1, min(MOVE_SCREEN, left / (reps_left * per) - 1)))
 
     def swap_pass(self) -> bool:
         """Swap two reps of different teams where that lowers the total cost."""

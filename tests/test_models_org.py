@@ -748,6 +748,37 @@ def test_a_mid_sized_companys_first_move_pass_alone_is_screened_from_a_far_start
     assert search.ranked[0] == second and search.total() == 4
 
 
+# From a far start (16 h of 20 unmet) the screened move pass prices each rep in as many
+# teams as let it reach its last rep in the time left: at 10 s a pricing, 2 reps left and 10 s,
+# one team (rep 0 in team 2, where most unmet work lies; then as above). From a nearer start
+# (FAR_START_UNMET 0.9) its whole screen of two teams, whatever the time.
+@pytest.mark.parametrize("far_share, ranked", [(0.4, [2]), (0.9, [2, 1])])
+def test_a_move_pass_from_a_far_start_prices_reps_in_fewer_teams_when_short_of_time(
+        monkeypatch, far_share, ranked):
+    import models.warm_start as warm_start
+    monkeypatch.setattr(warm_start, "MOVE_SCREEN", 2)
+    monkeypatch.setattr(warm_start, "SCREEN_ALL_PAIRS", 0)
+    monkeypatch.setattr(warm_start, "FAR_START_UNMET", far_share)
+    monkeypatch.setattr(warm_start._Pace, "per_unit", lambda self: 10.0)
+    inst = make_org([0, 0], [10, 10], 3, [0, 1, 2], [4, 6, 10], all_pairs(2, 3),
+                    {"unmet": unmet_term(1, 3)}, hint_team=i64([0, 0]))
+    search = _Search(inst, time.monotonic() + 10)
+    assert search.move_pass()
+    assert search.ranked[0] == ranked
+    assert search.team.tolist() == [2, 1] and search.total() == 4
+
+
+# The screen's width for the time left (10 s): MOVE_SCREEN where the pass fits with it; else
+# the most teams that fit, each rep costing one pricing more than its teams (1,000 reps at
+# 3 ms a pricing: 3.3 pricings a rep, 2 teams); at least one.
+@pytest.mark.parametrize("per, width", [(0.001, 4), (0.003, 2), (0.004, 1), (1.0, 1)])
+def test_the_screen_is_as_wide_as_the_time_left_allows(per, width):
+    inst = make_org([0, 0], [10, 10], 3, [0, 1, 2], [4, 6, 10], all_pairs(2, 3),
+                    {"unmet": unmet_term(1, 3)}, hint_team=i64([0, 0]))
+    search = _Search(inst, time.monotonic() + 10)
+    assert search._screen_width(1000, per) == width
+
+
 # A cancel ends the search at once, below the band (the start of the instance above: 6 h short);
 # where the search designs alone (a large company: no CP-SAT after it), it first reaches the
 # band (one rep moved to team 1), since a design below it cannot become a plan.
