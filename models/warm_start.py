@@ -554,7 +554,8 @@ class _Search:
         a pricing (each rep: one without it, one per team; see _Pace), but at least one."""
         if per <= 0 or reps_left <= 0:
             return MOVE_SCREEN
-        left = self.deadline - time.monotonic() - MANAGER_RESERVE * manager_seconds(
+        end = self.deadline if self.enough is None else min(self.deadline, self.enough)
+        left = end - time.monotonic() - MANAGER_RESERVE * manager_seconds(
             self.inst, self.oracle, self.manager_candidates())
         return int(max(1, min(MOVE_SCREEN, left / (reps_left * per) - 1)))
 
