@@ -550,8 +550,9 @@ class _Search:
 
     def _screen_width(self, reps_left: int, per: float) -> int:
         """How many teams the screened move pass prices a rep in: MOVE_SCREEN, or as many as
-        let it reach its last rep before the search must end (`out_of_time`) at `per` seconds
-        a pricing (each rep: one without it, one per team; see _Pace), but at least one."""
+        let it reach its last rep before the search ends (`out_of_time`: its deadline, or
+        `enough` where set) at `per` seconds a pricing (each rep: one without it, one per
+        team; see _Pace), but at least one."""
         if per <= 0 or reps_left <= 0:
             return MOVE_SCREEN
         end = self.deadline if self.enough is None else min(self.deadline, self.enough)
