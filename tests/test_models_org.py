@@ -771,11 +771,16 @@ def test_a_move_pass_from_a_far_start_prices_reps_in_fewer_teams_when_short_of_t
 # The screen's width for the time left (10 s): MOVE_SCREEN where the pass fits with it; else
 # the most teams that fit, each rep costing one pricing more than its teams (1,000 reps at
 # 3 ms a pricing: 3.3 pricings a rep, 2 teams); at least one.
-@pytest.mark.parametrize("per, width", [(0.001, 4), (0.003, 2), (0.004, 1), (1.0, 1)])
-def test_the_screen_is_as_wide_as_the_time_left_allows(per, width):
+# Where the search may end early (`enough`, 10 s of a 100 s deadline), the time left counts
+# to that end: 2 teams at 3 ms, not 4.
+@pytest.mark.parametrize("per, width, deadline, enough",
+                         [(0.001, 4, 10, None), (0.003, 2, 10, None), (0.004, 1, 10, None),
+                          (1.0, 1, 10, None), (0.003, 4, 100, None), (0.003, 2, 100, 10)])
+def test_the_screen_is_as_wide_as_the_time_left_allows(per, width, deadline, enough):
     inst = make_org([0, 0], [10, 10], 3, [0, 1, 2], [4, 6, 10], all_pairs(2, 3),
                     {"unmet": unmet_term(1, 3)}, hint_team=i64([0, 0]))
-    search = _Search(inst, time.monotonic() + 10)
+    now = time.monotonic()
+    search = _Search(inst, now + deadline, enough=None if enough is None else now + enough)
     assert search._screen_width(1000, per) == width
 
 
