@@ -65,7 +65,7 @@ class _Gathering:
         small = np.int32 if inst.n_items * inst.n_agents < 2 ** 31 else np.int64
         order = inst.by_item_agent
         pairs = order[wanted[inst.pair_item[order]]].astype(small)
-        self.keys = (inst.pair_item[pairs] * inst.n_agents + inst.pair_agent[pairs]).astype(small)
+        self.keys = inst.item_agent_keys(pairs).astype(small)
         self.pairs = pairs
 
     def _spread(self) -> np.ndarray:

@@ -195,6 +195,11 @@ class AllocationInstance:
             return order
         return np.lexsort((self.pair_agent, self.pair_item))
 
+    def item_agent_keys(self, pairs: np.ndarray) -> np.ndarray:
+        """Each of these pairs' (item, agent) as one int64 key, item x agents + agent: taken in
+        `by_item_agent`'s order, the keys ascend, for searching a pair by its item and agent."""
+        return self.pair_item[pairs].astype(np.int64) * self.n_agents + self.pair_agent[pairs]
+
     def with_hint(self, hint_agent: np.ndarray | None) -> "AllocationInstance":
         """The instance with another hint (the same pairs, so their order by item holds)."""
         out = replace(self, hint_agent=hint_agent)

@@ -117,8 +117,7 @@ class _Descent:
         # (in 32 bits where they fit: XL's largest team has 11 million pairs)
         small = np.int32 if inst.n_items * n_agents < 2 ** 31 else np.int64
         self.order = inst.by_item_agent.astype(small)
-        self.keys = (inst.pair_item[self.order] * n_agents
-                     + inst.pair_agent[self.order]).astype(small)
+        self.keys = inst.item_agent_keys(self.order).astype(small)
         self.pair = self.find(np.arange(inst.n_items), np.maximum(self.plan, 0))
         self.pair[self.plan < 0] = -1
         held = self.pair[self.pair >= 0]

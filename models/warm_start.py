@@ -392,6 +392,10 @@ class _Search:
         `enough` or its deadline; at once when cancelled."""
         if self.stop is not None and self.stop.is_set():
             return -math.inf
+        return self.end()
+
+    def end(self) -> float:
+        """When the search ends at the latest, cancels aside: `enough` or its deadline."""
         return self.deadline if self.enough is None else min(self.deadline, self.enough)
 
     def manager_candidates(self) -> int:
@@ -555,8 +559,7 @@ class _Search:
         team; see _Pace), but at least one."""
         if per <= 0 or reps_left <= 0:
             return MOVE_SCREEN
-        end = self.deadline if self.enough is None else min(self.deadline, self.enough)
-        left = end - time.monotonic() - MANAGER_RESERVE * manager_seconds(
+        left = self.end() - time.monotonic() - MANAGER_RESERVE * manager_seconds(
             self.inst, self.oracle, self.manager_candidates())
         return int(max(1, min(MOVE_SCREEN, left / (reps_left * per) - 1)))
 
@@ -1092,8 +1095,7 @@ class _PairWeights:
             self.table[inst.pair_item, inst.pair_agent] = inst.pair_weight
         else:
             order = inst.by_item_agent
-            self.keys = inst.pair_item[order].astype(np.int64) * self.n_agents \
-                + inst.pair_agent[order]
+            self.keys = inst.item_agent_keys(order)
             self.weights = inst.pair_weight[order].astype(np.int64)
 
     def __getitem__(self, key: tuple[int, int]) -> int:
