@@ -103,7 +103,7 @@ class _Descent:
         self.dev_cost = summed.deviation.astype(np.int64)
         self.travel = summed.travel if summed.travel is not None and np.any(summed.travel) \
             else None
-        n_agents = inst.n_agents
+        self.n_agents = n_agents = inst.n_agents
         target = inst.agent_target if inst.agent_target is not None else np.zeros(n_agents)
         self.target = np.asarray(target, dtype=np.int64)
         self.lo = np.asarray(inst.agent_lo, dtype=np.int64)
@@ -124,7 +124,11 @@ class _Descent:
         self.load = np.bincount(inst.pair_agent[held], weights=self.weight[held],
                                 minlength=n_agents).astype(np.int64)
         self.served_keys = self.served_counts = np.zeros(0, dtype=np.int64)
+        self.served_map: dict[int, int] = {}  # the counts, as (account, agent) key -> count
         self.served_since: dict[int, int] = {}  # moves' changes to the counts since counted
+        # (the bands and the balance per agent as Python numbers, for moves priced one by one)
+        self.agent_lo, self.agent_hi = self.lo.tolist(), self.hi.tolist()
+        self.agent_target, self.agent_dev = self.target.tolist(), self.dev_cost.tolist()
         self.swap_from = 0  # the agent a swap pass starts from
         self.changed: dict[str, np.ndarray] = {}  # kind of pass -> agents changed since
 
@@ -151,11 +155,13 @@ class _Descent:
         """How many items of each account each agent holds (for the travel it pays)."""
         self.served_since = {}
         if self.travel is None:
+            self.served_map = {}
             return
         on = self.plan >= 0
         self.served_keys, self.served_counts = np.unique(
             self.account[on].astype(np.int64) * self.inst.n_agents + self.plan[on],
             return_counts=True)
+        self.served_map = dict(zip(self.served_keys.tolist(), self.served_counts.tolist()))
 
     def served(self, accounts: np.ndarray, agents: np.ndarray) -> np.ndarray:
         """How many items of each account the agent holds."""
@@ -204,53 +210,66 @@ class _Descent:
             return 0
         self.count_served()
         changed = self.changed_since("shift")
-        found = [self._shifts(part, changed) for part in pair_slices(len(self.inst.pair_item))]
+        leaving = self._leaving_all()
+        found = [self._shifts(part, changed, *leaving)
+                 for part in pair_slices(len(self.inst.pair_item))]
         found.append(self._to_nobody(changed))
         change = np.concatenate([f[0] for f in found])
         items = np.concatenate([f[1] for f in found])
         to = np.concatenate([f[2] for f in found])
+        pairs = np.concatenate([f[3] for f in found])
         order = np.argsort(change, kind="stable")
         moved: set[int] = set()
-        for k, (item, agent) in enumerate(zip(items[order].tolist(), to[order].tolist())):
+        for k, (item, agent, pair) in enumerate(zip(items[order].tolist(), to[order].tolist(),
+                                                    pairs[order].tolist())):
             if k % 256 == 255 and time.monotonic() >= self.deadline:
                 break
             # (earlier moves of this pass may have changed its price: priced again)
-            if item in moved or self.shift_change(item, agent) >= 0:
+            if item in moved or self.shift_change(item, agent, pair) >= 0:
                 continue
-            self.move(item, agent)
+            self.move(item, agent, pair)
             moved.add(item)
         return len(moved)
 
-    def shift_change(self, item: int, agent: int) -> int:
-        """The exact change in cost of moving one item to `agent` (-1: nobody) now; a positive
-        number where a band would break."""
+    def shift_change(self, item: int, agent: int, pair: int | None = None) -> int:
+        """The exact change in cost of moving one item to `agent` (-1: nobody) now, by its
+        `pair` if known; a positive number where a band would break. (Priced in Python
+        numbers: a pass prices up to hundreds of thousands of moves one by one, XL key-account
+        hybrid's individuals team 141,000 in its first, at 80 us each in numpy arrays of one.)"""
         source = int(self.plan[item])
-        pair = int(self.find(np.array([item]), np.array([agent]))[0]) if agent >= 0 else -1
-        change = (int(self.pair_cost[pair]) if agent >= 0 else int(self.none_cost[item])) \
-            - int(self.now_cost(np.array([item]))[0])
+        if agent >= 0 and pair is None:
+            pair = int(self.find(np.array([item]), np.array([agent]))[0])
+        held = int(self.pair[item])
+        now = int(self.pair_cost[held]) if held >= 0 \
+            else int(self.none_cost[item]) if self.optional[item] else 0
+        change = (int(self.pair_cost[pair]) if agent >= 0 else int(self.none_cost[item])) - now
         account = int(self.account[item])
         if source >= 0:
-            load = int(self.load[source] - self.weight[self.pair[item]])
-            if load < self.lo[source]:
+            before = int(self.load[source])
+            load = before - int(self.weight[held])
+            if load < self.agent_lo[source]:
                 return 1
-            change += int(self.deviation(source, load) - self.deviation(source,
-                                                                       self.load[source]))
+            change += self._balance(source, load) - self._balance(source, before)
             if self.travel is not None and self.served_now(account, source) == 1:
                 change -= int(self.travel[account, source])
         if agent >= 0:
-            load = int(self.load[agent] + self.weight[pair])
-            if load > self.hi[agent]:
+            before = int(self.load[agent])
+            load = before + int(self.weight[pair])
+            if load > self.agent_hi[agent]:
                 return 1
-            change += int(self.deviation(agent, load) - self.deviation(agent, self.load[agent]))
+            change += self._balance(agent, load) - self._balance(agent, before)
             if self.travel is not None and self.served_now(account, agent) == 0:
                 change += int(self.travel[account, agent])
         return change
 
+    def _balance(self, agent: int, load: int) -> int:
+        """`deviation` for one agent, in Python numbers."""
+        return self.agent_dev[agent] * abs(load - self.agent_target[agent])
+
     def served_now(self, account: int, agent: int) -> int:
         """How many items of the account the agent holds now (counted, plus moves since)."""
-        key = account * self.inst.n_agents + agent
-        return int(self.served(np.array([account]), np.array([agent]))[0]) \
-            + self.served_since.get(key, 0)
+        key = account * self.n_agents + agent
+        return self.served_map.get(key, 0) + self.served_since.get(key, 0)
 
     def account_pass(self) -> int:
         """Whole accounts moved: each account of several items, all held by one agent and none
@@ -346,34 +365,50 @@ class _Descent:
         self.changed[kind] = np.zeros(self.inst.n_agents + 1, dtype=bool)
         return np.ones(self.inst.n_agents + 1, dtype=bool) if changed is None else changed
 
-    def _shifts(self, part: slice, changed: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                 np.ndarray]:
+    def _leaving_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For every item, what its leaving changes (its cost now off, what its agent saves
+        on), whether it may leave (movable, and its agent's band allows it); and each agent's
+        balance now: what pricing every pair's move shares, item by item and agent by agent."""
+        every = np.arange(self.inst.n_items)
+        saving, ok = self.leaving(every)
+        balance = self.deviation(np.arange(self.inst.n_agents), self.load)
+        return saving - self.now_cost(every), ok & self.movable, balance
+
+    def _shifts(self, part: slice, changed: np.ndarray, off: np.ndarray, may_leave: np.ndarray,
+                balance: np.ndarray) -> tuple[np.ndarray, ...]:
         """The moves of the pairs in `part` that would lower the cost and whose price may have
-        changed: change, item, agent."""
+        changed: change, item, agent, pair (`_leaving_all`: what each item's leaving changes,
+        whether it may leave, each agent's balance now). Travel, which only adds to a move's
+        cost, is priced for the moves that gain without it alone."""
         inst = self.inst
         items, agents = inst.pair_item[part], inst.pair_agent[part]
-        pairs = np.arange(part.start, part.stop)
-        keep = (self.plan[items] != agents) & self.movable[items] \
-            & (changed[agents] | _held_by(self.plan[items], changed))
-        items, agents, pairs = items[keep], agents[keep], pairs[keep]
-        saving, ok = self.leaving(items)
+        keep = may_leave[items] & (self.plan[items] != agents)
+        if not changed.all():
+            keep &= changed[agents] | _held_by(self.plan[items], changed)
+        pairs = np.flatnonzero(keep) + part.start
+        items, agents = items[keep], agents[keep]
         load = self.load[agents] + self.weight[pairs]
-        change = self.pair_cost[pairs] - self.now_cost(items) + saving \
-            + self.deviation(agents, load) - self.deviation(agents, self.load[agents]) \
-            + self.travel_in(items, agents)
-        good = ok & (load <= self.hi[agents]) & (change < 0)
-        return change[good], items[good], agents[good]
+        change = self.pair_cost[pairs] + off[items] + self.deviation(agents, load) \
+            - balance[agents]
+        good = (load <= self.hi[agents]) & (change < 0)
+        change, items, agents, pairs = change[good], items[good], agents[good], pairs[good]
+        change = change + self.travel_in(items, agents)
+        good = change < 0
+        return change[good], items[good], agents[good], pairs[good]
 
-    def _to_nobody(self, changed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Optional items on `changed` agents whose leaving to nobody would lower the cost."""
+    def _to_nobody(self, changed: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Optional items on `changed` agents whose leaving to nobody would lower the cost
+        (change, item, and -1 for agent and pair)."""
         items = np.flatnonzero((self.plan >= 0) & self.optional & self.movable)
         items = items[_held_by(self.plan[items], changed)]
         saving, ok = self.leaving(items)
         change = self.none_cost[items] - self.now_cost(items) + saving
         good = ok & (change < 0)
-        return change[good], items[good], np.full(int(good.sum()), -1, dtype=np.int64)
+        none = np.full(int(good.sum()), -1, dtype=np.int64)
+        return change[good], items[good], none, none
 
-    def move(self, item: int, agent: int) -> None:
+    def move(self, item: int, agent: int, pair: int | None = None) -> None:
+        """The item moved to `agent` (-1: nobody), by its `pair` if known."""
         source = int(self.plan[item])
         key = int(self.account[item]) * self.inst.n_agents
         for changed in self.changed.values():
@@ -384,7 +419,11 @@ class _Descent:
         if agent >= 0:
             self.served_since[key + agent] = self.served_since.get(key + agent, 0) + 1
         self.plan[item] = agent
-        self.pair[item] = -1 if agent < 0 else self.find(np.array([item]), np.array([agent]))[0]
+        if agent < 0:
+            pair = -1
+        elif pair is None:
+            pair = int(self.find(np.array([item]), np.array([agent]))[0])
+        self.pair[item] = pair
         if agent >= 0:
             self.load[agent] += self.weight[self.pair[item]]
 
