@@ -541,10 +541,10 @@ def test_an_instance_with_another_hint_keeps_its_pairs_order_by_item():
 
 
 # The gathering's time of a team of 10 s: its share, 0.1 x 10 = 1 s, up to
-# LARGEST_TEAM_PAIRS pairs; above, all but what the descent after it needs to start (its least time over
-# DESCENT_LEAST_OF_LEFT), and all of the 10 s where that leaves less than the share (a descent
-# that needs 7.5 s to start: 10 - 7.5 / 0.75 = 0 s).
-def test_the_gathering_has_what_the_descent_leaves_on_the_largest_teams(monkeypatch):
+# LARGEST_TEAM_PAIRS pairs; above, where it comes first and the descent after it has the rest,
+# half of what is left: 5 s at once, 4 s with 2 s of the team's time gone; all of it, 10 s,
+# where the descent needs more than the other half to start (4.5 s of 8).
+def test_the_gathering_has_half_of_what_is_left_on_the_largest_teams(monkeypatch):
     import time
     import models.allocation as allocation
     inst = make_alloc([0, 0], [9, 9], [(0, 0, 1), (0, 1, 1)], 1,
@@ -552,11 +552,11 @@ def test_the_gathering_has_what_the_descent_leaves_on_the_largest_teams(monkeypa
     settings, began = replace(SETTINGS, time_limit=10.0), time.monotonic()
     assert allocation._gather_seconds(inst, settings, began) == pytest.approx(1.0, abs=0.05)
     monkeypatch.setattr(allocation, "LARGEST_TEAM_PAIRS", 1)
-    needs = allocation.descent_least_seconds(inst) / allocation.DESCENT_LEAST_OF_LEFT
-    assert allocation._gather_seconds(inst, settings, began) \
-        == pytest.approx(10.0 - needs, abs=0.05)
-    monkeypatch.setattr(allocation, "descent_least_seconds", lambda _: 7.5)
-    assert allocation._gather_seconds(inst, settings, began) == pytest.approx(10.0, abs=0.05)
+    assert allocation._gather_seconds(inst, settings, began) == pytest.approx(5.0, abs=0.05)
+    assert allocation._gather_seconds(inst, settings, began - 2.0) == pytest.approx(4.0, abs=0.05)
+    monkeypatch.setattr(allocation, "descent_least_seconds", lambda _: 4.5)
+    assert allocation._gather_seconds(inst, settings, began) == pytest.approx(5.0, abs=0.05)
+    assert allocation._gather_seconds(inst, settings, began - 2.0) == pytest.approx(8.0, abs=0.05)
 
 
 # By (item, agent): the pairs above come agent by agent, so within each item the order by item
