@@ -117,6 +117,30 @@ def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
     assert bound_of(inst) == 45
 
 
+# The same three accounts, priced a chunk at a time (so the steps share travel). From prices
+# given as the divisible optimum's (`from_optimum`) no step is taken: one evaluation, and the
+# bound is the value at those prices with the accounts priced whole: 45 at no prices; at
+# prices 1 and -1 an hour on agents 0 and 1, each account cheapest with both items on agent 1
+# (5 + 0 + 10 - 2 = 13; on agent 0 17, split 20), 39 in all, and each agent's load at its best
+# in its band of 0-10 hours (-1 x 10 on agent 0, 0 on agent 1): 29. Steps from there reach 45.
+def test_from_the_divisible_optimums_prices_no_step_shares_travel(monkeypatch):
+    import models.account_relaxation as accounts
+    monkeypatch.setattr(accounts, "MAX_CELLS", 11)
+    monkeypatch.setattr(accounts, "CHUNK_CELLS", 4)
+    inst = make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(6) for a in range(2)], 6,
+                      {"cost": AllocTerm(pair=i64([0, 5, 5, 0] * 3)),
+                       "travel": AllocTerm(travel=np.array([[10, 10]] * 3))},
+                      item_account=i64([0, 0, 1, 1, 2, 2]))
+    names = tuple(inst.terms)
+    at_zero = lagrangian_bound(inst, names, 1.0, prices=np.zeros(2), from_optimum=True)
+    assert (at_zero.iterations, at_zero.bound) == (1, 45)
+    tilted = np.array([1.0, -1.0])
+    at_tilted = lagrangian_bound(inst, names, 1.0, prices=tilted, from_optimum=True)
+    assert (at_tilted.iterations, at_tilted.bound) == (1, 29)
+    stepped = lagrangian_bound(inst, names, 1.0, prices=tilted)
+    assert stepped.iterations > 1 and stepped.bound == 45
+
+
 # One account of three items, travel 5 to either of two agents: item 0 costs 0 on agent 0 and 9
 # on agent 1, item 1 the other way round, item 2 (optional, 0 to nobody) 1 on either. All on
 # one agent: 15; items 0 and 2 on agent 0, item 1 on agent 1: 6 + 5 = 11; items 0 and 1 on

@@ -130,6 +130,33 @@ def test_a_move_is_priced_with_the_moves_made_before_it():
     assert descent.shift_change(0, 0) == -10
 
 
+# Every move of an account of two items on two agents (travel 10 at each; item 0 costs 0 / 4 on
+# agents 0 / 1, item 1 2 / 0), with balance (target 1 on each agent, 3 an hour off it), priced
+# by its known pair as by the pair looked up: the same, before and after a move made by its
+# pair (item 0 to agent 1: pair 1).
+def test_a_move_priced_by_its_pair_costs_what_it_costs_looked_up():
+    inst = two_agents((10, 10), [1, 1], [0, 4, 2, 0], item_account=i64([0, 0]),
+                      agent_target=i64([1, 1]))
+    inst.terms["travel"] = AllocTerm(travel=np.array([[10, 10]]))
+    inst.terms["balance"] = AllocTerm(deviation=i64([3, 3]))
+    descent = _Descent(inst, i64([0, 0]), summed_terms(inst, tuple(inst.terms)))
+    descent.count_served()
+    pair = {(0, 0): 0, (0, 1): 1, (1, 0): 2, (1, 1): 3}
+
+    def both(item, agent):
+        return descent.shift_change(item, agent, pair[item, agent]), \
+            descent.shift_change(item, agent)
+    before = {(i, a): both(i, a) for i in range(2) for a in range(2)}
+    assert all(by_pair == looked_up for by_pair, looked_up in before.values())
+    descent.move(0, 1, 1)
+    assert descent.pair[0] == 1 and descent.load.tolist() == [1, 1]
+    after = {(i, a): both(i, a) for i in range(2) for a in range(2)}
+    assert all(by_pair == looked_up for by_pair, looked_up in after.values())
+    # item 1 to agent 1 now: -2 on its pair, agent 0 from its target (+3) and no longer
+    # paying travel (-10), agent 1 above its target (+3)
+    assert after[1, 1] == (-6, -6)
+
+
 # One account's two items on agent 0 pay travel 10 there; agent 1's travel is 2. Either item
 # moving alone would make the account pay both (+2); the whole account moving saves 8.
 def test_a_whole_account_moves_where_single_items_would_not():
