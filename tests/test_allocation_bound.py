@@ -99,14 +99,20 @@ def test_a_small_accounts_travel_is_counted_exactly():
 # Three accounts as above (items 2a and 2a + 1 of account a: 12 cells), with room for 11 kept
 # and a chunk of one account at a time: each is built when priced, and the bound is still
 # 3 x 15 = 45 (30 with the travel shared). With room for 12 they are kept, in one group.
-def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
+def three_accounts_priced_a_chunk_at_a_time(monkeypatch):
+    """The three accounts above, with room for 11 cells kept and chunks of 4."""
     import models.account_relaxation as accounts
     monkeypatch.setattr(accounts, "MAX_CELLS", 11)
     monkeypatch.setattr(accounts, "CHUNK_CELLS", 4)
-    inst = make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(6) for a in range(2)], 6,
+    return make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(6) for a in range(2)], 6,
                       {"cost": AllocTerm(pair=i64([0, 5, 5, 0] * 3)),
                        "travel": AllocTerm(travel=np.array([[10, 10]] * 3))},
                       item_account=i64([0, 0, 1, 1, 2, 2]))
+
+
+def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
+    import models.account_relaxation as accounts
+    inst = three_accounts_priced_a_chunk_at_a_time(monkeypatch)
     groups = _relaxation(inst, tuple(inst.terms)).accounts
     assert [type(g).__name__ for g in groups] == ["DeferredGroup"] * 3
     assert [g.items.tolist() for g in groups] == [[[0, 1]], [[2, 3]], [[4, 5]]]
@@ -124,13 +130,7 @@ def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
 # (5 + 0 + 10 - 2 = 13; on agent 0 17, split 20), 39 in all, and each agent's load at its best
 # in its band of 0-10 hours (-1 x 10 on agent 0, 0 on agent 1): 29. Steps from there reach 45.
 def test_from_the_divisible_optimums_prices_no_step_shares_travel(monkeypatch):
-    import models.account_relaxation as accounts
-    monkeypatch.setattr(accounts, "MAX_CELLS", 11)
-    monkeypatch.setattr(accounts, "CHUNK_CELLS", 4)
-    inst = make_alloc([0, 0], [10, 10], [(i, a, 1) for i in range(6) for a in range(2)], 6,
-                      {"cost": AllocTerm(pair=i64([0, 5, 5, 0] * 3)),
-                       "travel": AllocTerm(travel=np.array([[10, 10]] * 3))},
-                      item_account=i64([0, 0, 1, 1, 2, 2]))
+    inst = three_accounts_priced_a_chunk_at_a_time(monkeypatch)
     names = tuple(inst.terms)
     at_zero = lagrangian_bound(inst, names, 1.0, prices=np.zeros(2), from_optimum=True)
     assert (at_zero.iterations, at_zero.bound) == (1, 45)
