@@ -398,12 +398,11 @@ def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: 
     while best.evaluations < max_iterations:
         took = time.monotonic()
         value, grad, better = best.evaluate(current)
-        if best.exact and (time.monotonic() - took) * min_exact_steps > seconds:
-            if from_optimum:
-                break  # (its value priced whole already)
+        too_slow = best.exact and (time.monotonic() - took) * min_exact_steps > seconds
+        if from_optimum and (too_slow or not best.exact):
+            break  # (steps sharing travel would not rise from there: see above)
+        if too_slow:
             best.exact = False  # the rest of the steps share travel (see above)
-        if from_optimum and not best.exact:
-            break
         if better:
             stale = 0
         else:
