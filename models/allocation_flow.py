@@ -23,6 +23,7 @@ not have.
 
 from __future__ import annotations
 
+import itertools
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ SETTLED_SHARE = 0.005
 #: send to a worker: XL key-account hybrid's individuals team), whose solves take 5-6 s each
 SETTLED_SHARE_LARGEST = 0.05
 SETTLED_LARGEST_FROM = 8_000_000
+#: ... and which solve at most this many times (with no stand-in in use). XL key-account
+#: hybrid's individuals team (12.2 million pairs, 46.7 s), its items still gaining 5.7 % after
+#: the third solve: a fourth took 6.4 s for a bound of 236.25 M against 235.78 M, and the
+#: team ended at 268.4 M against 260.1 M (alone, a busy process beside it); in the whole run
+#: its relaxation took 46 of its 46.7 s, the team ended at 353 M and the run's stage-2 gap at
+#: 7.1 %
+SOLVES_LARGEST = 3
 STAND_IN = 1000.0
 
 
@@ -222,7 +230,7 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
     its items gaining after the third and 0.7 % after the fourth, its bound 229.9 M either way;
     at 0.05 on every team, XL region x function's team of 3.7 million pairs ended a whole run
     at 301.2 M for a bound of 233.8 M, the run's stage-2 gap 5.9 %, and at 0.005 the same
-    design's at 252.6 M for 245.8 M, 0.81 %), or
+    design's at 252.6 M for 245.8 M, 0.81 %), or on those teams after SOLVES_LARGEST solves, or
     where another solve, as long as the last, would end past the `deadline`: after 3 of its 4
     solves on XL key-account hybrid's individuals team (12.1 million pairs), the bound at the
     duals was 210.19 M against 210.26 M, and its priced plan 361 M against 302 M (586-699 M
@@ -230,13 +238,15 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
     chosen = np.zeros(len(inst.pair_item), dtype=bool)
     chosen[_first_columns(inst, network.priced, held)] = True
     n_items = inst.n_items
-    while True:
+    largest = len(inst.pair_item) > SETTLED_LARGEST_FROM
+    for solves in itertools.count(1):
         began = time.monotonic()
         solved = network.solve(np.flatnonzero(chosen), stand_in=True)
         if solved is None:
             return None
-        if deadline is not None and not solved.stood_in \
-                and 2 * time.monotonic() - began > deadline:
+        if not solved.stood_in and (
+                (deadline is not None and 2 * time.monotonic() - began > deadline)
+                or (largest and solves >= SOLVES_LARGEST)):
             return solved
         found, priced_below = [], []
         for part in pair_slices(len(inst.pair_item)):
@@ -249,9 +259,8 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
         entering = np.concatenate(found)
         if not len(entering):  # the optimum: with stand-ins in use, no flow places every item
             return None if solved.stood_in else solved
-        gaining = len(np.unique(inst.pair_item[entering]))
-        settled = SETTLED_SHARE_LARGEST if len(inst.pair_item) > SETTLED_LARGEST_FROM \
-            else SETTLED_SHARE
+        gaining = np.count_nonzero(np.bincount(inst.pair_item[entering], minlength=n_items))
+        settled = SETTLED_SHARE_LARGEST if largest else SETTLED_SHARE
         if gaining <= settled * n_items and not solved.stood_in:
             return solved
         chosen[_cheapest_of_each(inst.pair_item[entering], np.concatenate(priced_below),

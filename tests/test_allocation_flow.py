@@ -242,6 +242,20 @@ def test_the_largest_teams_settle_by_their_own_share(monkeypatch):
     assert flow_choices(inst, ("cost",)).agent.tolist() == [1, 1, 0]
 
 
+# The largest teams also stop after SOLVES_LARGEST solves: after one, the first flow (every
+# item on agent 0, no stand-in in use) is kept where the optimum needs a second; after two,
+# the optimum.
+def test_the_largest_teams_stop_after_their_number_of_solves(monkeypatch):
+    by_columns(monkeypatch, settled=0.0)
+    monkeypatch.setattr("models.allocation_flow.SETTLED_SHARE_LARGEST", 0.0)
+    monkeypatch.setattr("models.allocation_flow.SETTLED_LARGEST_FROM", 0)
+    inst = three_items(lo=(0, 8), hi=(20, 20))
+    monkeypatch.setattr("models.allocation_flow.SOLVES_LARGEST", 1)
+    assert flow_choices(inst, ("cost",)).agent.tolist() == [0, 0, 0]
+    monkeypatch.setattr("models.allocation_flow.SOLVES_LARGEST", 2)
+    assert flow_choices(inst, ("cost",)).agent.tolist() == [1, 1, 0]
+
+
 # The same first flow is kept when another solve would end past the deadline (here, one
 # already past); a first flow with stand-ins in use is not (the first column generation test:
 # its last solve is the optimum).
