@@ -13,10 +13,11 @@ import pytest
 
 from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, HURRIED_TEAM_SECONDS,
-                           MIN_TEAM_SECONDS, POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS,
-                           TEAM_BASE_SHARE,
+                           LARGEST_TEAM_FROM, LARGEST_TEAM_SHARE, MIN_TEAM_SECONDS,
+                           POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
-                           _polish, _pools, first_pass_share, qualified_pairs, sent_seconds,
+                           _polish, _pools, first_pass_share, largest_team_share,
+                           qualified_pairs, sent_seconds,
                            team_order)
 from models.pipes import receive as _receive
 from models.pipes import send as _send
@@ -182,6 +183,18 @@ def test_a_polishable_team_gets_part_of_its_share_and_the_rest_is_kept():
     assert lanes.budget(5.0, now=0.0, factor=0.6) == pytest.approx(3.0)
     assert lanes.budget(5.0, now=3.0) == pytest.approx(5.0, rel=1e-5)
     assert lanes.room(now=8.0) == pytest.approx(2.0)
+
+
+# One lane, 10 s, teams of 3 and 7 pairs (no base); the first is a largest team (above
+# LARGEST_TEAM_FROM): it gets LARGEST_TEAM_SHARE (1.4) of its 3 s, 4.2 s, and the second the
+# 5.8 s left, not its 7 s. One pair fewer, the same team gets its share.
+def test_a_largest_team_gets_more_than_its_share_from_the_teams_after_it():
+    assert largest_team_share(LARGEST_TEAM_FROM) == 1.0
+    share = largest_team_share(LARGEST_TEAM_FROM + 1)
+    assert share == LARGEST_TEAM_SHARE == 1.4
+    lanes = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
+    assert lanes.budget(3.0, now=0.0, factor=share) == pytest.approx(4.2)
+    assert lanes.budget(7.0, now=4.2) == pytest.approx(5.8)
 
 
 # Two lanes, 1 s, 1,000 pairs (no base): a team of 1 pair has a share of 0.002 s, below the
