@@ -491,7 +491,8 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             share = MOVES_SHARE if flow is None else MOVES_SHARE / 2
             start = improve_by_moves(inst, start, names,
                                      began + settings.time_limit - time.monotonic() if largest
-                                     else _descent_seconds(inst, settings, began, share))
+                                     else _descent_seconds(inst, settings, began, share),
+                                     last=largest)
         if start is not None and inst.hint_agent is not None:
             inst = inst.with_hint(start)
     if skips_cpsat(inst, settings, started=start is not None):
@@ -574,8 +575,8 @@ def _gather_seconds(inst: AllocationInstance, settings: SolveSettings, began: fl
     """The gathering's time: GATHER_SHARE of the team's (`_share_of_left`), but on teams above
     LARGEST_TEAM_PAIRS, where it comes straight after the relaxation and the descent after it
     gets all the rest, half of what is left, or all of it where the other half would not
-    start the descent (`descent_least_seconds`; the gathering stops earlier at a pass that
-    gains nothing).
+    start the descent (`descent_least_seconds`, as the team's last step; the gathering stops
+    earlier at a pass that gains nothing).
     XL key-account hybrid's individuals team (12.6 million pairs, 28 s after its relaxation
     at 265.1 M): gathered first (9 s, 214.8 M) then descended, 196.6 M; descended (8.5 s),
     gathered, descended, 200.2 M; descended alone, 202.6 M; its neighbourhood search gained
@@ -583,7 +584,7 @@ def _gather_seconds(inst: AllocationInstance, settings: SolveSettings, began: fl
     if len(inst.pair_item) <= LARGEST_TEAM_PAIRS:
         return _share_of_left(settings, began, GATHER_SHARE)
     left = max(0.0, began + settings.time_limit - time.monotonic())
-    return 0.5 * left if descent_least_seconds(inst) <= 0.5 * left else left
+    return 0.5 * left if descent_least_seconds(inst, last=True) <= 0.5 * left else left
 
 
 def wants_capacity_bound(inst: AllocationInstance, settings: SolveSettings, began: float,

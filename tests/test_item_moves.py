@@ -263,15 +263,18 @@ def test_moves_keep_the_bands_and_end_where_no_single_move_gains(company):
 
 
 # Its first pass estimated at 0.5 s (2 pairs x 0.25 s), the descent needs twice that: in 0.9 s
-# it leaves the plan alone (cost 5), in 1.5 s it moves item 0 to agent 1 (cost 2).
+# it leaves the plan alone (cost 5), in 1.5 s it moves item 0 to agent 1 (cost 2). As a
+# team's last step it needs the estimate once: in 0.9 s it moves item 0.
 def test_a_descent_starts_only_where_its_first_pass_fits_twice(monkeypatch):
     import models.item_moves as moves
     monkeypatch.setattr(moves, "SETUP_SECONDS_PER_PAIR", 0.0)
     monkeypatch.setattr(moves, "SHIFT_SECONDS_PER_PAIR", 0.25)
     inst = two_agents((10, 10), [4], [5, 2])
     assert moves.descent_least_seconds(inst) == 1.0
+    assert moves.descent_least_seconds(inst, last=True) == 0.5
     assert improve_by_moves(inst, i64([0]), ("cost",), 0.9).tolist() == [0]
     assert improve_by_moves(inst, i64([0]), ("cost",), 1.5).tolist() == [1]
+    assert improve_by_moves(inst, i64([0]), ("cost",), 0.9, last=True).tolist() == [1]
 
 
 # The same descent needs 1.0 s. Its share of a 10 s team (0.05: 0.5 s) is too short, and 1.0 s

@@ -542,8 +542,9 @@ def test_an_instance_with_another_hint_keeps_its_pairs_order_by_item():
 
 # The gathering's time of a team of 10 s: its share, 0.1 x 10 = 1 s, up to
 # LARGEST_TEAM_PAIRS pairs; above, where it comes first and the descent after it has the rest,
-# half of what is left: 5 s at once, 4 s with 2 s of the team's time gone; all of it, 10 s,
-# where the descent needs more than the other half to start (4.5 s of 8).
+# half of what is left: 5 s at once, 4 s with 2 s of the team's time gone; all of it, 8 s,
+# where the descent, the team's last step, needs more than the other half to start (4.5 s of
+# 8; as a step before others it would need 9 s).
 def test_the_gathering_has_half_of_what_is_left_on_the_largest_teams(monkeypatch):
     import time
     import models.allocation as allocation
@@ -554,7 +555,8 @@ def test_the_gathering_has_half_of_what_is_left_on_the_largest_teams(monkeypatch
     monkeypatch.setattr(allocation, "LARGEST_TEAM_PAIRS", 1)
     assert allocation._gather_seconds(inst, settings, began) == pytest.approx(5.0, abs=0.05)
     assert allocation._gather_seconds(inst, settings, began - 2.0) == pytest.approx(4.0, abs=0.05)
-    monkeypatch.setattr(allocation, "descent_least_seconds", lambda _: 4.5)
+    monkeypatch.setattr(allocation, "descent_least_seconds",
+                        lambda _, last=False: 4.5 if last else 9.0)
     assert allocation._gather_seconds(inst, settings, began) == pytest.approx(5.0, abs=0.05)
     assert allocation._gather_seconds(inst, settings, began - 2.0) == pytest.approx(8.0, abs=0.05)
 
