@@ -472,3 +472,58 @@ def test_a_flow_whose_child_died_is_solved_here():
         assert child.solve(*arcs, supplies).tolist() == [4, 0, 4]
         assert child.failed
     assert flow_apart.min_cost_flows(*arcs, i64([11, 0, -11])) is None  # (room for 10)
+
+
+def many_items(n: int = 1000):
+    """n items of an hour each: agent 0 costs 1 an item and has room for 600, agent 1 costs 3
+    and has room for all. At the optimum agent 0 is full, and an hour of it is worth 2 (an
+    item on agent 1 would pay 2 more), an hour of agent 1 nothing."""
+    pairs = [(i, a, 1) for i in range(n) for a in (0, 1)]
+    return make_alloc([0, 0], [600, n], pairs, n, {"cost": AllocTerm(pair=i64([1, 3] * n))})
+
+
+# A tenth of the accounts, agent 0's room scaled to the hours drawn: agent 0 is still full
+# there, and the sample's duals are the whole flow's, [2, 0]. Without the scaling agent 0
+# would have room for every item drawn, and its hour would be worth nothing.
+def test_a_samples_duals_price_the_agents_as_the_whole_flow():
+    inst = many_items()
+    assert flow_choices(inst, ("cost",)).prices == pytest.approx([2.0, 0.0], abs=1e-4)
+    duals = flow_module._sample_duals(inst, _costs(inst, ("cost",)), np.full(1000, -1),
+                                      flow_apart.min_cost_flows, None)
+    assert duals == pytest.approx([2.0, 0.0], abs=1e-4)
+
+
+def test_no_sample_is_drawn_with_too_few_items_per_agent(monkeypatch):
+    monkeypatch.setattr("models.allocation_flow.SEED_ITEMS_PER_AGENT", 60)  # (about 50 each)
+    inst = many_items()
+    assert flow_module._sample_duals(inst, _costs(inst, ("cost",)), np.full(1000, -1),
+                                     flow_apart.min_cost_flows, None) is None
+
+
+# Per hour, agent 1 costs 2.5, 5 and 7.5 for items 0, 1 and 2, agent 0 nothing. At the seed
+# prices [10, 0] every item's cheapest is agent 1 (pairs 1, 3, 5); at [6, 0] item 2's is
+# agent 0 (6 < 7.5: pair 4).
+def test_the_first_columns_are_each_items_cheapest_at_the_seed_prices(monkeypatch):
+    monkeypatch.setattr("models.allocation_flow.SPARSE_PAIRS", 1)
+    inst = three_items()
+    costs, free = _costs(inst, ("cost",)), np.full(3, -1)
+    assert sorted(_first_columns(inst, costs, free, np.array([10.0, 0.0])).tolist()) == [1, 3, 5]
+    assert sorted(_first_columns(inst, costs, free, np.array([6.0, 0.0])).tolist()) == [1, 3, 4]
+
+
+# Column generation from the sample's duals ends at the whole network's optimum: agent 0
+# full with 600 items, its hour worth 2.
+def test_column_generation_from_a_samples_duals_reaches_the_whole_networks_optimum(
+        monkeypatch):
+    by_columns(monkeypatch)
+    seeds = []
+    sample_duals = flow_module._sample_duals
+
+    def spied(*args):
+        seeds.append(sample_duals(*args))
+        return seeds[-1]
+    monkeypatch.setattr(flow_module, "_sample_duals", spied)
+    found = flow_choices(many_items(), ("cost",))
+    assert seeds[0] == pytest.approx([2.0, 0.0], abs=1e-4)
+    assert int(np.sum(found.agent == 0)) == 600 and int(np.sum(found.agent == 1)) == 400
+    assert found.prices == pytest.approx([2.0, 0.0], abs=1e-4)
