@@ -63,6 +63,12 @@ SETUP_SECONDS_PER_PAIR = 6e-8
 SHIFT_SECONDS_PER_PAIR = 2.7e-7
 ACCOUNT_SECONDS_PER_PAIR = 7e-8
 CHAIN_SECONDS_PER_PAIR = 5e-7
+#: ... but a chain pass's set-up (every item's best way out and every pair's way in) costs more
+#: a pair on the largest teams: XL key-account hybrid's individuals team (11.2 million pairs)
+#: 14.0-15.6 s alone, 13.7 s in a whole run where 6.3 s were estimated (the team ended 7.2 s
+#: past its time; its chains gained 0.07 M of 353 M)
+CHAIN_SLOW_FROM_PAIRS = 8_000_000
+CHAIN_SLOW_SECONDS_PER_PAIR = 1.3e-6
 
 
 def improve_by_moves(inst: AllocationInstance, plan: np.ndarray, names: tuple[str, ...],
@@ -509,7 +515,8 @@ class _Descent:
         agent or from nobody) and one of its own leaves (to another agent, or to nobody), made
         together where they touch distinct agents; how many were. (Where every agent is full,
         an item left to nobody gets in only if another makes room.)"""
-        if not self.fits(CHAIN_SECONDS_PER_PAIR):
+        slow = len(self.inst.pair_item) > CHAIN_SLOW_FROM_PAIRS
+        if not self.fits(CHAIN_SLOW_SECONDS_PER_PAIR if slow else CHAIN_SECONDS_PER_PAIR):
             return 0
         self.count_served()
         out, dest = self._best_ways_out()

@@ -55,6 +55,22 @@ def test_a_chain_makes_room_for_an_item_left_to_nobody():
     assert plan_cost(inst, plan, ("cost",)) == 1
 
 
+# The same chain is not looked for where its pass's estimate does not fit the time: above
+# CHAIN_SLOW_FROM_PAIRS pairs (0 here) at CHAIN_SLOW_SECONDS_PER_PAIR (an hour a pair here),
+# the item stays left to nobody.
+def test_a_chain_pass_on_the_largest_teams_starts_only_where_its_slower_estimate_fits(
+        monkeypatch):
+    pairs = [(0, 0, 4), (0, 1, 4), (1, 0, 4)]
+    inst = make_alloc([0, 0], [4, 4], pairs, 2,
+                      {"cost": AllocTerm(pair=i64([0, 1, 0]), unassigned=i64([0, 10]))},
+                      optional=[False, True])
+    monkeypatch.setattr("models.item_moves.CHAIN_SLOW_SECONDS_PER_PAIR", 3600.0)
+    monkeypatch.setattr("models.item_moves.CHAIN_SLOW_FROM_PAIRS", 0)
+    assert improve_by_moves(inst, i64([0, -1]), ("cost",), SECONDS).tolist() == [0, -1]
+    monkeypatch.setattr("models.item_moves.CHAIN_SLOW_FROM_PAIRS", 3)
+    assert improve_by_moves(inst, i64([0, -1]), ("cost",), SECONDS).tolist() == [1, 0]
+
+
 # One agent of 6 hours holds items 0 and 1 (3 hours each, 4 each to leave out). Item 2 (6
 # hours) costs 10 left out. No single move, swap or chain fits; leaving 0 and 1 out to take
 # item 2 costs 8 against 10.
