@@ -66,7 +66,7 @@ STAND_IN = 1000.0
 #: team (11.2 million pairs, 92,926 items, 223 agents): the sample's duals lay within 4.7 an
 #: hour of the optimum's (median; they run to 3,400 an hour), and the first solve left 0.2 %
 #: of the items gaining where each item's cheapest pairs left 79 %, then 26 % and 13 % after
-#: two more solves (the flow 12 s instead of 28 s, its bound 325.5 M instead of 324.1 M)
+#: two more solves (the flow 12-15 s instead of 28 s, its bound 325.5 M instead of 324.1 M)
 SEED_SHARE = 0.1
 #: ... where the sample holds at least this many items per agent. XL region x function's
 #: East hunting team (3.6 million pairs, 23,710 items, 200 agents: a sample of 12 items per
@@ -327,7 +327,8 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
 def _first_columns(inst: AllocationInstance, priced: _Costs, held: np.ndarray,
                    seed: np.ndarray | None = None) -> np.ndarray:
     """Each item's SPARSE_PAIRS cheapest open pairs per hour (with the agents' `seed` prices
-    per hour added, if any), found for a block of items at a time, and its hinted pair. The hint places every item on an agent of its own, so the first
+    per hour added, if any), found for a block of items at a time, and its hinted pair. The
+    hint places every item on an agent of its own, so the first
     flow finds room for all of them, where the cheapest pairs alone crowd a few agents and
     stand-ins carry hours until more pairs enter (XL key-account hybrid's individuals team,
     12.1 million pairs: 4 solves instead of 5, none with stand-ins in use; the relaxation's
