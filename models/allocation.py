@@ -27,6 +27,7 @@ from models.item_moves import descent_least_seconds, improve_by_moves
 from models.allocation_bound import (MIN_EXACT_STEPS, MIN_EXACT_STEPS_FROM_PRICES, LagrangeBound,
                                      lagrangian_bound, may_beat, priced_plan, tighten)
 from models.allocation_flow import FlowChoice, flow_applies, flow_choices, flow_core
+from models.block_flow import block_flow_plan, block_pairs
 from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost, solve_sub
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
 from models.allocation_proto import summed_model
@@ -173,6 +174,10 @@ START_SECONDS_PER_PAIR = 5e-7
 #: 120 s, with stage 2's workers warm (planner.solve) and the flow settled sooner
 #: (models.allocation_flow.SETTLED_SHARE_LARGEST): 284.9 M, the stage-2 gap 2.97 -> 1.80-1.98 %.
 LARGEST_TEAM_PAIRS = 2_000_000
+#: Teams of more than this many pairs also start from the block flow's plan (`_block_start`,
+#: models.block_flow) where its estimate fits in BLOCK_FLOW_SHARE of what is left of their time
+BLOCK_FLOW_FROM_PAIRS = LARGEST_TEAM_PAIRS
+BLOCK_FLOW_SHARE = 0.5
 #: Share of a team's time its start may spend gathering spread accounts on one of their reps
 #: (models.account_moves; it stops at a pass that gains nothing)
 GATHER_SHARE = 0.1
@@ -827,6 +832,7 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     names = level_terms(inst, settings)
     flowed = time.monotonic()
     flow = _flow_of(inst, names, settings.time_limit, settings.beside_others)
+    flow_took = time.monotonic() - flowed
     runs = ["nothing", "best"][:rounds]  # where each run's steps start
     if flow is not None:
         runs = runs + ["flow"] if rounds > 1 else ["flow"]
@@ -855,6 +861,8 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         pricing = max(budget, pairs * PRICED_SECONDS_PER_PAIR) if run == "flow" else budget
         starts.append(repair_allocation(inst.with_hint(
             priced_plan(inst, names, found, pricing))))
+        if run == "flow":
+            starts += _block_start(inst, names, found, settings, flowed, flow_took)
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
     if not feasible:
         return relaxed, None, flow
@@ -862,6 +870,25 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     if pairs * SERVE_SECONDS_PER_PAIR <= settings.time_limit * SERVE_SHARE:
         best = serve_unassigned(inst, best, settings.time_limit * SERVE_SHARE)
     return relaxed, best, flow
+
+
+def _block_start(inst: AllocationInstance, names: tuple[str, ...], relaxed: LagrangeBound,
+                 settings: SolveSettings, began: float, flow_took: float) -> list[np.ndarray]:
+    """The block flow's plan (models.block_flow) for the accounts' groupings at the flow's
+    prices (`relaxed`), repaired into the bands: on a team of more than BLOCK_FLOW_FROM_PAIRS
+    pairs where its time, estimated from the item flow's (`flow_took`) by its pairs, fits in
+    BLOCK_FLOW_SHARE of what is left of the team's (which began at `began`)."""
+    pairs = len(inst.pair_item)
+    if relaxed.grouped is None or pairs <= BLOCK_FLOW_FROM_PAIRS:
+        return []
+    left = settings.time_limit - (time.monotonic() - began)
+    estimate = flow_took * block_pairs(inst, relaxed.grouped) / pairs
+    if estimate > BLOCK_FLOW_SHARE * left:
+        return []
+    planned = block_flow_plan(inst, names, relaxed.grouped,
+                              deadline=time.monotonic() + BLOCK_FLOW_SHARE * left,
+                              apart=settings.beside_others)
+    return [] if planned is None else [repair_allocation(inst.with_hint(planned))]
 
 
 def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,

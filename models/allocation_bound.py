@@ -68,6 +68,10 @@ class LagrangeBound:
     value: float  # the bound before rounding
     #: the instance's data as the relaxation reads it, for the priced plan and a second run
     relaxation: "_Relaxation | None" = field(default=None, repr=False, compare=False)
+    #: each item's agent (-1: nobody) in its account's cheapest grouping at the prices, small
+    #: accounts priced whole (`choice` itself unless the steps shared travel); None without
+    #: accounts priced so
+    grouped: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -347,19 +351,25 @@ class _Best:
         return value, load - best_load, better
 
     def result(self, inst: AllocationInstance) -> LagrangeBound:
+        grouped = self.chosen if self.exact and self.r.accounts else None
         if not self.exact and self.r.accounts:  # the best prices, small accounts priced whole
-            items_value, _, chosen = _items_part(self.r, self.prices, self.n)
+            items_value, _, grouped = _items_part(self.r, self.prices, self.n)
             self.value = items_value + float(_best_loads(self.r, self.prices)[1].sum()) \
                 + self.r.constant
             if not _deferred(self.r):
                 # (with deferred accounts the priced plan from these choices took 11 s, not
                 # 0.5, and cost 328.7 M, not 249.9 M: XL key-account hybrid's individuals team)
-                self.chosen = chosen
+                self.chosen = grouped
+        return LagrangeBound(_rounded(self.value), self.prices, self._agents(inst, self.chosen),
+                             self.evaluations, self.value, self.r,
+                             None if grouped is None else self._agents(inst, grouped))
+
+    def _agents(self, inst: AllocationInstance, chosen: np.ndarray) -> np.ndarray:
+        """Each item's agent (-1: nobody) from the chosen pair of each reachable item."""
         choice = np.full(inst.n_items, -1, dtype=np.int64)
-        picked = self.chosen >= 0
-        choice[self.r.items[picked]] = self.r.agent[self.chosen[picked]]
-        return LagrangeBound(_rounded(self.value), self.prices, choice, self.evaluations,
-                             self.value, self.r)
+        picked = chosen >= 0
+        choice[self.r.items[picked]] = self.r.agent[chosen[picked]]
+        return choice
 
 
 def lagrangian_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
