@@ -804,9 +804,10 @@ def _higher(known: int | None, relaxed: LagrangeBound | None) -> int | None:
 
 def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
                      ) -> tuple[LagrangeBound | None, np.ndarray | None, FlowChoice | None]:
-    """The Lagrangian bound, the cheapest plan among the repaired hint and the relaxation's
-    priced plans (models.allocation_bound.priced_plan) repaired into the bands (None when none
-    holds them), and the divisible allocation's flow where it applies (`_flow_of`). The
+    """The Lagrangian bound, the cheapest plan among the repaired hint, the relaxation's
+    priced plans (models.allocation_bound.priced_plan) and on the largest teams the block
+    flow's plan (`_block_start`), repaired into the bands (None when none holds them), and
+    the divisible allocation's flow where it applies (`_flow_of`). The
     relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time its steps
     aim at the best plan the first one gave), once on larger ones or where twice would take
     more than its share of the time, and not at all when even once would. Where there is a
