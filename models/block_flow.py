@@ -4,9 +4,10 @@ The item flow (models.allocation_flow) shares an account's travel among its item
 rounding spreads accounts, and on a large team travel-bound far from the best plan no local
 move repairs that: XL key-account hybrid's individuals team (12.3 million pairs, 92,926 items
 in 50,000 accounts, 241 agents) descended from the item flow's and the priced starts to
-296.9 M, where the LP over every account's ways of grouping its items (solved offline by
-column generation: 275.4 M) rounds to plans of 276-278 M; 23 M of the gap was in where the
-accounts go (travel 249.7 against 224.8 M), not in the bound.
+296.9 M for a bound of 272.2 M, where the LP over every account's ways of grouping its items
+(solved offline by column generation: 275.4 M) rounds to a plan of 281.8 M that descends to
+276.5 M: 20 M of the 25 M gap was the plan's, in where the accounts go (travel 249.7 against
+224.8 M), not the bound's.
 
 That LP's account rows are the Lagrangian relaxation's (models.account_relaxation): at the
 item flow's prices each account's cheapest grouping of its items is known, and most accounts
