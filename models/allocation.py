@@ -27,7 +27,7 @@ from models.item_moves import descent_least_seconds, improve_by_moves
 from models.allocation_bound import (MIN_EXACT_STEPS, MIN_EXACT_STEPS_FROM_PRICES, LagrangeBound,
                                      lagrangian_bound, may_beat, priced_plan, tighten)
 from models.allocation_flow import FlowChoice, flow_applies, flow_choices, flow_core
-from models.block_flow import block_flow_plan, block_pairs
+from models.block_flow import block_flow_plan, block_pairs, blocks_of
 from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost, solve_sub
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
 from models.allocation_proto import summed_model
@@ -885,10 +885,10 @@ def _block_start(inst: AllocationInstance, names: tuple[str, ...], relaxed: Lagr
     if relaxed.grouped is None or pairs <= BLOCK_FLOW_FROM_PAIRS:
         return []
     left = settings.time_limit - (time.monotonic() - began)
-    estimate = flow_took * block_pairs(inst, relaxed.grouped) / pairs
-    if estimate > BLOCK_FLOW_SHARE * left:
+    block = blocks_of(inst, relaxed.grouped)
+    if flow_took * block_pairs(inst, block) / pairs > BLOCK_FLOW_SHARE * left:
         return []
-    planned = block_flow_plan(inst, names, relaxed.grouped,
+    planned = block_flow_plan(inst, names, block,
                               deadline=time.monotonic() + BLOCK_FLOW_SHARE * left,
                               apart=settings.beside_others)
     return [] if planned is None else [repair_allocation(inst.with_hint(planned))]

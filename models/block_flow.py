@@ -84,25 +84,23 @@ def block_instance(inst: AllocationInstance, names: tuple[str, ...], block: np.n
         agent_target=inst.agent_target)
 
 
-def block_flow_plan(inst: AllocationInstance, names: tuple[str, ...], choice: np.ndarray,
+def block_flow_plan(inst: AllocationInstance, names: tuple[str, ...], block: np.ndarray,
                     deadline: float | None = None, apart: bool = False) -> np.ndarray | None:
-    """The block flow's optimum for the blocks `choice` makes (`blocks_of`), each item to the
-    agent that takes most of its block's hours (-1: nobody), its column generation stopped by
-    the `deadline` and solved `apart` as flow_choices says. The bands may not hold: it is a
-    start for `repair_allocation`. None when the flow finds no plan placing every mandatory
-    block (or there are no accounts)."""
+    """The block flow's optimum for the blocks `block` (per item, from `blocks_of`), each item
+    to the agent that takes most of its block's hours (-1: nobody), its column generation
+    stopped by the `deadline` and solved `apart` as flow_choices says. The bands may not hold:
+    it is a start for `repair_allocation`. None when the flow finds no plan placing every
+    mandatory block (or there are no accounts)."""
     if inst.item_account is None:
         return None
-    block = blocks_of(inst, choice)
-    blocks = block_instance(inst, names, block)
-    flow = flow_choices(blocks, (_TERM,), apart=apart, deadline=deadline)
+    flow = flow_choices(block_instance(inst, names, block), (_TERM,), apart=apart,
+                        deadline=deadline)
     return None if flow is None else flow.agent[block]
 
 
-def block_pairs(inst: AllocationInstance, choice: np.ndarray) -> int:
-    """About how many pairs the block flow of `choice` has (its time's measure): the pairs of
-    the items on their own, less those of the items each block adds to its first."""
-    block = blocks_of(inst, choice)
+def block_pairs(inst: AllocationInstance, block: np.ndarray) -> int:
+    """About how many pairs the block flow of the blocks `block` has (its time's measure): the
+    pairs of the items on their own, less those of the items each block adds to its first."""
     per_item = np.bincount(inst.pair_item, minlength=inst.n_items)
     first = np.full(int(block.max()) + 1 if len(block) else 0, -1, dtype=np.int64)
     first[block[::-1]] = np.arange(inst.n_items)[::-1]

@@ -74,10 +74,11 @@ def test_a_pinned_item_keeps_its_block_to_its_agent():
 def test_the_block_flow_keeps_the_account_whole_where_the_item_flow_splits_it():
     inst = one_account()
     assert flow_choices(inst, NAMES).agent.tolist() == [0, 1]
-    plan = block_flow_plan(inst, NAMES, i64([0, 0]))
+    block = blocks_of(inst, i64([0, 0]))
+    plan = block_flow_plan(inst, NAMES, block)
     assert plan.tolist() == [0, 0]
     assert plan_cost(inst, plan, NAMES) == 11
-    assert block_pairs(inst, i64([0, 0])) == 2  # item 0's pairs: the block's at most
+    assert block_pairs(inst, block) == 2  # item 0's pairs: the block's at most
 
 
 # At prices 0 the account's cheapest grouping is both items on agent 0 (11, against 20 split):
