@@ -489,7 +489,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             start = improve_by_moves(inst, start, names,
                                      _descent_seconds(inst, settings, began, MOVES_SHARE / 2))
             cored = time.monotonic()
-            start = _core_start(inst, settings, relaxed, flow, start,
+            start = _core_start(inst, settings, flow, start,
                                 began + settings.time_limit * CORE_SHARE - time.monotonic())
             cored = time.monotonic() - cored
         if start is not None and GATHER_SHARE > 0:
@@ -602,23 +602,17 @@ def wants_capacity_bound(inst: AllocationInstance, settings: SolveSettings, bega
         <= _share_of_left(settings, began, CAPACITY_BOUND_SHARE)
 
 
-def _core_start(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound,
-                flow: FlowChoice, start: np.ndarray, seconds: float) -> np.ndarray:
-    """The start, or a cheaper plan: the divisible allocation's rounding (`flow`, see
-    models.allocation_flow) brought under the maxima by the relaxation's prices and repaired
-    into the bands; then, on teams of more than CORE_MIN_PAIRS pairs, what CP-SAT finds from
-    the cheaper of the two within `seconds` on the pairs the divisible allocation uses
-    (`flow_core`) and the start's own. (Smaller teams are often proved optimal by CP-SAT's
-    whole model in its least time, which the core's search would shorten: S's East service
-    team, 914 pairs, 338.6-344.0 M in six runs without it, 338.8-358.7 M with it.)"""
+def _core_start(inst: AllocationInstance, settings: SolveSettings, flow: FlowChoice,
+                start: np.ndarray, seconds: float) -> np.ndarray:
+    """The start, or a cheaper plan: on teams of more than CORE_MIN_PAIRS pairs, what CP-SAT
+    finds from it within `seconds` on the pairs the divisible allocation uses (`flow`, see
+    models.allocation_flow; `flow_core`) and the start's own. (Smaller teams are often proved
+    optimal by CP-SAT's whole model in its least time, which the core's search would
+    shorten: S's East service team, 914 pairs, 338.6-344.0 M in six runs without it,
+    338.8-358.7 M with it.)"""
     deadline = time.monotonic() + seconds
     names = level_terms(inst, settings)
-    rounded = repair_allocation(inst.with_hint(priced_plan(
-        inst, names, relaxed, max(PRICED_MIN_SECONDS, seconds), choice=flow.agent)))
-    if allocation_is_feasible(inst, rounded) \
-            and plan_cost(inst, rounded, names) < plan_cost(inst, start, names):
-        start = rounded
-    if len(inst.pair_item) <= CORE_MIN_PAIRS or deadline - time.monotonic() < CORE_MIN_SECONDS \
+    if len(inst.pair_item) <= CORE_MIN_PAIRS or seconds < CORE_MIN_SECONDS \
             or _stopped(settings):
         return start
     found = flow_core(inst, names, CORE_ROUNDS, first=flow)
@@ -632,6 +626,14 @@ def _core_start(inst: AllocationInstance, settings: SolveSettings, relaxed: Lagr
             and plan_cost(inst, plan, names) < plan_cost(inst, start, names):
         return plan
     return start
+
+
+def _flow_rounding(inst: AllocationInstance, names: tuple[str, ...], relaxed: LagrangeBound,
+                   flow: FlowChoice, seconds: float) -> np.ndarray:
+    """The divisible allocation's rounding (`flow`) brought under the maxima by the
+    relaxation's prices within `seconds` and repaired into the bands: a start."""
+    return repair_allocation(inst.with_hint(priced_plan(
+        inst, names, relaxed, max(PRICED_MIN_SECONDS, seconds), choice=flow.agent)))
 
 
 def _tightened(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound | None,
@@ -805,9 +807,14 @@ def _higher(known: int | None, relaxed: LagrangeBound | None) -> int | None:
 def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
                      ) -> tuple[LagrangeBound | None, np.ndarray | None, FlowChoice | None]:
     """The Lagrangian bound, the cheapest plan among the repaired hint, the relaxation's
-    priced plans (models.allocation_bound.priced_plan) and on the largest teams the block
-    flow's plan (`_block_start`), repaired into the bands (None when none holds them), and
-    the divisible allocation's flow where it applies (`_flow_of`). The
+    priced plans (models.allocation_bound.priced_plan), on the largest teams the block flow's
+    plan (`_block_start`) and on the others the flow's rounding (`_flow_rounding`), repaired
+    into the bands (None when none holds them), and the divisible allocation's flow where it
+    applies (`_flow_of`). (The rounding was the core's first step, after the first descent had
+    spent its time on the dearer start: XL key-account hybrid's key-account teams of 0.2-0.8
+    million pairs, seven stored from a whole run and solved alone at 2 s, ended 34.9 M above
+    their bounds in all, 25.4 M with the rounding here; at 1.25 s 237.5 -> 226.4 M, at 4 s 10.8
+    and 11.3 M.) The
     relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time its steps
     aim at the best plan the first one gave), once on larger ones or where twice would take
     more than its share of the time, and not at all when even once would. Where there is a
@@ -866,6 +873,8 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
         pricing = max(budget, pairs * PRICED_SECONDS_PER_PAIR) if run == "flow" else budget
         starts.append(repair_allocation(inst.with_hint(
             priced_plan(inst, names, found, pricing))))
+    if flow is not None and pairs <= LARGEST_TEAM_PAIRS:
+        starts.append(_flow_rounding(inst, names, relaxed, flow, budget))
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
     if not feasible:
         return relaxed, None, flow

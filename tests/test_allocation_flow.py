@@ -1,6 +1,7 @@
 """The divisible allocation as a min-cost flow (models.allocation_flow) and the core search it
-feeds (models.allocation._core_start): choices, splits and cores computed by hand on tiny
-instances (each comment gives the flow's optimum)."""
+feeds (models.allocation._core_start), its rounding as a start (models.allocation._flow_rounding):
+choices, splits and cores computed by hand on tiny instances (each comment gives the flow's
+optimum)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from models.allocation import _core_start
+from models.allocation import _core_start, _flow_rounding, _relax_and_start
 from models.allocation_bound import lagrangian_bound
 import models.allocation_flow as flow_module
 import models.flow_apart as flow_apart
@@ -98,9 +99,7 @@ def test_the_core_gathers_the_pairs_of_each_rounding():
 
 
 def core_start(inst, start, seconds=5.0):
-    relaxed = lagrangian_bound(inst, tuple(inst.terms), seconds=1.0)
-    flow = flow_choices(inst, tuple(inst.terms))
-    return _core_start(inst, SETTINGS, relaxed, flow, start, seconds)
+    return _core_start(inst, SETTINGS, flow_choices(inst, tuple(inst.terms)), start, seconds)
 
 
 def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
@@ -117,9 +116,23 @@ def test_the_flow_applies_where_items_weigh_the_same_on_most_agents():
 # rather than item 2 (7.5): [1, 1, 0], the optimum, 10 + 20 = 30.
 def test_the_flows_rounding_under_the_maxima_is_a_start():
     inst = three_items()
-    found = core_start(inst, i64([1, 1, 1]))  # (too small a team for the core's search)
+    relaxed = lagrangian_bound(inst, ("cost",), seconds=1.0)
+    found = _flow_rounding(inst, ("cost",), relaxed, flow_choices(inst, ("cost",)), 1.0)
     assert found.tolist() == [1, 1, 0]
     assert plan_cost(inst, found, ("cost",)) == 30
+
+
+# The relaxation's priced plans made poor (every item on agent 1, 60), the rounding is the
+# start the team's first descent gets: [1, 1, 0], 30 (before, the core made it after that
+# descent had spent its time on the dearer start).
+def test_the_flows_rounding_is_among_the_starts(monkeypatch):
+    import models.allocation as allocation
+    real = allocation.priced_plan
+    monkeypatch.setattr(allocation, "priced_plan", lambda *args, choice=None, **kwargs:
+                        i64([1, 1, 1]) if choice is None else real(*args, choice=choice, **kwargs))
+    relaxed, start, flow = _relax_and_start(three_items(hint_agent=i64([1, 1, 1])), SETTINGS)
+    assert flow is not None and relaxed is not None
+    assert start.tolist() == [1, 1, 0]
 
 
 # The optimum as the start: nothing is cheaper, and the start comes back as it is.
@@ -128,11 +141,10 @@ def test_the_core_search_keeps_an_optimal_start():
     assert core_start(three_items(), start) is start
 
 
-# With the rounding no help (its pricing stubbed to give the start back), CP-SAT on the core
-# (all pairs but item 0's with agent 0, and the start's) finds the optimum from the start.
+# CP-SAT on the core (all pairs but item 0's with agent 0, and the start's) finds the optimum
+# from a poor start.
 def test_the_core_search_finds_the_optimum_from_a_poor_start(monkeypatch):
     import models.allocation as allocation
-    monkeypatch.setattr(allocation, "priced_plan", lambda *args, **kwargs: i64([1, 1, 1]))
     monkeypatch.setattr(allocation, "CORE_MIN_PAIRS", 0)  # (a team this small is CP-SAT's)
     inst = three_items()
     found = core_start(inst, i64([1, 1, 1]))
@@ -141,10 +153,9 @@ def test_the_core_search_finds_the_optimum_from_a_poor_start(monkeypatch):
 
 
 # Too little time for the search, or a team small enough for CP-SAT's whole model: the
-# rounding's start alone ([1, 0, 0] priced back under agent 0's 7 hours: [1, 1, 0]).
+# start as it came.
 def test_the_core_search_needs_time_and_a_larger_team(monkeypatch):
     import models.allocation as allocation
-    monkeypatch.setattr(allocation, "priced_plan", lambda *args, **kwargs: i64([1, 1, 1]))
     start = i64([1, 1, 1])
     assert core_start(three_items(), start) is start
     monkeypatch.setattr(allocation, "CORE_MIN_PAIRS", 0)
@@ -424,7 +435,7 @@ def test_the_flows_priced_plan_gets_its_least_time_where_the_flow_left_none(monk
         return real(inst, names, relaxed, seconds, **kwargs)
     monkeypatch.setattr(allocation, "priced_plan", spy)
     assert relaxation_seconds(monkeypatch, inst) == [0.0]
-    assert priced == pytest.approx([0.12])
+    assert priced == pytest.approx([0.12, allocation.PRICED_MIN_SECONDS])  # (then the rounding)
 
 
 # With one cheapest pair per item (agent 0's: pairs 0, 2, 4), the hinted pairs come too:
