@@ -813,8 +813,8 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     applies (`_flow_of`). (The rounding was the core's first step, after the first descent had
     spent its time on the dearer start: XL key-account hybrid's key-account teams of 0.2-0.8
     million pairs, seven stored from a whole run and solved alone at 2 s, ended 34.9 M above
-    their bounds in all, 25.4 M with the rounding here; at 1.25 s 237.5 -> 226.4 M, at 4 s 10.8
-    and 11.3 M.) The
+    their bounds in all, 25.6 M with the rounding here; at 1.25 s 237.5 -> 224.8 M, at 4 s
+    10.8 -> 10.2 M.) The
     relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time its steps
     aim at the best plan the first one gave), once on larger ones or where twice would take
     more than its share of the time, and not at all when even once would. Where there is a
