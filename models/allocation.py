@@ -20,13 +20,14 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from models.cpsat import add_hints_at_once, solve_levels, solve_summed
-from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
+from models.instances import (AllocationInstance, AllocSolution, AllocTerm, FlowChoice,
+                              SolveSettings)
 from models.extensions import CUSTOM_TERM, Handles, apply_extensions
 from models.account_moves import gather_accounts
 from models.item_moves import descent_least_seconds, improve_by_moves
 from models.allocation_bound import (MIN_EXACT_STEPS, MIN_EXACT_STEPS_FROM_PRICES, LagrangeBound,
                                      lagrangian_bound, may_beat, priced_plan, tighten)
-from models.allocation_flow import FlowChoice, flow_applies, flow_choices, flow_core
+from models.allocation_flow import flow_applies, flow_choices, flow_core
 from models.block_flow import block_flow_plan, block_pairs, blocks_of
 from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost, solve_sub
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
@@ -462,7 +463,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     search from its start directly. A re-plan by strict priorities is narrowed first to the
     choices its first level leaves open (`narrow_to_first_level`)."""
     began = time.monotonic()
-    relaxed = start = None
+    relaxed = start = flow = None
     first_level_proved = False
     if by_strict_priorities(inst, settings) and inst.hint_agent is not None:
         # (solved by levels: no relaxation below) a hint that holds every constraint needs
@@ -515,7 +516,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
             relaxed, bound = _tightened(inst, settings, relaxed, start, bound)
             left = settings.time_limit - (time.monotonic() - began)
             best, bound = _search_then_finish(inst, start, settings, left, bound, relaxed)
-            return _finished(inst, settings, best, bound, time.monotonic() - began)
+            return _finished(inst, settings, best, bound, time.monotonic() - began, flow)
         if unbuildable(inst, settings):
             # no split within the bands was found, and CP-SAT's model would not even be built
             # in the team's time (XL key-account hybrid at 30 s spent minutes building one of
@@ -550,7 +551,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     left = settings.time_limit - (time.monotonic() - began)
     if left > MIN_SECONDS and not _stopped(settings):
         plan, bound = _search_then_finish(inst, plan, settings, left, bound, relaxed)
-    return _finished(inst, settings, plan, bound, time.monotonic() - began)
+    return _finished(inst, settings, plan, bound, time.monotonic() - began, flow)
 
 
 def _share_of_left(settings: SolveSettings, began: float, share: float) -> float:
@@ -696,11 +697,11 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
 
 
 def _with_pairs(inst: AllocationInstance, keep: np.ndarray) -> AllocationInstance:
-    """The instance with only the pairs `keep` marks."""
+    """The instance with only the pairs `keep` marks (not the whole one's flow)."""
     pairs = {f: getattr(inst, f)[keep] for f in ("pair_item", "pair_agent", "pair_weight")}
     terms = {n: replace(t, pair=None if t.pair is None else t.pair[keep])
              for n, t in inst.terms.items()}
-    return replace(inst, **pairs, terms=terms)
+    return replace(inst, **pairs, terms=terms, hint_flow=None)
 
 
 def by_strict_priorities(inst: AllocationInstance, settings: SolveSettings) -> bool:
@@ -910,7 +911,15 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
     FLOW_SECONDS_PER_PAIR_BESIDE `beside_others`) at most FLOW_SHARE (FLOW_SHARE_LARGE) of the
     team's `seconds`; its column generation stops by then. On large teams whose relaxation runs
     once, from the flow's prices, the bound is far higher: XL's East hunting team (1.7 million
-    pairs, 7.3 s) 133 M -> 182 M, for a plan 0.9 % dearer (less time for the search)."""
+    pairs, 7.3 s) 133 M -> 182 M, for a plan 0.9 % dearer (less time for the search).
+    An earlier solve's flow of the same instance (`hint_flow`: polishing solves a team again,
+    see planner.solve) is taken as it is where its column generation settled, since a settled
+    flow is the same whatever the time: 0.84 s of a key-account team's 1.25 s and the same
+    0.84 s of its 3.75 s (XL key-account hybrid, 355,036 pairs)."""
+    hinted = inst.hint_flow
+    if hinted is not None and hinted.settled and len(hinted.agent) == inst.n_items \
+            and len(hinted.prices) == inst.n_agents:
+        return hinted
     pairs = len(inst.pair_item)
     share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
     rate = FLOW_SECONDS_PER_PAIR_BESIDE if beside_others else FLOW_SECONDS_PER_PAIR
@@ -1042,13 +1051,15 @@ def _stopped(settings: SolveSettings) -> bool:
 
 
 def _finished(inst: AllocationInstance, settings: SolveSettings, item_agent: np.ndarray,
-              bound: int | None, seconds: float) -> AllocSolution:
-    """The solution record of a plan found by the neighbourhood search."""
+              bound: int | None, seconds: float, flow: FlowChoice | None = None
+              ) -> AllocSolution:
+    """The solution record of a plan found by the neighbourhood search (with the divisible
+    optimum computed on the way, `flow`, for a second solve)."""
     values = evaluate_allocation_terms(inst, inst.terms, item_agent)
     objective = sum(values[n] for n in level_terms(inst, settings))
     status = "OPTIMAL" if bound is not None and objective <= bound else "FEASIBLE"
     return AllocSolution(status, objective, bound, item_agent, values, seconds,
-                         (bound,) if bound is not None else ())
+                         (bound,) if bound is not None else (), flow)
 
 
 def _plainly_better(inst: AllocationInstance, settings: SolveSettings, a: np.ndarray,

@@ -26,14 +26,14 @@ from __future__ import annotations
 import itertools
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from models.allocation_bound import SLICE_PAIRS, pair_slices, travel_share
 from models.flow_apart import FlowApart, min_cost_flows
-from models.instances import AllocationInstance, summed_terms
+from models.instances import AllocationInstance, FlowChoice, summed_terms
 
 #: The flow applies where at least this share of the pairs carry their item's whole weight
 #: (the planner's teams: 84-100 %; the generalized assignment benchmark's: about one agent
@@ -72,18 +72,6 @@ SEED_SHARE = 0.1
 #: East hunting team (3.6 million pairs, 23,710 items, 200 agents: a sample of 12 items per
 #: agent): 2 solves instead of 9, the flow 5.4 s instead of 16.4 s, the same bound (281.94 M)
 SEED_ITEMS_PER_AGENT = 5
-
-
-@dataclass(frozen=True)
-class FlowChoice:
-    """The divisible optimum, read item by item."""
-
-    agent: np.ndarray  # (I,) the agent that takes most of the item's hours (-1: nobody)
-    split: np.ndarray  # (I,) bool: the item's hours went to more than one place
-    #: (A,) what an hour of each agent's load is worth at the optimum (its dual), in objective
-    #: units: prices for the Lagrangian relaxation (models.allocation_bound), whose bound at
-    #: any prices is valid
-    prices: np.ndarray
 
 
 def whole_weights(inst: AllocationInstance) -> np.ndarray:
@@ -148,7 +136,7 @@ def flow_choices(inst: AllocationInstance, names: tuple[str, ...],
     if solved is None:
         return None
     agent, split = _read(inst, solved.hours, solved.pairs, network.nobody)
-    return FlowChoice(agent, split, _duals(inst, network, solved))
+    return FlowChoice(agent, split, _duals(inst, network, solved), settled=not solved.cut)
 
 
 def _network(inst: AllocationInstance, priced: _Costs, held: np.ndarray,
@@ -221,6 +209,7 @@ class _Solved:
     hours: np.ndarray  # on each of its pairs, then on each nobody arc
     distance: np.ndarray  # the node potentials (items, agents, the sink)
     stood_in: bool  # whether a stand-in arc carries hours
+    cut: bool = False  # whether column generation stopped at its deadline (`_by_columns`)
 
 
 class _Network:
@@ -301,9 +290,10 @@ def _by_columns(inst: AllocationInstance, network: _Network, held: np.ndarray,
         solved = network.solve(np.flatnonzero(chosen), stand_in=True)
         if solved is None:
             return None
-        if not solved.stood_in and (
-                (deadline is not None and 2 * time.monotonic() - began > deadline)
-                or (largest and solves >= SOLVES_LARGEST)):
+        if not solved.stood_in and deadline is not None \
+                and 2 * time.monotonic() - began > deadline:
+            return replace(solved, cut=True)
+        if not solved.stood_in and largest and solves >= SOLVES_LARGEST:
             return solved
         found, priced_below = [], []
         for part in pair_slices(len(inst.pair_item)):

@@ -150,6 +150,20 @@ class AllocTerm:
 
 
 @dataclass(frozen=True)
+class FlowChoice:
+    """The divisible optimum of an allocation (models.allocation_flow), read item by item."""
+
+    agent: np.ndarray  # (I,) the agent that takes most of the item's hours (-1: nobody)
+    split: np.ndarray  # (I,) bool: the item's hours went to more than one place
+    #: (A,) what an hour of each agent's load is worth at the optimum (its dual), in objective
+    #: units: prices for the Lagrangian relaxation (models.allocation_bound), whose bound at
+    #: any prices is valid
+    prices: np.ndarray
+    #: False where its column generation stopped at its deadline, perhaps short of the optimum
+    settled: bool = True
+
+
+@dataclass(frozen=True)
 class AllocationInstance:
     """Stage 2 (and the GAP core): items to agents, one agent per item, with capacities.
 
@@ -169,6 +183,9 @@ class AllocationInstance:
     fixed_agent: np.ndarray | None = None  # (I,) agent an item is pinned to, -1 = free
     hint_agent: np.ndarray | None = None  # (I,) -1 = no hint
     extensions: tuple = ()  # models.extensions.Extension: constraints/terms from outside
+    #: the divisible optimum an earlier solve of this very instance computed (its
+    #: `AllocSolution.flow`), which a second solve takes instead of computing it again
+    hint_flow: FlowChoice | None = None
 
     @property
     def n_agents(self) -> int:
@@ -250,6 +267,9 @@ class AllocSolution:
     term_values: dict[str, int]
     seconds: float
     level_bounds: tuple[int, ...] = ()
+    #: the divisible optimum the engine computed on the way (None where it did not), for a
+    #: second solve of the same instance (`AllocationInstance.hint_flow`)
+    flow: FlowChoice | None = None
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,35 @@ def test_the_flows_rounding_is_among_the_starts(monkeypatch):
     assert start.tolist() == [1, 1, 0]
 
 
+# Three items as above and a third agent dearer than agent 1 (40 an item): the flow and the
+# optimum as above. A team's solution carries the flow its engine computed (here one that goes
+# without CP-SAT's whole model, as teams of more than LNS_ONLY_PAIRS pairs do); solved again
+# with that flow as its hint, the engine takes it as it is (the flow is not computed again), but not a flow whose
+# column generation stopped at its deadline, nor one of another instance (four items).
+def test_a_second_solve_takes_the_first_solves_flow(monkeypatch):
+    import models.allocation as allocation
+    monkeypatch.setattr(allocation, "skips_cpsat", lambda *args, **kwargs: True)
+    pairs = PAIRS + [(0, 2, 4), (1, 2, 4), (2, 2, 4)]  # a third agent, dearer than agent 1
+    inst = make_alloc([0, 0, 0], [7, 20, 20], pairs, 3,
+                      {"cost": AllocTerm(pair=i64([0, 10, 0, 20, 0, 30, 40, 40, 40]))},
+                      hint_agent=i64([1, 1, 1]))
+    settings = replace(SETTINGS, time_limit=0.3)
+    first = allocation._engine(inst, settings)
+    assert first.flow is not None and first.flow.settled
+    assert first.flow.agent.tolist() == [1, 0, 0]
+    computed = []
+    real = allocation.flow_choices
+    monkeypatch.setattr(allocation, "flow_choices",
+                        lambda *args, **kwargs: computed.append(1) or real(*args, **kwargs))
+    again = allocation._engine(replace(inst, hint_flow=first.flow), settings)
+    assert computed == [] and again.flow is first.flow and again.objective == 30
+    cut = replace(first.flow, settled=False)
+    assert allocation._flow_of(replace(inst, hint_flow=cut), ("cost",), 5.0) is not cut
+    other = replace(first.flow, agent=i64([1, 0, 0, 0]))
+    assert allocation._flow_of(replace(inst, hint_flow=other), ("cost",), 5.0) is not other
+    assert computed == [1, 1]
+
+
 # The optimum as the start: nothing is cheaper, and the start comes back as it is.
 def test_the_core_search_keeps_an_optimal_start():
     start = i64([1, 1, 0])
@@ -268,15 +297,18 @@ def test_the_largest_teams_stop_after_their_number_of_solves(monkeypatch):
 
 
 # The same first flow is kept when another solve would end past the deadline (here, one
-# already past); a first flow with stand-ins in use is not (the first column generation test:
-# its last solve is the optimum).
+# already past), and says it may not have settled; a first flow with stand-ins in use is not
+# (the first column generation test: its last solve is the optimum, settled without a
+# deadline).
 def test_column_generation_stops_at_its_deadline_with_a_flow_that_places_every_item(
         monkeypatch):
     by_columns(monkeypatch, settled=0.0)
     late = time.monotonic() - 1.0
     inst = three_items(lo=(0, 8), hi=(20, 20))
-    assert flow_choices(inst, ("cost",), deadline=late).agent.tolist() == [0, 0, 0]
+    cut = flow_choices(inst, ("cost",), deadline=late)
+    assert cut.agent.tolist() == [0, 0, 0] and not cut.settled
     assert flow_choices(three_items(), ("cost",), deadline=late).agent.tolist() == [1, 0, 0]
+    assert flow_choices(three_items(), ("cost",)).settled
 
 
 # Four hours each. Agent 0 (room for one item) is the cheapest for items 0 and 1 (cost 0),

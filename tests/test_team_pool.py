@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from models.instances import AllocationInstance, AllocSolution, AllocTerm, SolveSettings
+from models.instances import (AllocationInstance, AllocSolution, AllocTerm, FlowChoice,
+                              SolveSettings)
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, HURRIED_TEAM_SECONDS,
                            LARGEST_TEAM_FROM, LARGEST_TEAM_SHARE, MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
@@ -25,6 +27,7 @@ from planner.team_pool import borrow, give_back
 from tests.test_models_allocation import gap
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
+FLOW = FlowChoice(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=bool), np.zeros(2))
 
 
 def wait_ready(pool) -> None:
@@ -246,9 +249,9 @@ class _FakeRun:
     def __init__(self) -> None:
         now = time.monotonic()
         self.clock = _Lanes(deadline=now + 100, pairs=1.0, lanes=2)
-        self.failed, self.started = None, []
-        self.results = {1: (sol("FEASIBLE", 100, 70), None), 2: (sol("FEASIBLE", 50, 40), None),
-                        3: (sol("OPTIMAL", 20, 20), None)}
+        self.failed, self.started, self.hints = None, [], []
+        self.results = {1: (replace(sol("FEASIBLE", 100, 70), flow=FLOW), None),
+                        2: (sol("FEASIBLE", 50, 40), None), 3: (sol("OPTIMAL", 20, 20), None)}
         self.jobs = {t: _Job(t, (t,), 1.0, 1.0, inst=slow_instance(agents=2, items=3))
                      for t in (1, 2, 3)}
         large = _Job(9, (9,), 1.0, 100.0, began=now)
@@ -267,6 +270,7 @@ class _FakeRun:
     def start(self, job: _Job) -> None:
         self.clock.started(job)
         self.started.append((job.team, job.budget, sorted(j.team for j in self.running.values())))
+        self.hints.append((job.team, job.inst.hint_agent, job.inst.hint_flow))
 
 
 # Polishing starts on the free lane while team 9 still runs: of the 2 x 100 lane-seconds left
@@ -277,6 +281,15 @@ def test_polishing_starts_on_a_free_lane_while_a_large_team_still_runs():
     _polish(run)
     assert [(team, running) for team, _, running in run.started] == [(1, [9]), (2, [9])]
     assert [budget for _, budget, _ in run.started] == pytest.approx([75, 25], abs=0.1)
+
+
+# Each polished team starts from its plan and from the divisible optimum its first solve
+# computed (team 1's), where there is one (team 2's first solve had none).
+def test_a_polished_team_starts_from_its_plan_and_its_first_solves_flow():
+    run = _FakeRun()
+    _polish(run)
+    assert [(team, agent is run.results[team][0].item_agent, flow)
+            for team, agent, flow in run.hints] == [(1, True, FLOW), (2, True, None)]
 
 
 # A message's arrays travel beside its pickle (out of band) and come back equal: a contiguous
