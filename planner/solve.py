@@ -120,8 +120,12 @@ SMALL_TEAM_PAIRS = 100_000
 LARGEST_TEAM_FROM = 8_000_000
 LARGEST_TEAM_SHARE = 1.4
 #: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
-#: starts again from nothing: about a second on a million pairs)
-POLISH_MAX_PAIRS = 1_000_000
+#: starts again from nothing: about a second on a million pairs; its flow, several seconds on
+#: such a team, does not: see `_polish`). XL key-account hybrid, stage 1's design kept, four
+#: whole runs each: stage-2 gaps 23.2-28.1 M at 1 million, 20.6-26.8 M at 2 million (the teams of
+#: 1.2-2.1 million pairs first get 0.6 of their share); before the flow was kept, 1.53 / 1.58 %
+#: at 2 million against 1.42-1.79 % (whole runs, stage 1 free)
+POLISH_MAX_PAIRS = 2_000_000
 #: a second solve shorter than this is not started
 POLISH_MIN_SECONDS = 0.3
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
