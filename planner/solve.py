@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -121,11 +122,16 @@ LARGEST_TEAM_FROM = 8_000_000
 LARGEST_TEAM_SHARE = 1.4
 #: the largest team (rep x item pairs of its instance) solved a second time (its relaxation
 #: starts again from nothing: about a second on a million pairs; its flow, several seconds on
-#: such a team, does not: see `_polish`). XL key-account hybrid, stage 1's design kept, four
-#: whole runs each: stage-2 gaps 23.2-28.1 M at 1 million, 20.6-26.8 M at 2 million (the teams of
-#: 1.2-2.1 million pairs first get 0.6 of their share); before the flow was kept, 1.53 / 1.58 %
-#: at 2 million against 1.42-1.79 % (whole runs, stage 1 free)
+#: such a team, does not: see `_polish`). XL key-account hybrid, stage 1's design kept:
+#: stage-2 gaps 1.14-1.38 % at 1 million (four whole runs), 1.01-1.31 % at 2 million (five; the
+#: teams of 1.2-1.3 million pairs first get 0.6 of their share, and their small gaps leave the
+#: rest to the key-account teams); before the flow was kept, 1.53 / 1.58 % at 2 million against
+#: 1.42-1.79 % (whole runs, stage 1 free)
 POLISH_MAX_PAIRS = 2_000_000
+#: a polishable team's instance of more pairs than this is not kept for its second solve but
+#: built again (about 0.5 s a million pairs): kept, XL key-account hybrid's teams of 1.2-1.3
+#: million pairs took its peak memory from 3.66-3.91 GB (two runs) to 4.03-4.07 GB (two)
+POLISH_KEEP_PAIRS = 1_000_000
 #: a second solve shorter than this is not started
 POLISH_MIN_SECONDS = 0.3
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
@@ -467,11 +473,12 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
                 continue
             began = time.monotonic()  # (what the team takes beyond its share, building its
             # instance included, is charged: `_Charge`)
-            inst, items = team_instance(p, team_lines[team], agents, is_manager[agents],
-                                        quotas[agents], run.model_settings("stage 2", 1.0))
+            build = partial(team_instance, p, team_lines[team], agents, is_manager[agents],
+                            quotas[agents], run.model_settings("stage 2", 1.0))
+            inst, items = build()
             job = _Job(team, key, sizes[team], 0.0, began=began, inst=inst, items=items,
                        label=f"stage 2: team {number[team]}/{p.org.n_teams} "
-                             f"({p.org.teams[team].team_id})")
+                             f"({p.org.teams[team].team_id})", build=build)
             factor = first_pass_share(len(inst.pair_item), all_polishable) \
                 if run.polishable(job) else largest_team_share(len(inst.pair_item))
             job.budget = run.clock.budget(sizes[team], time.monotonic(), factor)
@@ -569,8 +576,8 @@ def _polish(run: "_Run") -> None:
     not proved optimal, the largest gap (objective - bound) first, in proportion to their gaps,
     whenever a lane is free: each is solved again from its plan and the divisible optimum its
     first solve computed (`AllocSolution.flow`: XL key-account hybrid, stage 1's design kept,
-    three whole runs each, stage-2 gaps 1.34-1.55 % -> 1.14-1.40 %, where the flow took 0.5-0.9
-    s of a key-account team's 1.2-4 s again), and keeps the better plan and the higher
+    stage-2 gaps 1.34-1.47 % in three whole runs -> 1.14-1.38 % in four, where the flow took
+    0.5-0.9 s of a key-account team's 1.2-4 s again), and keeps the better plan and the higher
     bound. (M key-account hybrid: its key-account teams, at 0.2 s each, held 38 M
     of the 45 M gap, and its individuals team 0.6 M in its 4 s. L key-account hybrid: one lane
     idled 10 s while the other finished the individuals team, when polishing waited for it.)"""
@@ -592,8 +599,9 @@ def _polish(run: "_Run") -> None:
         polished.add(team)
         job = run.jobs[team]
         first = run.results[team][0]
+        inst = job.inst if job.inst is not None else job.build()[0]
         again = replace(job, budget=budget, began=now, polish=True,
-                        inst=replace(job.inst, hint_agent=first.item_agent, hint_flow=first.flow))
+                        inst=replace(inst, hint_agent=first.item_agent, hint_flow=first.flow))
         run.start(again)
 
 
@@ -699,7 +707,8 @@ class _Run:
                     job.label, max(job.budget, 5.0), self.offsets(), hurry=False))
             self.clock.finished(job, time.monotonic())
             if self.polishable(job):
-                self.jobs[job.team] = job
+                self.jobs[job.team] = job if len(job.inst.pair_item) <= POLISH_KEEP_PAIRS \
+                    else replace(job, inst=None)
         self.done[job.key] = (sol, job.items)
         self.take(job.team, sol, job.items)
 
@@ -754,6 +763,9 @@ class _Job:
     label: str = ""
     settings: object = None
     polish: bool = False  # a second solve, from the team's plan
+    #: builds the instance again (`team_instance`): a polishable team's of more than
+    #: POLISH_KEEP_PAIRS pairs is not kept until it is polished
+    build: Callable[[], tuple] | None = None
 
 
 class _Lanes:

@@ -249,7 +249,7 @@ class _FakeRun:
     def __init__(self) -> None:
         now = time.monotonic()
         self.clock = _Lanes(deadline=now + 100, pairs=1.0, lanes=2)
-        self.failed, self.started, self.hints = None, [], []
+        self.failed, self.started, self.hints, self.polished_instances = None, [], [], {}
         self.results = {1: (replace(sol("FEASIBLE", 100, 70), flow=FLOW), None),
                         2: (sol("FEASIBLE", 50, 40), None), 3: (sol("OPTIMAL", 20, 20), None)}
         self.jobs = {t: _Job(t, (t,), 1.0, 1.0, inst=slow_instance(agents=2, items=3))
@@ -271,6 +271,7 @@ class _FakeRun:
         self.clock.started(job)
         self.started.append((job.team, job.budget, sorted(j.team for j in self.running.values())))
         self.hints.append((job.team, job.inst.hint_agent, job.inst.hint_flow))
+        self.polished_instances[job.team] = job.inst
 
 
 # Polishing starts on the free lane while team 9 still runs: of the 2 x 100 lane-seconds left
@@ -290,6 +291,18 @@ def test_a_polished_team_starts_from_its_plan_and_its_first_solves_flow():
     _polish(run)
     assert [(team, agent is run.results[team][0].item_agent, flow)
             for team, agent, flow in run.hints] == [(1, True, FLOW), (2, True, None)]
+
+
+# A team kept without its instance (more than POLISH_KEEP_PAIRS pairs) is built again for its
+# polish, from its plan and its flow as any other.
+def test_a_team_kept_without_its_instance_is_built_again_for_its_polish():
+    run = _FakeRun()
+    built = slow_instance(agents=2, items=3)
+    run.jobs[1] = replace(run.jobs[1], inst=None, build=lambda: (built, None))
+    _polish(run)
+    assert [team for team, _, _ in run.hints] == [1, 2]
+    polished = run.polished_instances[1]
+    assert polished.pair_item is built.pair_item and polished.hint_flow is FLOW
 
 
 # A message's arrays travel beside its pickle (out of band) and come back equal: a contiguous
