@@ -23,8 +23,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from models.allocation import first_level_start, solve_allocation
-from models.instances import Progress, SolveSettings
+from models.allocation import first_level_start, flow_least_seconds, solve_allocation
+from models.allocation_flow import flow_applies
+from models.instances import AllocationInstance, Progress, SolveSettings
 from models.joint import solve_joint
 from models.org_design import designs_alone, mend_band, reshape_design, solve_org_design
 from planner.errors import InfeasibleError, NoPlanError, UsageError
@@ -134,6 +135,9 @@ POLISH_MAX_PAIRS = 2_000_000
 POLISH_KEEP_PAIRS = 1_000_000
 #: a second solve shorter than this is not started
 POLISH_MIN_SECONDS = 0.3
+#: a first pass is raised to the time its team's flow needs (`flow_floor`) with this margin
+#: (the worker's time is its budget less the sending's estimate, which must not cut it short)
+FLOW_FLOOR_MARGIN = 1.05
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 #: At 0.2 s S's 15-21 teams took 1.3-1.7 s after a cancel, longer than a whole solve's stage 2;
 #: at 0.05 s, 0.7 s.
@@ -479,9 +483,12 @@ def _solve_teams(p: Problemset, s1, start: float, time_limit: float,
             job = _Job(team, key, sizes[team], 0.0, began=began, inst=inst, items=items,
                        label=f"stage 2: team {number[team]}/{p.org.n_teams} "
                              f"({p.org.teams[team].team_id})", build=build)
+            polishable = run.polishable(job)
             factor = first_pass_share(len(inst.pair_item), all_polishable) \
-                if run.polishable(job) else largest_team_share(len(inst.pair_item))
-            job.budget = run.clock.budget(sizes[team], time.monotonic(), factor)
+                if polishable else largest_team_share(len(inst.pair_item))
+            job.budget = run.clock.budget(sizes[team], time.monotonic(), factor,
+                                          flow_floor(inst, pool is not None) if polishable
+                                          else 0.0)
             run.start(job)
         _polish(run)
         run.finish_running()
@@ -531,6 +538,22 @@ def first_pass_share(pairs: int, all_polishable: bool) -> float:
     if all_polishable and pairs <= SMALL_TEAM_PAIRS:
         return FIRST_PASS_SHARE_SMALL
     return FIRST_PASS_SHARE
+
+
+def flow_floor(inst: AllocationInstance, pooled: bool) -> float:
+    """The least first pass of a polishable team whose flow applies: FLOW_FLOOR_MARGIN times
+    what its flow needs (models.allocation.flow_least_seconds) and, where it goes to a worker,
+    what sending it takes (`_Run.start`); 0 where no flow applies. Short of it the team goes
+    without its flow, and its start is far worse: XL key-account hybrid's teams of 0.36 and
+    0.67 million pairs, given 0.6 of their shares (1.5 s for the latter, its flow estimated at
+    1.25 s of it), ended 61-75 M above their bounds in two whole runs (the latter, with its
+    flow at its polish, 0.11-0.27 M), and the polish, in proportion to those gaps, gave it 6-8
+    s and the key-account teams little."""
+    if not flow_applies(inst):
+        return 0.0
+    pairs = len(inst.pair_item)
+    sending = POOL_SECONDS_PER_PAIR * pairs if pooled else 0.0
+    return FLOW_FLOOR_MARGIN * (flow_least_seconds(pairs) + sending)
 
 
 def largest_team_share(pairs: int) -> float:
@@ -788,11 +811,12 @@ class _Lanes:
         committed = sum(max(0.0, job.began + job.budget - now) for job in self.running)
         return self.lanes * (self.deadline - now) - committed
 
-    def budget(self, pairs: float, now: float, factor: float = 1.0) -> float:
-        """The team's share; it gets `factor` of it now, and the rest is kept for later. Where
-        the lanes can give every team MIN_TEAM_SECONDS, its least time is cut by the same
-        factor, down to HURRIED_TEAM_SECONDS: a team that may be polished gets its time back
-        there if its gap asks for it. (M key-account hybrid's 20 key-account teams each took
+    def budget(self, pairs: float, now: float, factor: float = 1.0, least: float = 0.0) -> float:
+        """The team's share; it gets `factor` of it now, or `least` where that is more but
+        within the share (a first pass its flow fits in: `flow_floor`), and the rest is kept for
+        later. Where the lanes can give every team MIN_TEAM_SECONDS, its least time is cut by
+        the same factor, down to HURRIED_TEAM_SECONDS: a team that may be polished gets its time
+        back there if its gap asks for it. (M key-account hybrid's 20 key-account teams each took
         the 0.2 s floor at first, nearly half of stage 2's lane-seconds, and polishing reached
         one or two of the four teams holding most of the gap: stage-2 gaps 0.55-0.76 %, six
         fresh runs, against 0.41-0.70 % with the floor cut to 0.06 s. Where the floor is
@@ -805,9 +829,11 @@ class _Lanes:
         if floor >= MIN_TEAM_SECONDS:
             floor = max(HURRIED_TEAM_SECONDS, floor * factor)
         self.skip(pairs)
-        self.reserved += max(0.0, (1.0 - factor) * share)
-        share *= factor
-        return max(floor, min(left, share) if self.lanes > 1 else share)
+        part = share * factor
+        if part < least <= share:
+            part = least
+        self.reserved += max(0.0, share - part)
+        return max(floor, min(left, part) if self.lanes > 1 else part)
 
     def floor(self, now: float) -> float:
         """A team's least time: MIN_TEAM_SECONDS, or what the lanes have left for each team

@@ -292,6 +292,28 @@ def stage1_seconds(scenario, monkeypatch, time_limit: float, gone: float, finish
     return seen["stage 1"], report
 
 
+# Stage 2 gives each polishable team's first pass at least what its flow needs (`flow_floor`,
+# here made 0.123 s for every team): every team's share is asked with it.
+def test_each_first_pass_is_asked_with_its_flows_floor(scenario, monkeypatch):
+    import sys
+    from planner.instance import prepare
+    from planner.run import load_data
+    from planner.solve import solve_problem
+    solve_module = sys.modules["planner.solve"]
+    monkeypatch.setattr(solve_module, "flow_floor", lambda inst, pooled: 0.123)
+    asked = []
+    real = solve_module._Lanes.budget
+
+    def budget(self, pairs, now, factor=1.0, least=0.0):
+        asked.append(least)
+        return real(self, pairs, now, factor, least)
+    monkeypatch.setattr(solve_module._Lanes, "budget", budget)
+    p = prepare(load_data(scenario), scenario)
+    solve_problem(p, method="two-stage", began=time.monotonic(), time_limit=5.0, workers=1,
+                  seed=0)
+    assert asked and all(least == 0.123 for least in asked)
+
+
 # The time limit is the whole solve's: counted from the caller's start (reading and preparing
 # the data count) and leaving the plan's building its time. Asked for 20 s, 4 s already gone,
 # 2 s kept for building the plan: stage 1 gets its half of the 14 s left; progress shows the

@@ -14,11 +14,12 @@ import pytest
 
 from models.instances import (AllocationInstance, AllocSolution, AllocTerm, FlowChoice,
                               SolveSettings)
-from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, HURRIED_TEAM_SECONDS,
+from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, FLOW_FLOOR_MARGIN,
+                           HURRIED_TEAM_SECONDS,
                            LARGEST_TEAM_FROM, LARGEST_TEAM_SHARE, MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
-                           _polish, _pools, first_pass_share, largest_team_share,
+                           _polish, _pools, first_pass_share, flow_floor, largest_team_share,
                            qualified_pairs, sent_seconds,
                            team_order)
 from models.pipes import receive as _receive
@@ -213,6 +214,40 @@ def test_a_polishable_teams_least_time_is_cut_like_its_share():
     assert lanes.budget(1.0, now=0.0) == pytest.approx(MIN_TEAM_SECONDS)
     short = _Lanes(deadline=0.2, pairs=4000.0, lanes=2, teams=4)
     assert short.budget(1.0, now=0.0, factor=0.3) == pytest.approx(0.1, abs=1e-3)
+
+
+# One lane, 10 s, two teams of 5 pairs; the first may be polished (0.6 of its 5 s share, 3 s)
+# but its flow needs 4 s (`least`, within the share): it gets 4 s and 1 s is kept. At 4 s the
+# second gets the 6 s left less the 1 kept: 5 s. A flow needing 6 s, more than the share, does
+# not raise the first pass: 3 s as before.
+def test_a_first_pass_is_raised_to_what_its_flow_needs_within_its_share():
+    lanes = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
+    assert lanes.budget(5.0, now=0.0, factor=0.6, least=4.0) == pytest.approx(4.0)
+    assert lanes.budget(5.0, now=4.0) == pytest.approx(5.0, rel=1e-5)
+    assert lanes.room(now=9.0) == pytest.approx(1.0)
+    beyond = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
+    assert beyond.budget(5.0, now=0.0, factor=0.6, least=6.0) == pytest.approx(3.0)
+
+
+# The three items' 6 pairs (their weights the same on both agents: a flow applies), the flow
+# estimated at 0.1 s: 0.25 s of time at FLOW_SHARE (0.4), and sending the team 0.05 s: its
+# first pass at least 1.05 x 0.3 = 0.315 s sent to a worker, 1.05 x 0.25 = 0.2625 s solved in
+# this process; none where the weights differ by agent (no flow applies).
+def test_a_first_pass_floor_is_what_the_flow_and_sending_need(monkeypatch):
+    import models.allocation as allocation
+    import sys
+    from tests.test_allocation_flow import three_items
+    solve_module = sys.modules["planner.solve"]
+    inst = three_items()
+    monkeypatch.setattr(allocation, "FLOW_SECONDS_PER_PAIR", 0.1 / len(inst.pair_item))
+    monkeypatch.setattr(solve_module, "POOL_SECONDS_PER_PAIR", 0.05 / len(inst.pair_item))
+    assert (allocation.FLOW_SHARE, FLOW_FLOOR_MARGIN) == (0.4, 1.05)
+    assert flow_floor(inst, pooled=True) == pytest.approx(0.315)
+    assert flow_floor(inst, pooled=False) == pytest.approx(0.2625)
+    from tests.test_models_allocation import i64, make_alloc
+    varied = make_alloc([0, 0, 0], [9, 9, 9], [(0, 0, 4), (0, 1, 5), (0, 2, 6)], 1,
+                        {"cost": AllocTerm(pair=i64([0, 0, 0]))})
+    assert flow_floor(varied, pooled=True) == 0.0
 
 
 def test_a_small_team_gets_less_at_first_only_where_every_team_may_be_polished():
