@@ -138,6 +138,11 @@ POLISH_MIN_SECONDS = 0.3
 #: a first pass is raised to the time its team's flow needs (`flow_floor`) with this margin
 #: (the worker's time is its budget less the sending's estimate, which must not cut it short)
 FLOW_FLOOR_MARGIN = 1.05
+#: ... where that is at most this many times the first pass (and within the team's share): the
+#: teams that missed their flows by a little at 120 s (a flow estimated at 1.00 s where 0.8 of
+#: the team's 1.23 s was 0.98 s); raised by up to their shares, XL key-account hybrid's plans
+#: at 30 s were 203.4 / 209.0 against 185.8-194.6 (the raises took the polish's time)
+FLOW_FLOOR_REACH = 1.25
 #: After a cancel, each team left in stage 2 gets at most this long (a plan is still needed).
 #: At 0.2 s S's 15-21 teams took 1.3-1.7 s after a cancel, longer than a whole solve's stage 2;
 #: at 0.05 s, 0.7 s.
@@ -812,11 +817,12 @@ class _Lanes:
         return self.lanes * (self.deadline - now) - committed
 
     def budget(self, pairs: float, now: float, factor: float = 1.0, least: float = 0.0) -> float:
-        """The team's share; it gets `factor` of it now, or `least` where that is more but
-        within the share (a first pass its flow fits in: `flow_floor`), and the rest is kept for
-        later. Where the lanes can give every team MIN_TEAM_SECONDS, its least time is cut by
-        the same factor, down to HURRIED_TEAM_SECONDS: a team that may be polished gets its time
-        back there if its gap asks for it. (M key-account hybrid's 20 key-account teams each took
+        """The team's share; it gets `factor` of it now, or `least` where that is more by at
+        most FLOW_FLOOR_REACH times and within the share (a first pass its flow fits in:
+        `flow_floor`), and the rest is kept for later. Where the lanes can give every team
+        MIN_TEAM_SECONDS, its least time is cut by the same factor, down to
+        HURRIED_TEAM_SECONDS: a team that may be polished gets its time back there if its gap
+        asks for it. (M key-account hybrid's 20 key-account teams each took
         the 0.2 s floor at first, nearly half of stage 2's lane-seconds, and polishing reached
         one or two of the four teams holding most of the gap: stage-2 gaps 0.55-0.76 %, six
         fresh runs, against 0.41-0.70 % with the floor cut to 0.06 s. Where the floor is
@@ -830,7 +836,7 @@ class _Lanes:
             floor = max(HURRIED_TEAM_SECONDS, floor * factor)
         self.skip(pairs)
         part = share * factor
-        if part < least <= share:
+        if part < least <= min(share, FLOW_FLOOR_REACH * part):
             part = least
         self.reserved += max(0.0, share - part)
         return max(floor, min(left, part) if self.lanes > 1 else part)

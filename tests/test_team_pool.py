@@ -15,6 +15,7 @@ import pytest
 from models.instances import (AllocationInstance, AllocSolution, AllocTerm, FlowChoice,
                               SolveSettings)
 from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, FLOW_FLOOR_MARGIN,
+                           FLOW_FLOOR_REACH,
                            HURRIED_TEAM_SECONDS,
                            LARGEST_TEAM_FROM, LARGEST_TEAM_SHARE, MIN_TEAM_SECONDS,
                            POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
@@ -217,16 +218,19 @@ def test_a_polishable_teams_least_time_is_cut_like_its_share():
 
 
 # One lane, 10 s, two teams of 5 pairs; the first may be polished (0.6 of its 5 s share, 3 s)
-# but its flow needs 4 s (`least`, within the share): it gets 4 s and 1 s is kept. At 4 s the
-# second gets the 6 s left less the 1 kept: 5 s. A flow needing 6 s, more than the share, does
-# not raise the first pass: 3 s as before.
-def test_a_first_pass_is_raised_to_what_its_flow_needs_within_its_share():
+# but its flow needs 3.5 s (`least`: within the share, and at most FLOW_FLOOR_REACH, 1.25
+# times the 3 s): it gets 3.5 s and 1.5 s is kept. At 3.5 s the second gets the 6.5 s left
+# less the 1.5 kept: 5 s. A flow needing 4 s (more than 1.25 x 3 s) does not raise the first
+# pass, nor one needing 6 s (more than the share): 3 s as before.
+def test_a_first_pass_is_raised_to_what_its_flow_needs_where_it_misses_it_by_little():
+    assert FLOW_FLOOR_REACH == 1.25
     lanes = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
-    assert lanes.budget(5.0, now=0.0, factor=0.6, least=4.0) == pytest.approx(4.0)
-    assert lanes.budget(5.0, now=4.0) == pytest.approx(5.0, rel=1e-5)
-    assert lanes.room(now=9.0) == pytest.approx(1.0)
-    beyond = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
-    assert beyond.budget(5.0, now=0.0, factor=0.6, least=6.0) == pytest.approx(3.0)
+    assert lanes.budget(5.0, now=0.0, factor=0.6, least=3.5) == pytest.approx(3.5)
+    assert lanes.budget(5.0, now=3.5) == pytest.approx(5.0, rel=1e-5)
+    assert lanes.room(now=8.5) == pytest.approx(1.5)
+    for least in (4.0, 6.0):
+        beyond = _Lanes(deadline=10.0, pairs=10.0, lanes=1)
+        assert beyond.budget(5.0, now=0.0, factor=0.6, least=least) == pytest.approx(3.0)
 
 
 # The three items' 6 pairs (their weights the same on both agents: a flow applies), the flow
