@@ -550,10 +550,10 @@ def flow_floor(inst: AllocationInstance, pooled: bool) -> float:
     what its flow needs (models.allocation.flow_least_seconds) and, where it goes to a worker,
     what sending it takes (`_Run.start`); 0 where no flow applies. Short of it the team goes
     without its flow, and its start is far worse: XL key-account hybrid's teams of 0.36 and
-    0.67 million pairs, given 0.6 of their shares (1.5 s for the latter, its flow estimated at
-    1.25 s of it), ended 61-75 M above their bounds in two whole runs (the latter, with its
-    flow at its polish, 0.11-0.27 M), and the polish, in proportion to those gaps, gave it 6-8
-    s and the key-account teams little."""
+    0.67 million pairs, given 0.6 of their shares (1.46 s for the latter, where its flow needed
+    1.25 s and sending it 0.23 s), ended 61-75 M above their bounds in two whole runs (the
+    latter, with its flow at its polish, 0.11-0.27 M), and the polish, in proportion to those
+    gaps, gave it 6-8 s and the key-account teams little."""
     if not flow_applies(inst):
         return 0.0
     pairs = len(inst.pair_item)
