@@ -923,17 +923,21 @@ def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,
     pairs = len(inst.pair_item)
     if flow_least_seconds(pairs, beside_others) > seconds or not flow_applies(inst):
         return None
-    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
     return flow_choices(inst, names, apart=beside_others,
-                        deadline=time.monotonic() + share * seconds)
+                        deadline=time.monotonic() + _flow_share(pairs) * seconds)
 
 
 def flow_least_seconds(pairs: int, beside_others: bool = False) -> float:
     """The shortest time limit in which a team of `pairs` pairs computes its flow, where one
     applies (`_flow_of`): the flow's estimate over its share of the team's time."""
-    share = FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
     rate = FLOW_SECONDS_PER_PAIR_BESIDE if beside_others else FLOW_SECONDS_PER_PAIR
-    return pairs * rate / share
+    return pairs * rate / _flow_share(pairs)
+
+
+def _flow_share(pairs: int) -> float:
+    """The share of a team's time its flow may take: FLOW_SHARE, FLOW_SHARE_LARGE above
+    LNS_ONLY_PAIRS."""
+    return FLOW_SHARE if pairs <= LNS_ONLY_PAIRS else FLOW_SHARE_LARGE
 
 
 def skips_cpsat(inst: AllocationInstance, settings: SolveSettings, started: bool = False) -> bool:
