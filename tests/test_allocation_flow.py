@@ -164,6 +164,33 @@ def test_a_second_solve_takes_the_first_solves_flow(monkeypatch):
     assert computed == [1, 1]
 
 
+# The same team as one that gives its time back (above QUICK_FROM_PAIRS pairs, 0 here): it
+# ends once its descent stops, its neighbourhood search asked for no time and no capacity
+# bound computed beside its relaxation's; its plan is still the optimum (30). Below it, the
+# search gets what is left of the team's time.
+def test_a_team_that_gives_back_its_time_ends_after_its_descent(monkeypatch):
+    import models.allocation as allocation
+    monkeypatch.setattr(allocation, "skips_cpsat", lambda *args, **kwargs: True)
+    pairs = PAIRS + [(0, 2, 4), (1, 2, 4), (2, 2, 4)]
+    inst = make_alloc([0, 0, 0], [7, 20, 20], pairs, 3,
+                      {"cost": AllocTerm(pair=i64([0, 10, 0, 20, 0, 30, 40, 40, 40]))},
+                      hint_agent=i64([1, 1, 1]))
+    asked, capacity = [], []
+    real_search, real_capacity = allocation.improve_by_neighbourhoods, allocation.capacity_bound
+    monkeypatch.setattr(allocation, "improve_by_neighbourhoods", lambda inst, plan, settings,
+                        seconds, *args, **kwargs: asked.append(seconds)
+                        or real_search(inst, plan, settings, seconds, *args, **kwargs))
+    monkeypatch.setattr(allocation, "capacity_bound", lambda *args, **kwargs:
+                        capacity.append(1) or real_capacity(*args, **kwargs))
+    settings = replace(SETTINGS, time_limit=2.0)
+    monkeypatch.setattr(allocation, "QUICK_FROM_PAIRS", 0)
+    given_back = allocation._engine(inst, settings)
+    assert given_back.objective == 30 and len(asked) == 1 and asked[0] <= 0 and capacity == []
+    monkeypatch.setattr(allocation, "QUICK_FROM_PAIRS", 10)
+    kept = allocation._engine(inst, settings)
+    assert kept.objective == 30 and len(asked) == 2 and asked[1] > 1.0
+
+
 # The optimum as the start: nothing is cheaper, and the start comes back as it is.
 def test_the_core_search_keeps_an_optimal_start():
     start = i64([1, 1, 0])

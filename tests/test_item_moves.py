@@ -71,6 +71,22 @@ def test_a_chain_pass_on_the_largest_teams_starts_only_where_its_slower_estimate
     assert improve_by_moves(inst, i64([0, -1]), ("cost",), SECONDS).tolist() == [1, 0]
 
 
+# A quick descent (the largest teams': models.item_moves.QUICK_FROM_PAIRS) makes no swaps or
+# chains: the two full agents keep their items (cost 10, against 2 swapped), and the item
+# the chain would serve stays left to nobody (10, against 1); single moves it still makes.
+def test_a_quick_descent_makes_single_moves_but_no_swaps_or_chains():
+    swap = two_agents((4, 4), [4, 4], [5, 1, 1, 5])
+    assert improve_by_moves(swap, i64([0, 1]), ("cost",), SECONDS, quick=True).tolist() == [0, 1]
+    pairs = [(0, 0, 4), (0, 1, 4), (1, 0, 4)]
+    chain = make_alloc([0, 0], [4, 4], pairs, 2,
+                       {"cost": AllocTerm(pair=i64([0, 1, 0]), unassigned=i64([0, 10]))},
+                       optional=[False, True])
+    assert improve_by_moves(chain, i64([0, -1]), ("cost",), SECONDS,
+                            quick=True).tolist() == [0, -1]
+    single = two_agents((10, 10), [4], [5, 2])
+    assert improve_by_moves(single, i64([0]), ("cost",), SECONDS, quick=True).tolist() == [1]
+
+
 # One agent of 6 hours holds items 0 and 1 (3 hours each, 4 each to leave out). Item 2 (6
 # hours) costs 10 left out. No single move, swap or chain fits; leaving 0 and 1 out to take
 # item 2 costs 8 against 10.
