@@ -823,16 +823,8 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
     their quota (stage 1 does not split hours by who owns what), items they are qualified for
     only in part too (a plan may have left them so), and no agent is hinted past its
     maximum."""
-    info = pd.DataFrame({"item": item_codes, "owner": lines["owner"].to_numpy(),
-                         "h": lines["h"].to_numpy(), "cls": lines["cls"].to_numpy()})
-    per_item = info.groupby("item").agg(h=("h", "sum"), cls=("cls", "first"))
-    # an item's owner: who owns its largest owned line (its largest line may be new work
-    # nobody owns yet)
-    owner = (info.assign(owned=info["owner"] >= 0)
-             .sort_values(["owned", "h"], ascending=False, kind="stable").drop_duplicates("item")
-             .set_index("item")["owner"].reindex(per_item.index).to_numpy())
+    hours, cls, owner = _item_hours_class_owner(lines, item_codes, n_items)
     owner_agent = _agent_index(agents, owner)
-    hours, cls = per_item["h"].to_numpy(), per_item["cls"].to_numpy()
     hint = np.full(n_items, -1, dtype=np.int64)
     order = np.argsort(-hours, kind="stable")
     owned = order[owner_agent[order] >= 0]
@@ -860,6 +852,27 @@ def _hint_agents(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int, agen
         hint[rest] = _most_quota_left(rest, cls, hours, full, left, total_left,
                                       owners_first is not None)
     return hint
+
+
+def _item_hours_class_owner(lines: pd.DataFrame, item_codes: np.ndarray, n_items: int
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each item's hours (its lines' sum), class (its first line's) and owner today: who owns
+    its largest owned line (its largest line may be new work nobody owns yet; -1: none). (By
+    arrays: with pandas' groupby and sort, M's repair spent 0.2 of its 1.3 s here.)"""
+    h, cls = lines["h"].to_numpy(), lines["cls"].to_numpy()
+    owner = lines["owner"].to_numpy()
+    hours = np.bincount(item_codes, weights=h, minlength=n_items)
+    if np.issubdtype(h.dtype, np.integer):
+        hours = hours.round().astype(h.dtype)
+    item_cls = np.zeros(n_items, dtype=cls.dtype)
+    present, first = np.unique(item_codes, return_index=True)
+    item_cls[present] = cls[first]
+    # owned lines first, then the largest; of equals, the first
+    ranked = np.lexsort((-h, -(owner >= 0).astype(np.int64)))
+    present, first = np.unique(item_codes[ranked], return_index=True)
+    item_owner = np.full(n_items, -1, dtype=np.int64)
+    item_owner[present] = owner[ranked[first]]
+    return hours, item_cls, item_owner
 
 
 def _most_quota_left(items: np.ndarray, cls: np.ndarray, hours: np.ndarray,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models.allocation import narrow_to_first_level
@@ -103,3 +104,15 @@ def test_a_team_whose_owners_cannot_all_keep_their_lines_is_built_whole(tmp_path
     assert sorted(owners.values()) == ["R1", "R1", "R2"]
     assert again.kpis["objective_terms"]["continuity"] == pytest.approx(1 / 3)
     assert again.verify() == []
+
+
+# Item 0's lines: 5 hours nobody owns yet, then 3 owned by rep 7 and 3 by rep 4: its owner is
+# 7 (the first of its largest owned lines, not the larger new one), its hours 11, its class
+# its first line's (2). Item 1: one line of rep 4's. Item 2: no owned line, owner -1.
+def test_an_items_owner_is_who_owns_its_largest_owned_line():
+    from planner.instance import _item_hours_class_owner
+    lines = pd.DataFrame({"h": [5, 3, 3, 2, 4], "cls": [2, 0, 1, 1, 0],
+                          "owner": [-1, 7, 4, 4, -1]})
+    hours, cls, owner = _item_hours_class_owner(lines, np.array([0, 0, 0, 1, 2]), 3)
+    assert hours.tolist() == [11, 2, 4] and cls.tolist() == [2, 1, 0]
+    assert owner.tolist() == [7, 4, -1]
