@@ -557,8 +557,14 @@ def flow_floor(inst: AllocationInstance, pooled: bool) -> float:
     if not flow_applies(inst):
         return 0.0
     pairs = len(inst.pair_item)
-    sending = POOL_SECONDS_PER_PAIR * pairs if pooled else 0.0
+    sending = sending_seconds(pairs, here=False) if pooled else 0.0
     return FLOW_FLOOR_MARGIN * (flow_least_seconds(pairs) + sending)
+
+
+def sending_seconds(pairs: int, here: bool) -> float:
+    """What handing a team of `pairs` pairs to its lane takes, about: to a worker, or (`here`)
+    to the lane in this process, whose solve ends that much earlier instead."""
+    return (LOCAL_END_SECONDS_PER_PAIR if here else POOL_SECONDS_PER_PAIR) * pairs
 
 
 def largest_team_share(pairs: int) -> float:
@@ -711,8 +717,7 @@ class _Run:
         tag = None
         if self.pool is not None and not job.inst.extensions:  # (custom rules stay here)
             here = job.team in self.here
-            sending = (LOCAL_END_SECONDS_PER_PAIR if here else POOL_SECONDS_PER_PAIR) \
-                * len(job.inst.pair_item)
+            sending = sending_seconds(len(job.inst.pair_item), here)
             tag = self.pool.submit(job.inst, replace(
                 job.settings, workers=1, time_limit=sent_seconds(job.settings.time_limit, sending),
                 beside_others=here), here, anywhere=job.polish)
