@@ -400,7 +400,8 @@ def test_a_team_solved_on_the_local_lane_gives_the_optimum_computed_by_hand():
         tag = pool.submit(gap(), settings, here=True)
         assert tag is not None
         assert pool.submit(gap(), settings, here=True) is None  # the lane is busy
-        (done_tag, sol), = pool.wait()
+        # (a worker started for this pool may say it is ready first: wait() then gives none)
+        (done_tag, sol), = wait_all(pool, 1).items()
         assert done_tag == tag
         assert sol.objective == 9 and sol.item_agent.tolist() == [0, 1, 0]
     finally:
@@ -419,9 +420,7 @@ def test_a_polish_takes_the_local_lane_when_the_worker_is_busy():
         assert pool.submit(gap(), settings) is None
         polish = pool.submit(gap(), settings, anywhere=True)
         assert polish is not None and not pool.idle(anywhere=True)
-        done = dict(pool.wait())
-        while len(done) < 2:
-            done.update(pool.wait())
+        done = wait_all(pool, 2)
         assert done[polish].objective == 9 and done[polish].item_agent.tolist() == [0, 1, 0]
         assert done[first] is not None
     finally:
