@@ -8,6 +8,7 @@ methods run the user's main script again in each child, which an analyst's scrip
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import struct
@@ -17,14 +18,43 @@ import threading
 from contextlib import nullcontext
 from typing import BinaryIO
 
+import numpy as np
+
 _HEADER = struct.Struct("<QQ")  # pickle bytes, out-of-band buffers
 _LENGTH = struct.Struct("<Q")
+
+
+class _Pickler(pickle.Pickler):
+    """Protocol 5 with out-of-band buffers, an array's type sent by name: numpy's own pickle
+    sends its dtype object, which comes back a copy, not numpy's shared one, and ufunc.at
+    (np.maximum.at and the like) then leaves its fast loop: 20 times slower on an unpickled
+    team's arrays (XL's individuals team, 12 million pairs: 1.1 s a call against 0.05 s)."""
+
+    def reducer_override(self, obj):
+        if type(obj) is not np.ndarray or obj.dtype.kind not in "biufc":
+            return NotImplemented  # (numpy's own pickle: strings, objects, records, dates)
+        order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+        if not (obj.flags.c_contiguous or obj.flags.f_contiguous):
+            obj = np.ascontiguousarray(obj)  # (numpy's pickle copies it too)
+        return _array, (pickle.PickleBuffer(obj), obj.dtype.str, obj.shape, order)
+
+
+def _array(buffer, dtype: str, shape: tuple[int, ...], order: str) -> np.ndarray:
+    """An array received out of band, its dtype numpy's own for the name."""
+    return np.frombuffer(buffer, dtype=np.dtype(dtype)).reshape(shape, order=order)
+
+
+def dumps(message: object, buffers: list[pickle.PickleBuffer]) -> bytes:
+    """The pickle of `message`, its arrays' memory appended to `buffers` (not copied)."""
+    out = io.BytesIO()
+    _Pickler(out, protocol=5, buffer_callback=buffers.append).dump(message)
+    return out.getvalue()
 
 
 def send(stream: BinaryIO, message: tuple, lock: threading.Lock | None = None) -> None:
     """Write a message (under `lock`, when several threads write to the stream)."""
     buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+    data = dumps(message, buffers)
     raws = [b.raw() for b in buffers]
     head = _HEADER.pack(len(data), len(raws)) + b"".join(_LENGTH.pack(r.nbytes) for r in raws)
     with lock if lock is not None else nullcontext():
