@@ -88,7 +88,9 @@ def account_groups(item_account: np.ndarray, n_items: int, n_agents: int, order:
     """Groups of accounts of 2 to MAX_ITEMS items, one per size where all sizes' cells are
     within MAX_CELLS; otherwise DeferredGroups of at most CHUNK_CELLS cells each. `order` lists
     the relaxation's pairs (pinned items' other agents left out); `weight` and `base_cost`
-    (pair costs without travel) are in that order."""
+    (pair costs without travel) are in that order; `travel` (accounts x agents) is taken as
+    the instance holds it, each group's rows made floats when it is built (a float copy of
+    the whole held 93 MB beside XL's individuals team's relaxation)."""
     per_account = np.bincount(item_account, minlength=travel.shape[0])
     groups: list[AccountGroup | DeferredGroup] = []
     data = (item_account, n_items, n_agents, order, pair_item, pair_agent, weight, base_cost,
@@ -142,7 +144,8 @@ def _group(accounts: np.ndarray, items: np.ndarray, item_account: np.ndarray, n_
     index = {b: n for n, b in enumerate(blocks)}
     member_block = np.array([[index[next(b for b in p if s in b)] for s in range(k)]
                              for p in partitions])
-    return AccountGroup(items, cost, hours, pair, none[items], travel[accounts], tuple(blocks),
+    return AccountGroup(items, cost, hours, pair, none[items], travel[accounts].astype(float),
+                        tuple(blocks),
                         member_block, tuple(np.unique(row) for row in member_block))
 
 

@@ -939,7 +939,7 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
         if a >= 0:
             load[a] += weight[i, a]
 
-    pair_agents, pair_weights = inst.pair_agent[order], inst.pair_weight[order].astype(np.int64)
+    pair_agents, pair_weights = inst.pair_agent[order], weight.in_order(order)
 
     def roomiest(i: int, other_than: int, least: np.ndarray) -> int:
         """The agent (not `other_than`) with room for item i that it weighs most, then the
@@ -958,7 +958,7 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
             agent = pair_agents[starts[i]:starts[i + 1]]
             place(i, int(agent[np.argmax(hi[agent] - load[agent])]))
     largest = np.zeros(n_items, dtype=np.int64)  # an item's weight with its dearest agent
-    np.maximum.at(largest, inst.pair_item, inst.pair_weight.astype(np.int64))
+    np.maximum.at(largest, inst.pair_item, inst.pair_weight.astype(np.int64, copy=False))
     by_size = np.argsort(-largest, kind="stable")
     full = largest.tolist()
     # an agent above its maximum receives nothing before its turn: its items (smallest first)
@@ -978,7 +978,7 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
             elif inst.item_optional[i]:
                 place(i, -1)
     lightest = np.full(n_items, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(lightest, inst.pair_item, inst.pair_weight.astype(np.int64))
+    np.minimum.at(lightest, inst.pair_item, inst.pair_weight.astype(np.int64, copy=False))
     lightest = lightest.tolist()
     most_room = int((hi - load).max(initial=0))  # only falls in this pass: loads only grow
     for i in by_size.tolist():
@@ -990,13 +990,14 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
             most_room = int((hi - load).max(initial=0))
     rank = np.empty(n_items, dtype=np.int64)
     rank[by_size] = np.arange(n_items)
-    # pairs come agent by agent: a stable sort by agent is one pass over ready-made runs
-    by_agent = np.argsort(inst.pair_agent, kind="stable")
-    bounds = np.searchsorted(inst.pair_agent[by_agent], np.arange(inst.n_agents + 1))
+    by_agent = _by_agent(inst.pair_agent)
+    bounds = np.searchsorted(inst.pair_agent if by_agent is None else inst.pair_agent[by_agent],
+                             np.arange(inst.n_agents + 1))
 
     def candidates(a: int) -> list[int]:
         """The items agent a can take, largest first."""
-        items = inst.pair_item[by_agent[bounds[a]:bounds[a + 1]]]
+        span = slice(bounds[a], bounds[a + 1])
+        items = inst.pair_item[span] if by_agent is None else inst.pair_item[by_agent[span]]
         return items[np.argsort(rank[items], kind="stable")].tolist()
 
     for whole_only in (True, False):
@@ -1067,6 +1068,15 @@ def _chain_pass(state: _Allocation, agents_of: list[list[int]], deadline: float)
     return changed
 
 
+def _by_agent(pair_agent: np.ndarray) -> np.ndarray | None:
+    """The pairs' positions ordered by agent, or None where they already come agent by agent
+    (the planner's teams): that order, spelled out, took 96 MB on XL's individuals team at
+    the solving process's peak."""
+    if bool(np.all(pair_agent[1:] >= pair_agent[:-1])):
+        return None
+    return np.argsort(pair_agent, kind="stable")
+
+
 def _group(values: np.ndarray, keys: np.ndarray) -> dict[int, list[int]]:
     """The values of each key, in their order."""
     order = np.argsort(keys, kind="stable")
@@ -1088,15 +1098,16 @@ class _PairWeights:
     pair, where a dict of them took 140 (1.6 GB on 11 million pairs)."""
 
     def __init__(self, inst: AllocationInstance):
-        self.table = None
-        self.n_agents = inst.n_agents
+        self.table = self.order = None
+        self.n_agents, self.pair_weight = inst.n_agents, inst.pair_weight
         if inst.n_items * inst.n_agents <= DENSE_PAIR_TABLE:
             self.table = np.full((inst.n_items, inst.n_agents), -1, dtype=np.int64)
             self.table[inst.pair_item, inst.pair_agent] = inst.pair_weight
         else:
             order = inst.by_item_agent
             self.keys = inst.item_agent_keys(order)
-            self.weights = inst.pair_weight[order].astype(np.int64)
+            self.weights = inst.pair_weight[order].astype(np.int64, copy=False)
+            self.order = order
 
     def __getitem__(self, key: tuple[int, int]) -> int:
         if self.table is not None:
@@ -1124,6 +1135,14 @@ class _PairWeights:
         at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
         return np.where(self.keys[at] == keys, self.weights[at], -1)
 
+    def in_order(self, order: np.ndarray) -> np.ndarray:
+        """The weights (int64) of the pairs at `order`: the sparse form's own array where it
+        holds them in that order (the teams' pairs by item, which come by (item, agent) too),
+        not a second copy."""
+        if self.order is order:
+            return self.weights
+        return self.pair_weight[order].astype(np.int64, copy=False)
+
 
 class _Allocation:
     """A stage-2 assignment with its loads and the cost pieces a move changes, kept up to date
@@ -1134,7 +1153,7 @@ class _Allocation:
         self.item_agent = np.asarray(item_agent, dtype=np.int64).copy()
         terms = inst.terms.values()
         n_pairs = len(inst.pair_item)
-        self.pair_cost = sum((t.pair.astype(np.int64) for t in terms if t.pair is not None),
+        self.pair_cost = sum((t.pair.astype(np.int64, copy=False) for t in terms if t.pair is not None),
                              np.zeros(n_pairs, dtype=np.int64))
         self.none_cost = sum((t.unassigned.astype(np.int64) for t in terms
                               if t.unassigned is not None), np.zeros(inst.n_items, dtype=np.int64))

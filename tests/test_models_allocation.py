@@ -355,6 +355,25 @@ def test_pair_weights_either_way(monkeypatch, dense):
     assert weight.of(i64([-1, 1, 1])).tolist() == [-1, 3, 4]
 
 
+# An agent below its minimum takes items, largest first, from colleagues who stay above
+# theirs; the candidates read by agent whether the pairs come agent by agent (the teams') or
+# not (a sort). Weights (item: agent 0 / agent 1): 0: 3 / 2, 1: - / 3, 2: 2 / 4; bands
+# [0, 10] and [6, 10]; hint all to agent 0. Item 1 cannot stay there: agent 1 gets it (3 < 6);
+# it then takes its largest candidate, item 2 (agent 0 keeps 3 >= 0): 7 >= 6, [0, 1, 1].
+@pytest.mark.parametrize("agent_by_agent", [True, False])
+def test_repair_tops_up_an_agent_below_its_minimum_either_pair_order(agent_by_agent):
+    import models.warm_start as warm_start
+    pairs = [(0, 0, 3), (2, 0, 2), (0, 1, 2), (1, 1, 3), (2, 1, 4)]
+    if not agent_by_agent:
+        pairs = sorted(pairs)
+    inst = make_alloc([0, 6], [10, 10], pairs, 3, {"cost": AllocTerm(pair=i64([0] * 5))})
+    inst = replace(inst, hint_agent=i64([0, 0, 0]))
+    assert (warm_start._by_agent(inst.pair_agent) is None) == agent_by_agent
+    start = repair_allocation(inst)
+    assert start.tolist() == [0, 1, 1]
+    assert allocation_is_feasible(inst, start)
+
+
 # Two agents of capacity 5, three optional items of weight 4 on either, free when assigned,
 # 10 when not. Each item's cheapest agent: 0. One agent takes one item, so the optimum leaves
 # one unassigned: 10. One price on the whole capacity (10 for 12 of weight): 3 x min(10, 4p)
