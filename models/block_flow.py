@@ -46,41 +46,49 @@ def block_instance(inst: AllocationInstance, names: tuple[str, ...], block: np.n
     and left to nobody costs what they cost there. Travel is in the pairs' costs: the instance
     has no accounts."""
     summed = summed_terms(inst, names)
+    pair_cost, travel = summed.pair, summed.travel
+    unassigned, deviation, constant = summed.unassigned, summed.deviation, summed.constant
+    del summed  # (its pairs' costs go once they are summed by block, below)
     n_blocks = int(block.max()) + 1 if len(block) else 0
     size = np.bincount(block, minlength=n_blocks)
-    allowed = np.ones(len(inst.pair_item), dtype=bool)
+    # each (block, agent) from its pairs, sorted; every per-pair array is dropped once used:
+    # on XL's individuals team (12 million pairs) this ran at the solving process's peak
     if inst.fixed_agent is not None:
         pinned = inst.fixed_agent[inst.pair_item]
-        allowed = (pinned < 0) | (pinned == inst.pair_agent)
-    kept = np.flatnonzero(allowed)
-    key = block[inst.pair_item[kept]].astype(np.int64) * inst.n_agents + inst.pair_agent[kept]
+        kept = np.flatnonzero((pinned < 0) | (pinned == inst.pair_agent))
+        del pinned
+        key = block[inst.pair_item[kept]].astype(np.int64) * inst.n_agents + inst.pair_agent[kept]
+    else:
+        kept = None
+        key = block[inst.pair_item].astype(np.int64) * inst.n_agents + inst.pair_agent
     order = np.argsort(key, kind="stable")
     key = key[order]
-    kept = kept[order]
+    kept = order if kept is None else kept[order]
     del order
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) \
         else np.zeros(0, dtype=np.int64)
     pair_block, pair_agent = key[starts] // inst.n_agents, key[starts] % inst.n_agents
     whole = np.diff(np.r_[starts, len(key)]) == size[pair_block]
     del key
-    weight = np.add.reduceat(inst.pair_weight[kept].astype(np.int64), starts)[whole] \
+    weight = np.add.reduceat(inst.pair_weight[kept].astype(np.int64, copy=False), starts)[whole] \
         if len(starts) else np.zeros(0, dtype=np.int64)
-    cost = np.add.reduceat(summed.pair[kept], starts)[whole] if len(starts) \
+    cost = np.add.reduceat(pair_cost[kept], starts)[whole] if len(starts) \
         else np.zeros(0, dtype=np.int64)
+    del kept, starts, pair_cost
     pair_block, pair_agent = pair_block[whole], pair_agent[whole]
-    if summed.travel is not None:
+    if travel is not None:
         account = np.zeros(n_blocks, dtype=np.int64)
         account[block] = inst.item_account
-        cost = cost + summed.travel[account[pair_block], pair_agent]
+        cost += travel[account[pair_block], pair_agent]
     optional = np.bincount(block, weights=inst.item_optional.astype(float),
                            minlength=n_blocks) == size
-    unassigned = np.bincount(block, weights=summed.unassigned.astype(float),
+    unassigned = np.bincount(block, weights=unassigned.astype(float),
                              minlength=n_blocks).round().astype(np.int64)
     return AllocationInstance(
         agent_lo=inst.agent_lo, agent_hi=inst.agent_hi, pair_item=pair_block,
         pair_agent=pair_agent, pair_weight=weight, item_optional=optional,
-        terms={_TERM: AllocTerm(pair=cost, unassigned=unassigned, deviation=summed.deviation,
-                                constant=summed.constant)},
+        terms={_TERM: AllocTerm(pair=cost, unassigned=unassigned, deviation=deviation,
+                                constant=constant)},
         agent_target=inst.agent_target)
 
 

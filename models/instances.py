@@ -254,7 +254,9 @@ def summed_terms(inst: AllocationInstance, names: tuple[str, ...]) -> SummedTerm
         if term.deviation is not None:
             deviation += term.deviation
         if term.travel is not None and inst.item_account is not None:
-            travel = term.travel.astype(np.int64) if travel is None else travel + term.travel
+            # (the term's own array where it is the only one: a relaxation keeps it)
+            travel = np.asarray(term.travel, dtype=np.int64) if travel is None \
+                else travel + term.travel
     return SummedTerms(pair, unassigned, deviation, travel, constant)
 
 
