@@ -272,7 +272,7 @@ class _CuttingPlanes:
 
     Why not subgradient steps alone: on the planner's teams they need thousands of steps to
     reach the optimum (M's East hunting team: 17 % below it after 1,000, there after 3,079),
-    while these planes reach it in 100-200 evaluations (see the README)."""
+    while these planes reach it in 100-200 evaluations (see bench/HISTORY.md)."""
 
     GROW = 2.0  # the box's growth where a better point lies on its edge
 
