@@ -145,8 +145,8 @@ def _group(accounts: np.ndarray, items: np.ndarray, item_account: np.ndarray, n_
     member_block = np.array([[index[next(b for b in p if s in b)] for s in range(k)]
                              for p in partitions])
     return AccountGroup(items, cost, hours, pair, none[items], travel[accounts].astype(float),
-                        tuple(blocks),
-                        member_block, tuple(np.unique(row) for row in member_block))
+                        tuple(blocks), member_block,
+                        tuple(np.unique(row) for row in member_block))
 
 
 def choose(group: AccountGroup | DeferredGroup, prices: np.ndarray) -> AccountChoice:

@@ -1153,7 +1153,8 @@ class _Allocation:
         self.item_agent = np.asarray(item_agent, dtype=np.int64).copy()
         terms = inst.terms.values()
         n_pairs = len(inst.pair_item)
-        self.pair_cost = sum((t.pair.astype(np.int64, copy=False) for t in terms if t.pair is not None),
+        self.pair_cost = sum((t.pair.astype(np.int64, copy=False) for t in terms
+                              if t.pair is not None),
                              np.zeros(n_pairs, dtype=np.int64))
         self.none_cost = sum((t.unassigned.astype(np.int64) for t in terms
                               if t.unassigned is not None), np.zeros(inst.n_items, dtype=np.int64))

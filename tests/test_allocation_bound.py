@@ -17,7 +17,7 @@ from models.account_relaxation import _set_partitions, choose
 from models.allocation_bound import (LagrangeBound, _relaxation, travel_share, lagrangian_bound,
                                      may_beat, priced_plan, tighten)
 from models.allocation_lns import plan_cost
-from models.instances import AllocTerm, SolveSettings
+from models.instances import AllocTerm, SolveSettings, summed_terms
 from tests.test_models_allocation import i64, make_alloc
 
 
@@ -121,6 +121,22 @@ def test_accounts_too_many_to_keep_are_priced_a_chunk_at_a_time(monkeypatch):
     groups = _relaxation(inst, tuple(inst.terms)).accounts
     assert [type(g).__name__ for g in groups] == ["AccountGroup"]
     assert bound_of(inst) == 45
+
+
+# The relaxation keeps no second copy of a team's pairs: with no pair pinned its order by item
+# is the instance's own, and its account groups keep the travel term's own array (summing a
+# lone term copies nothing), each group's rows made floats when it is built. With item 0
+# pinned to agent 1, the order leaves out pair 0 (item 0 on agent 0): pairs 1-11.
+def test_the_relaxation_shares_the_instances_arrays(monkeypatch):
+    inst = three_accounts_priced_a_chunk_at_a_time(monkeypatch)
+    names = tuple(inst.terms)
+    relaxed = _relaxation(inst, names)
+    assert relaxed.order is inst.by_item
+    assert summed_terms(inst, names).travel is inst.terms["travel"].travel
+    built = relaxed.accounts[1].build()
+    assert built.travel.dtype == np.float64 and built.travel.tolist() == [[10.0, 10.0]]
+    pinned = replace(inst, fixed_agent=i64([1, -1, -1, -1, -1, -1]))
+    assert _relaxation(pinned, names).order.tolist() == list(range(1, 12))
 
 
 # The same three accounts, priced a chunk at a time (so the steps share travel). From prices

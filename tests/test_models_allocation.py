@@ -353,6 +353,11 @@ def test_pair_weights_either_way(monkeypatch, dense):
     assert [weight[0, 0], weight[2, 0], weight[1, 1], weight[2, 1]] == [3, 2, 3, 4]
     assert weight.of(i64([1, 0, 0])).tolist() == [2, -1, 2]
     assert weight.of(i64([-1, 1, 1])).tolist() == [-1, 3, 4]
+    # the weights in the pairs' order by item (0: 3 / 2, 1: 3, 2: 2 / 4), read once: the
+    # sparse form hands on its own array, the pairs coming agent by agent within each item
+    by_item = weight.in_order(inst.by_item)
+    assert by_item.tolist() == [3, 2, 3, 2, 4]
+    assert dense or by_item is weight.weights
 
 
 # An agent below its minimum takes items, largest first, from colleagues who stay above
