@@ -555,6 +555,34 @@ def test_improve_org_respects_band_and_matches_the_model_objective():
     assert sol.objective <= start.cost
 
 
+
+# The instance above: rep 2 moved from team 1 to team 0 ([1, 1, 0] -> team 0 = {2}, team 1 =
+# {0, 1}) is priced once by `cost`; taking the move asks for those evaluations whole, and gets
+# the very ones priced, not new ones (the move pass evaluated each twice).
+def test_the_evaluation_a_move_was_priced_by_is_the_one_it_takes():
+    oracle = TeamOracle(_warm_instance())
+    priced = oracle.cost(0, i64([2]))
+    assert oracle.evaluations == 1
+    taken = oracle.result(0, i64([2]))
+    assert oracle.evaluations == 1 and taken.cost == priced
+    fresh = oracle.evaluate(0, i64([2]))
+    assert (fresh.cost, fresh.pair_flow.tolist()) == (taken.cost, taken.pair_flow.tolist())
+    # handed over once; members in another order are another evaluation
+    oracle.cost(1, i64([0, 1]))
+    assert oracle.kept(1, i64([1, 0])) is None
+    assert oracle.result(0, i64([2])) is not taken and oracle.evaluations == 4
+
+
+def test_the_search_ends_in_the_same_design_whether_or_not_it_takes_the_priced_evaluations(
+        monkeypatch):
+    inst = _warm_instance()
+    kept = improve_org(inst, 2.0)
+    monkeypatch.setattr(TeamOracle, "kept", lambda self, t, members: None)
+    again = improve_org(inst, 2.0)
+    assert kept.rep_team.tolist() == again.rep_team.tolist()
+    assert (kept.cost, kept.hours.tolist()) == (again.cost, again.hours.tolist())
+
+
 # After `enough` seconds the search ends as soon as no rep is below the band minimum: today's
 # teams [0, 1, 1] of the instance above hold the band (rep 0 serves 12 of team 0's 20 h, reps
 # 1 and 2 2 h each of team 1's 4 h) at a cost of 8 h unmet x 10 + |12 - 8| + 6 + 6 = 96; with
