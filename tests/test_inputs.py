@@ -985,3 +985,21 @@ def test_stage_1_travel_per_hour_from_one_matrix_is_the_class_by_class_one(tmp_p
     assert len(at_once) > 1000 and at_once.max() > 1.0 and (at_once == 0).sum() < len(at_once)
     np.testing.assert_allclose(at_once, by_class, rtol=1e-9, atol=0)
     assert np.array_equal(p.coef("travel", at_once), p.coef("travel", by_class))
+
+
+def test_coefficients_scaled_a_slice_at_a_time_are_the_whole_arrays_rounded(tmp_path,
+                                                                             monkeypatch):
+    """`Problemset.coef` scales and rounds a slice of values at a time (no float copy of a
+    whole per-pair array): slices of 3 give what rounding the whole array gives, for a matrix
+    too."""
+    from planner import instance
+    sc = load_scenario(generated_region_scenario(tmp_path))
+    p = prepare(load_data(sc), sc)
+    factor = p.weights["unmet"] * p.obj_scale / p.norms["unmet"]
+    values = np.array([0.0, 1.0, 2.5, 7.25, 1e-9, 3.0, 40.5, 11.0])
+    whole = np.rint(values * factor).astype(np.int64)
+    monkeypatch.setattr(instance, "COEF_SLICE", 3)
+    sliced = p.coef("unmet", values)
+    assert sliced.dtype == np.int64 and np.array_equal(sliced, whole)
+    assert np.array_equal(p.coef("unmet", values.reshape(2, 4)), whole.reshape(2, 4))
+    assert p.coef("unmet", np.zeros(0)).shape == (0,)
