@@ -154,13 +154,14 @@ class TeamOracle:
 
     def cost(self, t: int, members: np.ndarray) -> int:
         """The team's cost, remembered per member set (local search revisits many)."""
-        key = (t, tuple(sorted(np.asarray(members).tolist())))
+        listed = np.asarray(members).tolist()
+        key = (t, tuple(sorted(listed)))
         cached = self._costs.get(key)
         if cached is None:
             if len(self._costs) > CACHE_SIZE:
                 self._costs.clear()
             result = self.evaluate(t, members)
-            self._kept[(t, tuple(np.asarray(members).tolist()))] = result
+            self._kept[(t, tuple(listed))] = result
             if len(self._kept) > max(RESULTS_KEPT, self.inst.n_teams + 1):
                 self._kept.popitem(last=False)
             cached = self._costs[key] = result.cost

@@ -99,8 +99,9 @@ class Problemset:
         flat, into = quantity.reshape(-1), out.reshape(-1)
         scaled = np.empty(min(len(flat), COEF_SLICE))
         for lo in range(0, len(flat), COEF_SLICE):
-            part = scaled[:len(flat[lo:lo + COEF_SLICE])]
-            np.multiply(flat[lo:lo + COEF_SLICE], factor, dtype=float, out=part)
+            values = flat[lo:lo + COEF_SLICE]
+            part = scaled[:len(values)]
+            np.multiply(values, factor, dtype=float, out=part)
             np.rint(part, out=into[lo:lo + len(part)], casting="unsafe")
         return out
 

@@ -555,7 +555,6 @@ def test_improve_org_respects_band_and_matches_the_model_objective():
     assert sol.objective <= start.cost
 
 
-
 # The instance above: rep 2 moved from team 1 to team 0 ([1, 1, 0] -> team 0 = {2}, team 1 =
 # {0, 1}) is priced once by `cost`; taking the move asks for those evaluations whole, and gets
 # the very ones priced, not new ones (the move pass evaluated each twice).
