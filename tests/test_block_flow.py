@@ -96,13 +96,15 @@ def test_the_relaxation_gives_each_accounts_cheapest_grouping(monkeypatch, defer
 
 
 # The engine starts from the block flow's plan only on teams above BLOCK_FLOW_FROM_PAIRS pairs,
-# and only where its time (estimated from the item flow's) fits in its share of what is left.
+# and only where its time (estimated from the item flow's) fits in its share of what is left;
+# the groupings at prices 0 are the LP's own there (11), so no second one follows.
 def test_the_block_start_is_for_large_teams_with_time_for_it(monkeypatch):
     inst = one_account()
     relaxed = lagrangian_bound(inst, NAMES, 1.0, prices=np.zeros(2), from_optimum=True)
     now = time.monotonic()
-    assert allocation._block_start(inst, NAMES, relaxed, SETTINGS, now, 0.01) == []
+    assert allocation._block_start(inst, NAMES, relaxed, SETTINGS, now, 0.01) == ([], relaxed)
     monkeypatch.setattr(allocation, "BLOCK_FLOW_FROM_PAIRS", 0)
-    started = allocation._block_start(inst, NAMES, relaxed, SETTINGS, now, 0.01)
+    started, again = allocation._block_start(inst, NAMES, relaxed, SETTINGS, now, 0.01)
     assert [s.tolist() for s in started] == [[0, 0]]
-    assert allocation._block_start(inst, NAMES, relaxed, SETTINGS, now, 100.0) == []
+    assert again.bound == 11
+    assert allocation._block_start(inst, NAMES, relaxed, SETTINGS, now, 100.0) == ([], relaxed)

@@ -134,12 +134,12 @@ def solve_with_planner(gap: GapInstance, time_limit: float, workers: int = 2, se
 
 def solve_with_highs(gap: GapInstance, time_limit: float, threads: int = 2,
                      maximise: bool = False) -> GapResult:
-    """Solve the plain 0-1 model with HiGHS (benchmark only: `pip install .[bench]`)."""
+    """Solve the plain 0-1 model with HiGHS (one of the project's dependencies)."""
     try:
         import highspy
     except ImportError:
-        raise UsageError("HiGHS is not installed: pip install highspy (or the project's "
-                         "'bench' extra)") from None
+        raise UsageError("HiGHS is not installed: reinstall the project (pip install -e .), "
+                         "which brings highspy") from None
     began = time.monotonic()
     inst = as_allocation(gap, maximise)
     n_pairs = len(inst.pair_item)
