@@ -20,14 +20,13 @@ HiGHS solves the second round's master (31,000 accounts, 85,000 columns) in 1.6 
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 import highspy
 import numpy as np
 
 from models.allocation_bound import LagrangeBound, lagrangian_bound
+from models.highs import quiet_highs
 from models.instances import AllocationInstance
 
 #: master LP and pricing rounds
@@ -37,27 +36,6 @@ ROUNDS = 3
 SMOOTHING = 0.7
 #: an hour beyond an agent's band costs the master this many times the dearest price
 PENALTY = 10.0
-
-
-def _highs() -> highspy.Highs:
-    """A silent HiGHS: the first one in a process prints a banner on file descriptor 1 before
-    any option holds, which would land in the middle of a command's output."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            return highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        _BANNER_SHOWN = True
-
-
-_BANNER_SHOWN = False
 
 
 class _Columns:
@@ -99,15 +77,16 @@ class _Columns:
     def _groupings(self, item_agent: np.ndarray):
         """Each account's cost under `item_agent`, and its (account, agent, hours) entries."""
         inst, account = self.inst, self.account
-        served = item_agent >= 0
+        alone = np.flatnonzero((item_agent < 0) & inst.item_optional.astype(bool))
         chosen = np.flatnonzero(item_agent[inst.pair_item] == inst.pair_agent)
         cost = np.zeros(self.n_accounts)
+        # (term by term, on the chosen pairs only: summed_terms would hold a whole summed copy
+        # of the largest team's per-pair costs)
         for name in self.names:
             term = inst.terms[name]
             if term.pair is not None:
                 np.add.at(cost, account[inst.pair_item[chosen]], term.pair[chosen])
             if term.unassigned is not None:
-                alone = np.flatnonzero(~served & inst.item_optional.astype(bool))
                 np.add.at(cost, account[alone], term.unassigned[alone])
         key = account[inst.pair_item[chosen]] * inst.n_agents + inst.pair_agent[chosen]
         pairs, at = np.unique(key, return_inverse=True)
@@ -133,9 +112,8 @@ def _master_duals(inst: AllocationInstance, names: tuple[str, ...], columns: _Co
     """The master LP's duals on the agents' loads (what an hour of each agent's load is worth):
     each account's groupings weighted to one, the agents' loads inside their bands, the balance
     term on each load's distance from its target, the groupings' hours beyond the bands at
-`penalty` an hour (the plans the groupings come from need not hold them). Accounts with one
-grouping are constants.
-    None where HiGHS does not prove it optimal in `seconds`."""
+    `penalty` an hour (the plans the groupings come from need not hold them). Accounts with one
+    grouping are constants. None where HiGHS does not prove it optimal in `seconds`."""
     owner, cost, column, agent, hours = columns.arrays()
     n_agents = inst.n_agents
     free = columns.per_account[owner] > 1
@@ -152,8 +130,7 @@ grouping are constants.
     row = np.full(columns.n_accounts, -1, dtype=np.int64)
     row[accounts] = np.arange(len(accounts))
     n_rows = len(accounts)
-    lp = _highs()
-    lp.setOptionValue("output_flag", False)
+    lp = quiet_highs()
     lp.setOptionValue("time_limit", max(0.1, seconds))
     none = np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0)
     lp.addRows(n_rows, np.ones(n_rows), np.ones(n_rows), 0, *none)  # groupings weigh one

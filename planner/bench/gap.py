@@ -9,18 +9,17 @@ minimisation problems; `maximise` turns gap1-gap12 into OR-Library's profit sens
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import highspy
 import numpy as np
 
 from models.allocation import solve_allocation
+from models.highs import quiet_highs
 from models.instances import AllocationInstance, AllocTerm, SolveSettings
-from planner.errors import InputError, Problem, UsageError
+from planner.errors import InputError, Problem
 
 
 @dataclass(frozen=True)
@@ -135,17 +134,10 @@ def solve_with_planner(gap: GapInstance, time_limit: float, workers: int = 2, se
 def solve_with_highs(gap: GapInstance, time_limit: float, threads: int = 2,
                      maximise: bool = False) -> GapResult:
     """Solve the plain 0-1 model with HiGHS (one of the project's dependencies)."""
-    try:
-        import highspy
-    except ImportError:
-        raise UsageError("HiGHS is not installed: reinstall the project (pip install -e .), "
-                         "which brings highspy") from None
     began = time.monotonic()
     inst = as_allocation(gap, maximise)
     n_pairs = len(inst.pair_item)
-    with _quiet_stdout():  # HiGHS prints a banner when it starts, before any option holds
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("threads", int(threads))
@@ -178,17 +170,3 @@ def solve_with_highs(gap: GapInstance, time_limit: float, threads: int = 2,
     return GapResult(gap.name, "HiGHS", check(gap, assignment),
                      float(sign * info.mip_dual_bound), seconds,
                      [int(a) for a in assignment], optimal)
-
-
-@contextlib.contextmanager
-def _quiet_stdout():
-    """Silence what native code writes to file descriptor 1 (a JSON answer must stay clean)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
