@@ -33,6 +33,7 @@ from models.grouping_prices import grouping_prices
 from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost, solve_sub
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
 from models.allocation_proto import summed_model
+from models.band_repair import priced_repair
 from models.warm_start import improve_allocation, repair_allocation, serve_unassigned
 
 #: Share of a team's time the local search may use before CP-SAT polishes its plan (it stops
@@ -636,12 +637,31 @@ def _core_start(inst: AllocationInstance, settings: SolveSettings, flow: FlowCho
     return start
 
 
+def into_bands(inst: AllocationInstance, names: tuple[str, ...], plan: np.ndarray
+               ) -> np.ndarray:
+    """A plan (a relaxation's rounding, a hint) brought into the agents' bands by the moves
+    the terms `names` price cheapest (models.band_repair), and by repair_allocation where
+    those do not manage it; where that still leaves a band broken, repair_allocation's from
+    the plan itself, if that holds them. On 300 random small teams with bands drawn at
+    random, the priced moves alone held them in 80, repair_allocation after them in 45
+    more, repair_allocation from the plan in 13 more: 138, against 128 for repair_allocation
+    alone; the plans were cheaper in 73 of the teams both held, dearer in 9."""
+    priced = priced_repair(inst, names, plan)
+    if allocation_is_feasible(inst, priced):
+        return priced
+    repaired = repair_allocation(inst.with_hint(priced))
+    if allocation_is_feasible(inst, repaired):
+        return repaired
+    plain = repair_allocation(inst.with_hint(plan))
+    return plain if allocation_is_feasible(inst, plain) else repaired
+
+
 def _flow_rounding(inst: AllocationInstance, names: tuple[str, ...], relaxed: LagrangeBound,
                    flow: FlowChoice, seconds: float) -> np.ndarray:
     """The divisible allocation's rounding (`flow`) brought under the maxima by the
     relaxation's prices within `seconds` and repaired into the bands: a start."""
-    return repair_allocation(inst.with_hint(priced_plan(
-        inst, names, relaxed, max(PRICED_MIN_SECONDS, seconds), choice=flow.agent)))
+    return into_bands(inst, names, priced_plan(
+        inst, names, relaxed, max(PRICED_MIN_SECONDS, seconds), choice=flow.agent))
 
 
 def _tightened(inst: AllocationInstance, settings: SolveSettings, relaxed: LagrangeBound | None,
@@ -863,7 +883,7 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
     budget = max(0.0, left) * share / (2 * rounds)
     starts = []
     if inst.hint_agent is not None:
-        starts.append(repair_allocation(inst))
+        starts.append(into_bands(inst, names, inst.hint_agent))
     relaxed = None
     for run in runs:
         costs = [plan_cost(inst, s, names) for s in starts if allocation_is_feasible(inst, s)]
@@ -882,8 +902,7 @@ def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
             if grouped.bound > relaxed.bound:
                 relaxed = grouped
         pricing = max(budget, pairs * PRICED_SECONDS_PER_PAIR) if run == "flow" else budget
-        starts.append(repair_allocation(inst.with_hint(
-            priced_plan(inst, names, found, pricing))))
+        starts.append(into_bands(inst, names, priced_plan(inst, names, found, pricing)))
     if flow is not None and pairs <= LARGEST_TEAM_PAIRS:
         starts.append(_flow_rounding(inst, names, relaxed, flow, budget))
     feasible = [s for s in starts if allocation_is_feasible(inst, s)]
@@ -940,7 +959,7 @@ def _block_plan(inst: AllocationInstance, names: tuple[str, ...], relaxed: Lagra
                               apart=settings.beside_others)
     if planned is None:
         return None, 0.0
-    return repair_allocation(inst.with_hint(planned)), time.monotonic() - started
+    return into_bands(inst, names, planned), time.monotonic() - started
 
 
 def _flow_of(inst: AllocationInstance, names: tuple[str, ...], seconds: float,

@@ -23,6 +23,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
+from models.band_repair import pairs_by_agent
 from models.instances import AllocationInstance, OrgDesignInstance
 
 CACHE_SIZE = 500_000
@@ -1015,7 +1016,7 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
             most_room = int((hi - load).max(initial=0))
     rank = np.empty(n_items, dtype=np.int64)
     rank[by_size] = np.arange(n_items)
-    by_agent = _by_agent(inst.pair_agent)
+    by_agent = pairs_by_agent(inst.pair_agent)
     bounds = np.searchsorted(inst.pair_agent if by_agent is None else inst.pair_agent[by_agent],
                              np.arange(inst.n_agents + 1))
 
@@ -1091,15 +1092,6 @@ def _chain_pass(state: _Allocation, agents_of: list[list[int]], deadline: float)
             by_agent.setdefault(c, []).append(j)
             changed = True
     return changed
-
-
-def _by_agent(pair_agent: np.ndarray) -> np.ndarray | None:
-    """The pairs' positions ordered by agent, or None where they already come agent by agent
-    (the planner's teams): that order, spelled out, took 96 MB on XL's individuals team at
-    the solving process's peak."""
-    if bool(np.all(pair_agent[1:] >= pair_agent[:-1])):
-        return None
-    return np.argsort(pair_agent, kind="stable")
 
 
 def _group(values: np.ndarray, keys: np.ndarray) -> dict[int, list[int]]:

@@ -367,13 +367,13 @@ def test_pair_weights_either_way(monkeypatch, dense):
 # it then takes its largest candidate, item 2 (agent 0 keeps 3 >= 0): 7 >= 6, [0, 1, 1].
 @pytest.mark.parametrize("agent_by_agent", [True, False])
 def test_repair_tops_up_an_agent_below_its_minimum_either_pair_order(agent_by_agent):
-    import models.warm_start as warm_start
+    from models.band_repair import pairs_by_agent
     pairs = [(0, 0, 3), (2, 0, 2), (0, 1, 2), (1, 1, 3), (2, 1, 4)]
     if not agent_by_agent:
         pairs = sorted(pairs)
     inst = make_alloc([0, 6], [10, 10], pairs, 3, {"cost": AllocTerm(pair=i64([0] * 5))})
     inst = replace(inst, hint_agent=i64([0, 0, 0]))
-    assert (warm_start._by_agent(inst.pair_agent) is None) == agent_by_agent
+    assert (pairs_by_agent(inst.pair_agent) is None) == agent_by_agent
     start = repair_allocation(inst)
     assert start.tolist() == [0, 1, 1]
     assert allocation_is_feasible(inst, start)
