@@ -1191,6 +1191,15 @@ def _whole_model(inst: AllocationInstance, settings: SolveSettings) -> tuple[Cal
                                                       evaluate)
 
 
+def _repaired_hint(inst: AllocationInstance, settings: SolveSettings) -> np.ndarray:
+    """The hint brought into the bands: by priced moves (`into_bands`) where one objective
+    sums the terms; by priorities, or under limits on terms, they would trade the first level
+    or a limited term for the rest, and the rules' repair does it."""
+    if (settings.levels and len(settings.levels) > 1) or settings.term_limits:
+        return repair_allocation(inst)
+    return into_bands(inst, level_terms(inst, settings), inst.hint_agent)
+
+
 def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
                      repaired: np.ndarray | None = None, least_less: float = 0.0,
                      least_at_most: float | None = None) -> AllocSolution:
@@ -1202,7 +1211,7 @@ def solve_with_cpsat(inst: AllocationInstance, settings: SolveSettings,
     hint, solve = _whole_model(inst, settings)
     start = None
     if inst.hint_agent is not None:
-        start = repaired if repaired is not None else repair_allocation(inst)
+        start = repaired if repaired is not None else _repaired_hint(inst, settings)
         # the local search weighs all terms together: by priorities it would trade the first
         # for the others, and CP-SAT may not find its way back in a short time limit
         if not inst.extensions and allocation_is_feasible(inst, start) \
