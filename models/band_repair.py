@@ -5,14 +5,15 @@ the bands of a few agents. `models.warm_start.repair_allocation` mends any plan 
 do not look at the cost (the roomiest agent, the smallest item first). On the block flow's
 plan for XL key-account hybrid's individuals team (a whole run at 120 s: 11.6 million pairs,
 92,926 items, 231 agents; 112.39 M with its bands broken) the rules moved 128 items for
-3.69 M (116.08 M); the moves priced here moved 72 and it cost 0.01 M less (112.39 M), in 1.1 s. On M
-key-account hybrid's teams the best start of three teams came out 14-17 % cheaper.
+3.69 M (116.08 M); the moves priced here moved 72 for 0.01 M less (112.39 M), in 1.1 s. On
+M key-account hybrid's teams the best start of three teams came out 14-17 % cheaper.
 
 `priced_repair` prices every way an agent outside its band can get back into it (each of its
 items to each agent with room for it, or to nobody where optional; each item it could take,
 from nobody or from an agent that stays above its minimum) by the change in the objective,
-travel included, and takes the cheapest per hour of the breach first. What it cannot mend is
-left to repair_allocation, which follows it.
+travel included, and takes the cheapest per hour of the breach first; it first places
+unassigned items where they cost least. What it cannot mend is left to repair_allocation,
+which follows it (models.allocation.into_bands).
 """
 
 from __future__ import annotations
