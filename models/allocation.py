@@ -646,6 +646,8 @@ def into_bands(inst: AllocationInstance, names: tuple[str, ...], plan: np.ndarra
     random, the priced moves alone held them in 80, repair_allocation after them in 45
     more, repair_allocation from the plan in 13 more: 138, against 128 for repair_allocation
     alone; the plans were cheaper in 73 of the teams both held, dearer in 9."""
+    if allocation_is_feasible(inst, plan) and not (plan < 0).any():
+        return plan  # (nothing for either repair to do: S's hints, mostly)
     priced = priced_repair(inst, names, plan)
     if allocation_is_feasible(inst, priced):
         return priced
