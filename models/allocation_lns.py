@@ -164,7 +164,7 @@ class _Neighbours:
                 none += inst.terms[n].unassigned
         self.none = np.where(inst.item_optional.astype(bool), none, np.inf)
         self.by_item = inst.by_item
-        self.item_start = np.searchsorted(inst.pair_item[self.by_item], np.arange(inst.n_items + 1))
+        self.item_start = inst.item_starts
         self.pair_agent, self.pair_item = inst.pair_agent, inst.pair_item
         self.n_agents, self.n_items = inst.n_agents, inst.n_items
         self._cheapest: dict[int, list[int]] = {}

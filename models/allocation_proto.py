@@ -176,7 +176,7 @@ def _add_variables(proto, inst: AllocationInstance, first_dev: int, dev_hi: np.n
 def _add_items(proto, inst: AllocationInstance, none_var: np.ndarray) -> None:
     """Each item to exactly one of its pairs, or to its nobody-flag where optional."""
     order = inst.by_item
-    bounds = np.searchsorted(inst.pair_item[order], np.arange(inst.n_items + 1))
+    bounds = inst.item_starts
     pairs = order.tolist()
     for i, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
         row = proto.constraints.add()

@@ -46,6 +46,8 @@ class _Plan:
     def __init__(self, inst: AllocationInstance, names: tuple[str, ...], item_agent: np.ndarray):
         self.inst = inst
         terms = [inst.terms[n] for n in names]
+        # (pair costs read term by term where asked: instances.summed_terms would hold a
+        # summed copy of every pair's, 97 MB on XL's individuals team)
         self.pair_terms = [t.pair for t in terms if t.pair is not None]
         self.none_cost = sum((t.unassigned.astype(np.int64) for t in terms
                               if t.unassigned is not None), np.zeros(inst.n_items, np.int64))
@@ -62,8 +64,7 @@ class _Plan:
         self.fixed = inst.fixed_agent if inst.fixed_agent is not None else \
             np.full(inst.n_items, -1)
         self.by_item = inst.by_item
-        self.item_start = np.searchsorted(inst.pair_item[self.by_item],
-                                          np.arange(inst.n_items + 1))
+        self.item_start = inst.item_starts
         self.by_agent = pairs_by_agent(inst.pair_agent)
         self.agent_start = np.searchsorted(
             inst.pair_agent if self.by_agent is None else inst.pair_agent[self.by_agent],

@@ -202,6 +202,12 @@ class AllocationInstance:
         return np.argsort(self.pair_item, kind="stable")
 
     @cached_property
+    def item_starts(self) -> np.ndarray:
+        """Where each item's pairs begin in `by_item` (and the last's end): the repairs, the
+        search and the model builder each searched the pairs for them again."""
+        return np.searchsorted(self.pair_item[self.by_item], np.arange(self.n_items + 1))
+
+    @cached_property
     def by_item_agent(self) -> np.ndarray:
         """The pairs' positions ordered by (item, agent): `by_item` itself where the pairs come
         agent by agent (the planner's teams), sparing the repair, the descent and the gathering
@@ -220,7 +226,7 @@ class AllocationInstance:
     def with_hint(self, hint_agent: np.ndarray | None) -> "AllocationInstance":
         """The instance with another hint (the same pairs, so their order by item holds)."""
         out = replace(self, hint_agent=hint_agent)
-        for name in ("by_item", "by_item_agent"):
+        for name in ("by_item", "by_item_agent", "item_starts"):
             if name in self.__dict__:
                 out.__dict__[name] = self.__dict__[name]
         return out

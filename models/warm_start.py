@@ -947,7 +947,7 @@ def repair_allocation(inst: AllocationInstance) -> np.ndarray:
     n_items = inst.n_items
     weight = _PairWeights(inst)
     order = inst.by_item
-    starts = np.searchsorted(inst.pair_item[order], np.arange(n_items + 1)).tolist()
+    starts = inst.item_starts.tolist()
     fixed = inst.fixed_agent if inst.fixed_agent is not None else np.full(n_items, -1)
     hint = inst.hint_agent if inst.hint_agent is not None else np.full(n_items, -1)
     item_agent = np.where(weight.of(hint) >= 0, hint, -1).astype(np.int64)
