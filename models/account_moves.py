@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from models.arrays import distinct
 from models.instances import AllocationInstance, summed_terms
 
 
@@ -71,7 +72,7 @@ class _Gathering:
     def _spread(self) -> np.ndarray:
         """The accounts whose assigned items are on more than one rep."""
         inst, on = self.inst, self.plan >= 0
-        served = np.unique(inst.item_account[on].astype(np.int64) * inst.n_agents
+        served = distinct(inst.item_account[on].astype(np.int64) * inst.n_agents
                            + self.plan[on])
         return np.flatnonzero(np.bincount(served // inst.n_agents) > 1)
 

@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 
+from models.arrays import distinct
+
 #: accounts of up to this many items are solved exactly (set partitions: 2, 5, 15)
 MAX_ITEMS = 4
 #: accounts x items x agents (all sizes together) beyond which the accounts are built a chunk
@@ -146,7 +148,7 @@ def _group(accounts: np.ndarray, items: np.ndarray, item_account: np.ndarray, n_
                              for p in partitions])
     return AccountGroup(items, cost, hours, pair, none[items], travel[accounts].astype(float),
                         tuple(blocks), member_block,
-                        tuple(np.unique(row) for row in member_block))
+                        tuple(distinct(row) for row in member_block))
 
 
 def choose(group: AccountGroup | DeferredGroup, prices: np.ndarray) -> AccountChoice:

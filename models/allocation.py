@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 from ortools.sat.python import cp_model
 
+from models.arrays import distinct
 from models.cpsat import add_hints_at_once, solve_levels, solve_summed
 from models.instances import (AllocationInstance, AllocSolution, AllocTerm, FlowChoice,
                               SolveSettings)
@@ -375,7 +376,7 @@ def evaluate_allocation_terms(inst: AllocationInstance, terms: dict[str, AllocTe
         if term.travel is not None and inst.item_account is not None:
             if served is None:  # each distinct (account, agent) once
                 items = np.flatnonzero(item_agent >= 0)
-                served = np.unique(inst.item_account[items] * inst.n_agents + item_agent[items])
+                served = distinct(inst.item_account[items] * inst.n_agents + item_agent[items])
             value += int(term.travel[served // inst.n_agents, served % inst.n_agents].sum())
         out[name] = value
     return out

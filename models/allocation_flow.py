@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from models.allocation_bound import SLICE_PAIRS, pair_slices, travel_share
+from models.arrays import distinct
 from models.flow_apart import FlowApart, min_cost_flows
 from models.instances import AllocationInstance, FlowChoice, summed_terms
 
@@ -337,7 +338,7 @@ def _first_columns(inst: AllocationInstance, priced: _Costs, held: np.ndarray,
         for part in pair_slices(len(inst.pair_item)):
             hinted = inst.hint_agent[inst.pair_item[part]] == inst.pair_agent[part]
             found.append(np.flatnonzero(hinted & _allowed(inst, held, part)) + part.start)
-    return np.unique(np.concatenate(found))
+    return distinct(np.concatenate(found))
 
 
 def _cheapest_of_each(item: np.ndarray, cost: np.ndarray, index: np.ndarray, k: int

@@ -23,6 +23,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from models.allocation_proto import summed_model
+from models.arrays import distinct
 from models.instances import AllocationInstance, AllocTerm, Progress, SolveSettings
 
 MIN_AGENTS = 2
@@ -371,7 +372,7 @@ class _Shared:
         the agents it gives or takes items from (their loads) or one of its items meanwhile."""
         new = np.where(found >= 0, ids[np.maximum(found, 0)], -1)
         moved = new != plan[items]
-        touched = np.unique(np.concatenate([new[moved], plan[items][moved]]))
+        touched = distinct(np.concatenate([new[moved], plan[items][moved]]))
         touched = touched[touched >= 0]
         with self.lock:
             if not (np.array_equal(self.version[touched], seen[touched])

@@ -22,6 +22,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 from ortools.sat.python import cp_model_helper as cmh
 
+from models.arrays import distinct
 from models.instances import AllocationInstance, summed_terms
 
 _TOP = (1 << 63) - 1  # CP-SAT's unbounded side of a row
@@ -59,7 +60,7 @@ class SummedModel:
         serving = np.zeros(0, dtype=bool)
         if shared.any():
             items = np.flatnonzero(item_agent >= 0)
-            on = np.unique(inst.item_account[items].astype(np.int64) * inst.n_agents
+            on = distinct(inst.item_account[items].astype(np.int64) * inst.n_agents
                            + item_agent[items])
             keys = self.served[shared, 0] * inst.n_agents + self.served[shared, 1]
             serving = np.isin(keys, on)

@@ -26,6 +26,7 @@ import highspy
 import numpy as np
 
 from models.allocation_bound import LagrangeBound, lagrangian_bound
+from models.arrays import distinct
 from models.highs import quiet_highs
 from models.instances import AllocationInstance
 
@@ -126,7 +127,7 @@ def _master_duals(inst: AllocationInstance, names: tuple[str, ...], columns: _Co
             deviation += inst.terms[name].deviation
     target = inst.agent_target.astype(float) if inst.agent_target is not None \
         else np.zeros(n_agents)
-    accounts = np.unique(owner[free])
+    accounts = distinct(owner[free])
     row = np.full(columns.n_accounts, -1, dtype=np.int64)
     row[accounts] = np.arange(len(accounts))
     n_rows = len(accounts)

@@ -36,6 +36,7 @@ import numpy as np
 
 from models.account_moves import items_by_account
 from models.allocation_bound import pair_slices
+from models.arrays import distinct
 from models.instances import AllocationInstance, SummedTerms, summed_terms
 
 #: above this many candidate pairs (a's items x b's items) a swap between two agents is looked
@@ -360,7 +361,7 @@ class _Descent:
         """The exact change in cost of moving an account's items (all held by one agent, and
         only they of the account) to `agent` now; a positive number where a band would break
         or the items no longer share an agent."""
-        sources = np.unique(self.plan[items])
+        sources = distinct(self.plan[items])
         if len(sources) != 1 or sources[0] < 0 or sources[0] == agent:
             return 1
         source = int(sources[0])
@@ -708,7 +709,7 @@ class _Descent:
                      + self.deviation(a, load) - self.deviation(a, self.load[a]))
         if self.travel is None:
             return change
-        accounts = np.unique(self.account[np.concatenate([leaving, joining])])
+        accounts = distinct(self.account[np.concatenate([leaving, joining])])
         before = self.served(accounts, np.full(len(accounts), a))
         after = before.copy()
         np.subtract.at(after, np.searchsorted(accounts, self.account[leaving]), 1)
