@@ -164,10 +164,9 @@ FLOW_SECONDS_PER_PAIR_BESIDE = 2.0e-6
 #: the relaxation and the priced plan took 9.0 and 6.8 s of their 6.8 s each after its flow,
 #: and the team 54.6 s of its 46.3 s
 START_SECONDS_PER_PAIR = 5e-7
-#: Teams above this many pairs (those whose flow is solved by column generation,
-#: models.allocation_flow.SPARSE_FROM_PAIRS) go without the core's search (`_core_start`: its
-#: flows would be column generations too, and its priced rounding is one more start like the
-#: relaxation's), and gather their spread accounts first, straight after the relaxation, for up
+#: Teams above this many pairs go without the core's search (`_core_start`: its flows, one
+#: column generation of several seconds each there, and its priced rounding is one more start
+#: like the relaxation's), and gather their spread accounts first, straight after the relaxation, for up
 #: to half the time left, and descend for the rest (`_gather_seconds`): the neighbourhood search
 #: after them gains next to nothing. (Before, the gathering had all that a descent after it did
 #: not need:)
