@@ -180,8 +180,14 @@ LARGEST_TEAM_PAIRS = 2_000_000
 #: Teams of more than this many pairs also start from the block flow's plan (`_block_start`,
 #: models.block_flow) where its estimate fits in BLOCK_FLOW_SHARE of what is left of their time
 #: (at half, XL key-account hybrid's individuals team, its line flow slowed to 21.7 s, went
-#: without it: 314.7 M for a bound of 287.5 M)
-BLOCK_FLOW_FROM_PAIRS = LARGEST_TEAM_PAIRS
+#: without it: 314.7 M for a bound of 287.5 M). From 2 million pairs until the thirty-seventh
+#: session: XL key-account hybrid's teams of 0.06-2.3 million pairs, 26 solves stored from two
+#: whole runs and solved alone at their times, plan - bound summed 31.15 -> 8.52 M (its
+#: key-account teams at 1.0-1.3 s: 226.6 -> 218.3 M for a bound of 217.5 M, 202.4 -> 197.5 M
+#: for 196.5 M), none dearer by more than 0.012 M; M's teams of 3,000-110,000 pairs, all with it, 15.28
+#: -> 15.00 M, one of 3,526 pairs 0.12 M dearer; not below 50,000, where S's team of 914 pairs
+#: went from 359.3 to 364.9 M at its 0.12 s
+BLOCK_FLOW_FROM_PAIRS = 50_000
 BLOCK_FLOW_SHARE = 0.8
 #: The prices of better groupings for a second block flow may take this share of what is left of
 #: a team's time (models.grouping_prices: 9-11 s of XL key-account hybrid's individuals team),
@@ -837,9 +843,9 @@ def _higher(known: int | None, relaxed: LagrangeBound | None) -> int | None:
 def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
                      ) -> tuple[LagrangeBound | None, np.ndarray | None, FlowChoice | None]:
     """The Lagrangian bound, the cheapest plan among the repaired hint, the relaxation's
-    priced plans (models.allocation_bound.priced_plan), on the largest teams the block flow's
-    plan (`_block_start`) and on the others the flow's rounding (`_flow_rounding`), repaired
-    into the bands (None when none holds them), and the divisible allocation's flow where it
+    priced plans (models.allocation_bound.priced_plan), on teams above BLOCK_FLOW_FROM_PAIRS
+    the block flow's plan (`_block_start`) and on those up to LARGEST_TEAM_PAIRS the flow's
+    rounding (`_flow_rounding`), repaired into the bands (None when none holds them), and the divisible allocation's flow where it
     applies (`_flow_of`). (The rounding was the core's first step, after the first descent had
     spent its time on the dearer start: XL key-account hybrid's key-account teams of 0.2-0.8
     million pairs, seven stored from a whole run and solved alone at 2 s, ended 34.9 M above
