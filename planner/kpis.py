@@ -31,7 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.arrays import distinct
 from planner.contracts import (LINE_KEY, MANAGEMENT_UNIT, MANAGER, MEMBER,
                                REP_COLUMNS)
 from planner.data import DIMENSIONS, Company
@@ -367,7 +366,7 @@ def _travel_total(company: Company, rows: "Rows") -> float | None:
     ok = rows.known()
     account = company.lines["account"].to_numpy(dtype=np.int64)[rows.line[ok]]
     n_accounts = len(company.accounts)
-    pairs = distinct(rows.rep[ok].astype(np.int64) * n_accounts + account)
+    pairs = np.unique(rows.rep[ok].astype(np.int64) * n_accounts + account)
     if len(pairs) == 0:
         return 0.0
     return float(company.travel_cost(pairs // n_accounts, pairs % n_accounts).sum())
