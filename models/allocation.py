@@ -166,10 +166,10 @@ FLOW_SECONDS_PER_PAIR_BESIDE = 2.0e-6
 START_SECONDS_PER_PAIR = 5e-7
 #: Teams above this many pairs go without the core's search (`_core_start`: its flows, one
 #: column generation of several seconds each there, and its priced rounding is one more start
-#: like the relaxation's), and gather their spread accounts first, straight after the relaxation, for up
-#: to half the time left, and descend for the rest (`_gather_seconds`): the neighbourhood search
-#: after them gains next to nothing. (Before, the gathering had all that a descent after it did
-#: not need:)
+#: like the relaxation's), and gather their spread accounts first, straight after the
+#: relaxation, for up to half the time left, and descend for the rest (`_gather_seconds`): the
+#: neighbourhood search after them gains next to nothing. (Before, the gathering had all that
+#: a descent after it did not need:)
 #: XL key-account hybrid's individuals team (11.9 million pairs) alone at its 38.2 s: the
 #: core's start took 2.4-2.9 s for no gain and the gathering found no time (341.5 M for a bound
 #: of 229.9 M), and the search after it gained 0.004 M in 2.3 s; from its start (343.3 M) the
@@ -184,9 +184,9 @@ LARGEST_TEAM_PAIRS = 2_000_000
 #: session: XL key-account hybrid's teams of 0.06-2.3 million pairs, 26 solves stored from two
 #: whole runs and solved alone at their times, plan - bound summed 31.15 -> 8.52 M (its
 #: key-account teams at 1.0-1.3 s: 226.6 -> 218.3 M for a bound of 217.5 M, 202.4 -> 197.5 M
-#: for 196.5 M), none dearer by more than 0.012 M; M's teams of 3,000-110,000 pairs, all with it, 15.28
-#: -> 15.00 M, one of 3,526 pairs 0.12 M dearer; not below 50,000, where S's team of 914 pairs
-#: went from 359.3 to 364.9 M at its 0.12 s
+#: for 196.5 M), none dearer by more than 0.012 M; M's teams of 3,000-110,000 pairs, all
+#: with it, 15.28 -> 15.00 M, one of 3,526 pairs 0.12 M dearer; not below 50,000, where S's
+#: team of 914 pairs went from 359.3 to 364.9 M at its 0.12 s
 BLOCK_FLOW_FROM_PAIRS = 50_000
 BLOCK_FLOW_SHARE = 0.8
 #: The prices of better groupings for a second block flow may take this share of what is left of
@@ -842,30 +842,29 @@ def _higher(known: int | None, relaxed: LagrangeBound | None) -> int | None:
 
 def _relax_and_start(inst: AllocationInstance, settings: SolveSettings
                      ) -> tuple[LagrangeBound | None, np.ndarray | None, FlowChoice | None]:
-    """The Lagrangian bound, the cheapest plan among the repaired hint, the relaxation's
-    priced plans (models.allocation_bound.priced_plan), on teams above BLOCK_FLOW_FROM_PAIRS
-    the block flow's plan (`_block_start`) and on those up to LARGEST_TEAM_PAIRS the flow's
-    rounding (`_flow_rounding`), repaired into the bands (None when none holds them), and the divisible allocation's flow where it
-    applies (`_flow_of`). (The rounding was the core's first step, after the first descent had
-    spent its time on the dearer start: XL key-account hybrid's key-account teams of 0.2-0.8
-    million pairs, seven stored from a whole run and solved alone at 2 s, ended 34.9 M above
-    their bounds in all, 25.6 M with the rounding here; at 1.25 s 237.5 -> 224.8 M, at 4 s
-    10.8 -> 10.2 M.) The
-    relaxation runs twice on teams of up to LNS_ONLY_PAIRS pairs (the second time its steps
-    aim at the best plan the first one gave), once on larger ones or where twice would take
-    more than its share of the time, and not at all when even once would. Where there is a
-    flow, its steps run once more, from the flow's prices (a single run starts from them), at
-    which the bound is often near the relaxation's optimum already, where steps may not get
-    in a team's time (M's South service team, 22,045 pairs: 250.0 M at once, against 142 M
-    after 0.1 s of steps from nothing). The runs from nothing and from the best prices stay:
-    their priced plans are sometimes the cheaper (M key-account hybrid's Cloud ERP team: 277.4
-    M, against 284.8 M with both runs from the flow's prices; S's SMB East farming team: 920.9 M
-    against 929.5 M with the second run from them). The run from the flow's prices is not
-    aimed at a start's cost (lagrangian_bound's `upper`), which may lie far above the bound
-    there (L key-account hybrid's individuals team: its hint repaired, 411.5 M against 136 M;
-    aimed at it, the steps kept the flow's bound, 136.13 M, and priced a 166.4 M plan; aimed
-    near the bound, 136.89 M and 156.5 M, and 148.5 M for the team at its 27 s against
-    152.9 M)."""
+    """The Lagrangian bound, the cheapest plan among the repaired hint, the relaxation's priced
+    plans (models.allocation_bound.priced_plan), on teams above BLOCK_FLOW_FROM_PAIRS the block
+    flow's plan (`_block_start`) and on those up to LARGEST_TEAM_PAIRS the flow's rounding
+    (`_flow_rounding`), repaired into the bands (None when none holds them), and the divisible
+    allocation's flow where it applies (`_flow_of`). (The rounding was the core's first step,
+    after the first descent had spent its time on the dearer start: XL key-account hybrid's
+    key-account teams of 0.2-0.8 million pairs, seven stored from a whole run and solved alone
+    at 2 s, ended 34.9 M above their bounds in all, 25.6 M with the rounding here; at 1.25 s
+    237.5 -> 224.8 M, at 4 s 10.8 -> 10.2 M.) The relaxation runs twice on teams of up to
+    LNS_ONLY_PAIRS pairs (the second time its steps aim at the best plan the first one gave),
+    once on larger ones or where twice would take more than its share of the time, and not at
+    all when even once would. Where there is a flow, its steps run once more, from the flow's
+    prices (a single run starts from them), at which the bound is often near the relaxation's
+    optimum already, where steps may not get in a team's time (M's South service team, 22,045
+    pairs: 250.0 M at once, against 142 M after 0.1 s of steps from nothing). The runs from
+    nothing and from the best prices stay: their priced plans are sometimes the cheaper (M
+    key-account hybrid's Cloud ERP team: 277.4 M, against 284.8 M with both runs from the flow's
+    prices; S's SMB East farming team: 920.9 M against 929.5 M with the second run from them).
+    The run from the flow's prices is not aimed at a start's cost (lagrangian_bound's `upper`),
+    which may lie far above the bound there (L key-account hybrid's individuals team: its hint
+    repaired, 411.5 M against 136 M; aimed at it, the steps kept the flow's bound, 136.13 M, and
+    priced a 166.4 M plan; aimed near the bound, 136.89 M and 156.5 M, and 148.5 M for the team
+    at its 27 s against 152.9 M)."""
     pairs = len(inst.pair_item)
     rounds = 2 if pairs <= LNS_ONLY_PAIRS else 1
     share = BOUND_SHARE if pairs <= LNS_ONLY_PAIRS else BOUND_SHARE_LARGE

@@ -12,7 +12,7 @@ if ! python3 -m uv --version >/dev/null 2>&1; then
 fi
 # Bytecode compiled once here: this machine kind sets PYTHONDONTWRITEBYTECODE, so otherwise every
 # process (each of stage 2's workers too) compiles its imports again, and S's 2 s solves took
-# 1.81-2.15 s against 1.78-1.81 s with the cache (2026-12-04). uv compiles the packages it
+# 1.81-2.15 s against 1.77-1.90 s compiled (2026-12-04). uv compiles the packages it
 # installs (14 s the first time, nothing after); the project's own modules follow.
 python3 -m uv sync --frozen --quiet --compile-bytecode "$@"
 .venv/bin/python -m compileall -q planner models app.py >/dev/null
