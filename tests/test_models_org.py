@@ -844,6 +844,15 @@ def test_the_local_search_makes_managers_of_reps_who_can_reach_their_band():
     assert result.managers.tolist() == [1]
     assert result.shortfall == 0
     assert int(result.unmet.sum()) == 0
+    # managers given: rep 0 managing is held to the manager band [2, 4] with nothing to sell
+    # there (2 h short); rep 2 managing sells 2-4 h and reps 0 and 1 the rest (none short)
+    oracle = TeamOracle(inst)
+    given = oracle.evaluate(0, i64([2, 0, 1]), i64([0]))
+    assert given.managers.tolist() == [0] and given.hired == 0
+    assert given.shortfall == 2 and int(given.unmet.sum()) == 0
+    other = oracle.evaluate(0, i64([2, 0, 1]), i64([2]))
+    assert other.shortfall == 0 and int(other.unmet.sum()) == 0
+    assert other.cost < given.cost
 
 
 # The pairs a team evaluation gathers are exactly its members' pairs in the team, member by
