@@ -283,8 +283,10 @@ def _objective_widgets(start: Scenario) -> dict:
 def _solver_widgets(start: Scenario) -> dict:
     with st.expander("Solver settings"):
         c1, c2 = st.columns(2)
-        workers = c1.number_input("Search workers (1 with a seed: the same plan every time)", 1,
-                                  16, int(start.solver.workers), key="design_workers")
+        workers = c1.number_input(
+            "Search workers", 1, 16, int(start.solver.workers), key="design_workers",
+            help="With 1 worker and a seed, a search that ends before its time limit gives the "
+                 "same plan every time; one the limit cuts short may end elsewhere.")
         seed = c2.number_input("Seed", 0, 10_000, int(start.solver.seed), key="design_seed")
     return {"workers": int(workers), "seed": int(seed)}
 
