@@ -252,8 +252,7 @@ class TeamOracle:
             hired = 0
         managers = np.asarray(managers, dtype=np.int64)
         # (np.isin took 80 microseconds a call on M's teams, three times adding the flow's arcs)
-        is_mgr = (members[:, None] == managers[None, :]).any(axis=1) if len(managers) \
-            else np.zeros(len(members), dtype=bool)
+        is_mgr = (members[:, None] == managers[None, :]).any(axis=1)  # (none: all False)
         classes = self.classes_of[t]
         n_c, n_m = len(classes), len(members)
         pairs, pair_member = self.member_pairs(t, members)
