@@ -276,15 +276,22 @@ def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
     the interpreter while it solves); a sub-plan is taken only when none of its agents changed
     meanwhile. Stops early at `bound` (nothing better exists), when `settings.stop` is set, or
     after `patience` seconds without a better plan if `hand_over` says so for the plan (asked
-    again after each such stretch; without it the search stops)."""
+    again after each such stretch; without it the search stops). A worker that comes free
+    meanwhile (`settings.spare_worker`) runs one more search."""
     shared = _Shared(inst, item_agent, level_terms(inst, settings), settings, bound,
                      time.monotonic() + time_budget,
                      stats if stats is not None else LnsStats(), prices, patience, hand_over)
     threads = [threading.Thread(target=shared.search, args=(settings.seed + k,), daemon=True)
                for k in range(1, max(1, settings.workers))]
+    if settings.spare_worker is not None:
+        threads.append(threading.Thread(
+            target=shared.search_once_free,
+            args=(settings.spare_worker.free, settings.seed + max(1, settings.workers)),
+            daemon=True))
     for t in threads:
         t.start()
     shared.search(settings.seed)
+    shared.finished.set()
     for t in threads:
         t.join()
     return shared.best
@@ -307,6 +314,7 @@ class _Shared:
         self.version = np.zeros(inst.n_agents, dtype=np.int64)
         self.lock = threading.Lock()
         self.began = self.gained = time.monotonic()
+        self.finished = threading.Event()  # (the first search has ended)
 
     def _done(self) -> bool:
         stop = self.settings.stop
@@ -324,6 +332,14 @@ class _Shared:
                 self.handed_over = self.hand_over is None or self.hand_over(self.best.copy())
                 self.gained = now  # asked: the next question comes a patience later
         return self.handed_over
+
+    def search_once_free(self, free: threading.Event, seed: int) -> None:
+        """One more search, once `free` is set (a worker has come free), unless the first
+        search has ended by then."""
+        while not self.finished.is_set() and time.monotonic() < self.deadline:
+            if free.wait(0.1):
+                self.search(seed)
+                return
 
     def search(self, seed: int) -> None:
         """One search, its neighbourhoods' sizes adapting (`_Size`)."""

@@ -58,6 +58,18 @@ class SolveSettings:
     #: the solve runs in a thread beside the process's other work (stage 2's team too large
     #: to send to a worker, solved while this process builds and sends the others)
     beside_others: bool = False
+    #: a worker another solver holds beside the engine (SCIP), which the engine may claim
+    spare_worker: SpareWorker | None = None
+
+
+@dataclass(frozen=True)
+class SpareWorker:
+    """A worker another solver holds beside the engine (SCIP, models.allocation_mip):
+    `claim` ends that solver, and `free` is set once it has ended without a proof; the
+    neighbourhood search then starts one more search on the worker."""
+
+    free: threading.Event
+    claim: Callable[[], None]
 
 
 @dataclass(frozen=True)

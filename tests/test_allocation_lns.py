@@ -4,17 +4,19 @@ cheaper sub-plan on the chosen agents makes the whole plan cheaper by exactly as
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import models.allocation_lns as allocation_lns
 from models.allocation import allocation_is_feasible, cheapest_agent_bound, solve_allocation
 from models.allocation_bound import lagrangian_bound
 from models.allocation_lns import (LnsStats, frees_items, improve_by_neighbourhoods,
                                    items_sub_instance, plan_cost, sub_instance)
-from models.instances import AllocationInstance, AllocTerm, SolveSettings
+from models.instances import AllocationInstance, AllocTerm, SolveSettings, SpareWorker
 from tests.test_models_allocation import GAP_COST, GAP_PAIRS, i64, make_alloc
 
 SETTINGS = SolveSettings(time_limit=5.0, workers=1, seed=0)
@@ -65,6 +67,37 @@ def test_two_searches_at_once_reach_the_same_optimum():
     best = improve_by_neighbourhoods(inst, i64([0, 1, 2]),
                                      SolveSettings(time_limit=5, workers=2, seed=3), 2.0, bound=3)
     assert best.tolist() == [1, 2, 0]
+
+
+@pytest.mark.parametrize("spare", [False, True])
+def test_a_worker_that_comes_free_starts_one_more_search(monkeypatch, spare):
+    seeds: list = []
+    real_search = allocation_lns._Shared.search
+
+    def search(self, seed):
+        seeds.append(seed)
+        real_search(self, seed)
+    monkeypatch.setattr(allocation_lns._Shared, "search", search)
+    free = threading.Event()
+    if spare:
+        threading.Timer(0.3, free.set).start()
+    best = improve_by_neighbourhoods(rotation_instance(), i64([0, 1, 2]),
+                                     replace(SETTINGS, seed=7, spare_worker=SpareWorker(free, free.set)), 1.0)
+    assert best.tolist() == [1, 2, 0]  # the optimum, 3 (see rotation_instance)
+    assert seeds == ([7, 8] if spare else [7])
+
+
+def test_no_search_starts_on_a_worker_that_comes_free_after_the_end(monkeypatch):
+    seeds: list = []
+    real_search = allocation_lns._Shared.search
+
+    def search(self, seed):
+        seeds.append(seed)
+        real_search(self, seed)
+    monkeypatch.setattr(allocation_lns._Shared, "search", search)
+    improve_by_neighbourhoods(rotation_instance(), i64([0, 1, 2]),
+                              replace(SETTINGS, spare_worker=SpareWorker(threading.Event(), lambda: None)), 0.5)
+    assert seeds == [0]
 
 
 def _random_instance(seed: int) -> tuple[AllocationInstance, np.ndarray]:

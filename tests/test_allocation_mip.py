@@ -13,6 +13,7 @@ import pytest
 import models.allocation as allocation
 import models.allocation_mip as allocation_mip
 from models.allocation import allocation_is_feasible, evaluate_allocation_term, solve_allocation
+from models.allocation_bound import lagrangian_bound
 from models.allocation_mip import MIP_MAX_PAIRS, MIP_MIN_SECONDS, MipSolve, mip_applies
 from models.instances import AllocSolution, AllocTerm, SolveSettings
 from tests.test_models_allocation import TRAVEL_CASES, gap, i64, make_alloc, travel_instance
@@ -146,6 +147,71 @@ def test_the_engine_gets_one_worker_less(monkeypatch):
     monkeypatch.setattr(allocation, "_engine", engine)
     sol = solve_allocation(gap(), SolveSettings(time_limit=MIP_MIN_SECONDS, workers=3))
     assert workers == [2] and sol.objective == 9
+
+
+class _UnprovedMip:
+    """SCIP that finds nothing and ends unproved when cancelled (or at once if `ends`)."""
+    ends = False
+
+    def __init__(self, inst, names, seconds, hint=None, seed=0):
+        self.done = threading.Event()
+        if self.ends:
+            self.done.set()
+
+    def proved(self):
+        return False
+
+    def result(self, timeout):
+        return None, None, False
+
+    def cancel(self):
+        self.done.set()
+
+
+@pytest.mark.parametrize("claimed", [False, True])
+def test_scips_worker_goes_to_the_engine_once_scip_ends_unproved(monkeypatch, claimed):
+    # SCIP ends without a proof (at its limit, or because the engine claims its worker):
+    # the engine is told the worker is free, and its own plan is the answer
+    freed: list = []
+
+    def engine(inst, settings):
+        if claimed:
+            settings.spare_worker.claim()
+        freed.append(settings.spare_worker.free.wait(5.0))
+        return _engine_with(i64([1, 1, 0]), [])(inst, replace(settings, time_limit=0.0))
+    monkeypatch.setattr(_UnprovedMip, "ends", not claimed)
+    monkeypatch.setattr(allocation, "MipSolve", _UnprovedMip)
+    monkeypatch.setattr(allocation, "_engine", engine)
+    sol = solve_allocation(gap(), SolveSettings(time_limit=20.0, workers=2))
+    assert freed == [True] and sol.objective == 12  # (SCIP found nothing)
+
+
+def test_a_proof_keeps_the_worker_from_the_engine(monkeypatch):
+    seen, freed = [], []
+
+    def engine(inst, settings):
+        freed.append(settings.spare_worker.free.wait(1.0))
+        return _engine_with(i64([1, 1, 0]), seen)(inst, settings)
+    monkeypatch.setattr(allocation, "_engine", engine)
+    sol = solve_allocation(gap(), SolveSettings(time_limit=MIP_MIN_SECONDS, workers=2))
+    assert freed == [False] and seen == [True] and sol.objective == 9
+
+
+def _two_by_two():
+    """Two items, two agents of room 1 each; item k costs 1 on agent k, 100 on the other.
+    The optimum [0, 1] costs 2, and so does the relaxation (its bound is 2)."""
+    pairs = [(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)]
+    return make_alloc([0, 0], [1, 1], pairs, 2, {"cost": AllocTerm(pair=i64([1, 100, 100, 1]))})
+
+
+@pytest.mark.parametrize("plan, claims", [([0, 1], False), ([1, 0], True)])
+def test_the_engine_claims_scips_worker_where_fixing_rules_out_nothing(plan, claims):
+    # from the optimum (2, the bound) every other pair is ruled out: SCIP keeps its worker;
+    # from [1, 0] (200) every pair could be in a cheaper plan: the search takes it
+    inst = _two_by_two()
+    relaxed = lagrangian_bound(inst, ("cost",), 5.0, max_iterations=500)
+    assert relaxed.bound == 2
+    assert allocation._claims_spare_worker(inst, ("cost",), relaxed, i64(plan)) is claims
 
 
 def test_a_cancel_stops_both(monkeypatch):
