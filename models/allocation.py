@@ -111,7 +111,7 @@ FIXED_SHARE = 0.6
 #: Where reduced-cost fixing against the neighbourhood search's start keeps this share of the
 #: pairs or more, the search takes the worker SCIP holds beside it (`_claims_spare_worker`).
 #: The GAP benchmark's instances with SCIP beside at 60 s: the D ones of 10 agents or more keep
-#: every pair (SCIP ended them 0.3-1.2 % above the best known alone on one core), the C and E
+#: every pair (SCIP alone on one core ended them 0.4-1.9 % above the best known), the C and E
 #: ones 0.40-0.90 and d05100 0.87 (SCIP proves e20100 and e20200 there)
 CLAIM_KEPT_SHARE = 0.95
 #: Share of a team's time (counted from its start) by which CP-SAT on the divisible

@@ -4,7 +4,9 @@ process of its own beside the planner's own engine.
 On small tight instances a branch-and-cut with knapsack cover cuts proves what CP-SAT and the
 neighbourhood search do not: the GAP benchmark's e20100 (20 agents, 100 jobs) at 8,436 in
 16-19 s on one core, where the engine ended at 8,441-8,456 in 60 s on two. On the loose ones
-(d20100) its plans are far behind, so it only ever runs beside the engine, never instead.
+(d20100) its plans are far behind, so it only ever runs beside the engine, never instead,
+and the engine ends it and takes its worker where its relaxation is found loose
+(models.allocation: `_claims_spare_worker`).
 pywraplp holds the interpreter while SCIP runs, which would stop the engine's Python half:
 hence the process (a plain `python -c`, fed the model over a pipe, like planner.team_pool's).
 """
