@@ -112,7 +112,7 @@ FIXED_SHARE = 0.6
 #: pairs or more, the search takes the worker SCIP holds beside it (`_claims_spare_worker`).
 #: The GAP benchmark's instances with SCIP beside at 60 s: the D ones of 10 agents or more keep
 #: every pair (SCIP alone on one core ended them 0.4-1.9 % above the best known), the C and E
-#: ones 0.40-0.90 and d05100 0.87 (SCIP proves e20100 and e20200 there)
+#: ones 0.40-0.90 and d05100 0.87 (SCIP proves e20100 and e10100 there)
 CLAIM_KEPT_SHARE = 0.95
 #: Share of a team's time (counted from its start) by which CP-SAT on the divisible
 #: allocation's core must be done (`_core_start`), the core taken from CORE_ROUNDS flows
