@@ -268,7 +268,8 @@ def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
                               stats: LnsStats | None = None,
                               prices: np.ndarray | None = None,
                               patience: float | None = None,
-                              hand_over: Callable[[np.ndarray], bool] | None = None
+                              hand_over: Callable[[np.ndarray], bool] | None = None,
+                              ask_at: float | None = None
                               ) -> np.ndarray:
     """Improve a complete, feasible plan within `time_budget` seconds; never makes it worse.
 
@@ -276,11 +277,13 @@ def improve_by_neighbourhoods(inst: AllocationInstance, item_agent: np.ndarray,
     the interpreter while it solves); a sub-plan is taken only when none of its agents changed
     meanwhile. Stops early at `bound` (nothing better exists), when `settings.stop` is set, or
     after `patience` seconds without a better plan if `hand_over` says so for the plan (asked
-    again after each such stretch; without it the search stops). A worker that comes free
-    meanwhile (`settings.spare_worker`) runs one more search."""
+    again after each such stretch, and once at `ask_at` (a `time.monotonic()` time) stall or
+    not; without it the search stops). A worker that comes free meanwhile
+    (`settings.spare_worker`) runs one more search."""
     shared = _Shared(inst, item_agent, level_terms(inst, settings), settings, bound,
                      time.monotonic() + time_budget,
-                     stats if stats is not None else LnsStats(), prices, patience, hand_over)
+                     stats if stats is not None else LnsStats(), prices, patience, hand_over,
+                     ask_at)
     threads = [threading.Thread(target=shared.search, args=(settings.seed + k,), daemon=True)
                for k in range(1, max(1, settings.workers))]
     if settings.spare_worker is not None:
@@ -304,9 +307,11 @@ class _Shared:
                  names: tuple[str, ...], settings: SolveSettings, bound: int | None,
                  deadline: float, stats: LnsStats, prices: np.ndarray | None = None,
                  patience: float | None = None,
-                 hand_over: Callable[[np.ndarray], bool] | None = None):
+                 hand_over: Callable[[np.ndarray], bool] | None = None,
+                 ask_at: float | None = None):
         self.inst, self.names, self.settings = inst, names, settings
         self.patience, self.hand_over, self.handed_over = patience, hand_over, False
+        self.ask_at = ask_at
         self.bound, self.deadline, self.stats = bound, deadline, stats
         self.prices = prices
         self.best = np.asarray(item_agent, dtype=np.int64).copy()
@@ -324,14 +329,20 @@ class _Shared:
                 or self._stalled(now))
 
     def _stalled(self, now: float) -> bool:
-        """Whether the search stops after `patience` seconds without a better plan."""
-        if self.patience is None or now - self.gained < self.patience:
+        """Whether the search stops: after `patience` seconds without a better plan, or at
+        `ask_at`, if `hand_over` says so (without one, whenever asked)."""
+        if self.handed_over or not self._asks(now):
             return self.handed_over
         with self.lock:
-            if not self.handed_over and now - self.gained >= self.patience:
+            if not self.handed_over and self._asks(now):
                 self.handed_over = self.hand_over is None or self.hand_over(self.best.copy())
-                self.gained = now  # asked: the next question comes a patience later
+                # asked: the next question comes a patience later, and the timed one is spent
+                self.gained, self.ask_at = now, None
         return self.handed_over
+
+    def _asks(self, now: float) -> bool:
+        return ((self.patience is not None and now - self.gained >= self.patience)
+                or (self.ask_at is not None and now >= self.ask_at))
 
     def search_once_free(self, free: threading.Event, seed: int) -> None:
         """One more search, once `free` is set (a worker has come free), unless the first

@@ -5,6 +5,7 @@ cheaper sub-plan on the chosen agents makes the whole plan cheaper by exactly as
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -221,13 +222,34 @@ def test_it_stops_after_its_patience_without_a_better_plan():
     assert stats.neighbourhoods >= 1 and stats.improvements == 0
 
 
+# A search whose patience outlasts its time never stalls: the timed question comes all the
+# same, once; a yes ends the search (long before its 60 s), a no lets it go on to its end.
+@pytest.mark.parametrize("answer, budget", [(True, 60.0), (False, 1.0)])
+def test_it_asks_for_a_hand_over_once_at_its_time_stall_or_not(answer, budget):
+    asked = []
+
+    def hand_over(best: np.ndarray) -> bool:
+        asked.append(best.tolist())
+        return answer
+    began = time.monotonic()
+    best = improve_by_neighbourhoods(rotation_instance(), i64([1, 2, 0]), SETTINGS, budget,
+                                     patience=120.0, hand_over=hand_over, ask_at=began + 0.2)
+    assert asked == [[1, 2, 0]] and best.tolist() == [1, 2, 0]
+    assert time.monotonic() - began < 30.0
+
+
 # Two items of 2 hours. Agent 0 (capacity 3) costs 1 per item, agent 1 costs 3, agents 2-4
 # cost 10: the best plan is 1 + 3 = 4, the relaxation 3 (agent 0 at price 1 per hour: every
 # item costs 3 on agents 0 and 1). Below 4 the pairs of agents 2-4 (reduced cost 7) go, 4 of
 # the 10 pairs are left: once the search stalls, CP-SAT on them proves the plan optimal, which
-# the relaxation alone does not (its bound stays 3).
-def test_a_stalled_search_hands_over_to_cpsat_on_the_pairs_reduced_costs_leave():
+# the relaxation alone does not (its bound stays 3). A search that never stalls (patience 20 s
+# of 2) hands over the same at ASK_SHARE of its time.
+@pytest.mark.parametrize("stall_share", [0.15, 10.0])
+def test_a_stalled_search_hands_over_to_cpsat_on_the_pairs_reduced_costs_leave(
+        stall_share, monkeypatch):
+    import models.allocation as allocation
     from models.allocation import _search_then_finish
+    monkeypatch.setattr(allocation, "STALL_SHARE", stall_share)
     pairs = [(item, agent, 2) for item in range(2) for agent in range(5)]
     cost = [[1, 3, 10, 10, 10][agent] for _, agent, _ in pairs]
     inst = make_alloc([0] * 5, [3, 10, 10, 10, 10], pairs, 2, {"cost": AllocTerm(pair=i64(cost))})
