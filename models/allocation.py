@@ -113,6 +113,10 @@ FIXED_SHARE = 0.6
 #: between 31 and 48 s, behind the optimum 22379, which CP-SAT on the 33 % of the pairs the
 #: fixing keeps at 23 s proves in 10 s)
 ASK_SHARE = 0.4
+#: ... in solves of this long or more: CP-SAT needs seconds on the pairs kept, and in company
+#: solves, whose teams get a few seconds each, it cost M's plans (three runs each, region x
+#: function / key-account hybrid: 15.35-15.39 / 21.13-21.26 -> 15.44-15.50 / 21.31-21.38)
+ASK_MIN_SECONDS = 10.0
 #: Where reduced-cost fixing against the neighbourhood search's start keeps this share of the
 #: pairs or more, the search takes the worker SCIP holds beside it (`_claims_spare_worker`).
 #: The GAP benchmark's instances with SCIP beside at 60 s: the D ones of 10 agents or more keep
@@ -706,8 +710,8 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
                         seconds: float, bound: int | None, relaxed: LagrangeBound | None
                         ) -> tuple[np.ndarray, int | None]:
     """The neighbourhood search's plan within `seconds`, and the bound. Whenever the search
-    stalls (STALL_SHARE of the time limit without a better plan), and once ASK_SHARE of the
-    time limit is gone, the relaxation's reduced costs say which pairs a cheaper plan could
+    stalls (STALL_SHARE of the time limit without a better plan), and once ASK_SHARE of a
+    long time limit is gone, the relaxation's reduced costs say which pairs a cheaper plan could
     use; where they rule out most of them, CP-SAT searches the rest exactly, hinted with the
     plan, for the time left (it proves tight instances optimal or finds the last improvements
     the search misses); otherwise the search goes on. Measured on the GAP benchmark: see the
@@ -733,7 +737,8 @@ def _search_then_finish(inst: AllocationInstance, plan: np.ndarray, settings: So
     plan = improve_by_neighbourhoods(
         inst, plan, settings, deadline - time.monotonic(), bound, prices=_prices(relaxed),
         patience=patience, hand_over=hand_over if patience is not None else None,
-        ask_at=None if patience is None else deadline - (1 - ASK_SHARE) * settings.time_limit)
+        ask_at=None if patience is None or settings.time_limit < ASK_MIN_SECONDS
+        else deadline - (1 - ASK_SHARE) * settings.time_limit)
     left = deadline - time.monotonic()
     if not fixed or left <= MIN_SECONDS or _stopped(settings):
         return plan, bound

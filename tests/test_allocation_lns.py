@@ -243,21 +243,24 @@ def test_it_asks_for_a_hand_over_once_at_its_time_stall_or_not(answer, budget):
 # item costs 3 on agents 0 and 1). Below 4 the pairs of agents 2-4 (reduced cost 7) go, 4 of
 # the 10 pairs are left: once the search stalls, CP-SAT on them proves the plan optimal, which
 # the relaxation alone does not (its bound stays 3). A search that never stalls (patience 20 s
-# of 2) hands over the same at ASK_SHARE of its time.
-@pytest.mark.parametrize("stall_share", [0.15, 10.0])
+# of 2) hands over the same at ASK_SHARE of its time, where the time is long enough for it
+# (ASK_MIN_SECONDS: here 0 s, and at 10 s it goes on and the bound stays 3).
+@pytest.mark.parametrize("stall_share, ask_min_seconds, bound", [
+    (0.15, 10.0, 4), (10.0, 0.0, 4), (10.0, 10.0, 3)])
 def test_a_stalled_search_hands_over_to_cpsat_on_the_pairs_reduced_costs_leave(
-        stall_share, monkeypatch):
+        stall_share, ask_min_seconds, bound, monkeypatch):
     import models.allocation as allocation
     from models.allocation import _search_then_finish
     monkeypatch.setattr(allocation, "STALL_SHARE", stall_share)
+    monkeypatch.setattr(allocation, "ASK_MIN_SECONDS", ask_min_seconds)
     pairs = [(item, agent, 2) for item in range(2) for agent in range(5)]
     cost = [[1, 3, 10, 10, 10][agent] for _, agent, _ in pairs]
     inst = make_alloc([0] * 5, [3, 10, 10, 10, 10], pairs, 2, {"cost": AllocTerm(pair=i64(cost))})
     relaxed = lagrangian_bound(inst, ("cost",), 1.0, max_iterations=2000)
     assert relaxed.bound == 3
     settings = replace(SETTINGS, time_limit=2.0)
-    plan, bound = _search_then_finish(inst, i64([0, 1]), settings, 2.0, relaxed.bound, relaxed)
-    assert plan_cost(inst, plan, ("cost",)) == 4 and bound == 4
+    plan, proved = _search_then_finish(inst, i64([0, 1]), settings, 2.0, relaxed.bound, relaxed)
+    assert plan_cost(inst, plan, ("cost",)) == 4 and proved == bound
 
 
 # Agents 0 and 1 may each take 4 hours; agent 0 needs at least 3. Items of 2, 2 and 3 hours,
