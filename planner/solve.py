@@ -607,8 +607,8 @@ def _pools(pairs: list[int], lanes: int, seconds_left: float) -> set[int] | None
 
 def _polish(run: "_Run") -> None:
     """The time left once every team has started goes to the polishable teams that have plans
-    not proved optimal, the largest gap (objective - bound) first, in proportion to their gaps,
-    whenever a lane is free: each is solved again from its plan and the divisible optimum its
+    not proved optimal, the largest gap (objective - bound) first, in proportion to their gaps
+    (`polish_budget`), whenever a lane is free: each is solved again from its plan and the divisible optimum its
     first solve computed (`AllocSolution.flow`: XL key-account hybrid, stage 1's design kept,
     stage-2 gaps 1.34-1.47 % in three whole runs -> 1.14-1.38 % in four, where the flow took
     0.5-0.9 s of a key-account team's 1.2-4 s again), and keeps the better plan and the higher
@@ -623,8 +623,8 @@ def _polish(run: "_Run") -> None:
         gaps = _gaps_to_polish(run, polished)
         team = min(gaps, key=lambda t: (-gaps[t], t)) if gaps else None
         now = time.monotonic()
-        budget = 0.0 if team is None else min(
-            run.clock.deadline - now, run.clock.room(now) * gaps[team] / sum(gaps.values()))
+        budget = 0.0 if team is None else polish_budget(
+            run.clock.room(now), run.clock.deadline - now, gaps[team] / sum(gaps.values()))
         if budget < POLISH_MIN_SECONDS:
             if not run.running:
                 break
@@ -637,6 +637,14 @@ def _polish(run: "_Run") -> None:
         again = replace(job, budget=budget, began=now, polish=True,
                         inst=replace(inst, hint_agent=first.item_agent, hint_flow=first.flow))
         run.start(again)
+
+
+def polish_budget(room: float, left: float, share: float) -> float:
+    """A polish's time: `share` (its team's of the gaps) of the lane-seconds in `room`, but at
+    least POLISH_MIN_SECONDS, and at most the `left` of a free lane. Without that least time
+    S key-account hybrid's stage 2 ended 0.35 s early with five gaps whose largest, 9.4 of 27.2
+    M, was worth 0.26 s; with it (six runs each) its gaps 0.151-0.160 % -> 0.114-0.145 %."""
+    return min(left, max(POLISH_MIN_SECONDS, room * share))
 
 
 def _gaps_to_polish(run: "_Run", polished: set[int]) -> dict[int, int]:

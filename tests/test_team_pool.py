@@ -18,9 +18,11 @@ from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, FLOW_FLOOR_
                            FLOW_FLOOR_REACH,
                            HURRIED_TEAM_SECONDS,
                            LARGEST_TEAM_FROM, LARGEST_TEAM_SHARE, MIN_TEAM_SECONDS,
-                           POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS, TEAM_BASE_SHARE,
+                           POLISH_MIN_SECONDS, POOL_SECONDS_PER_PAIR, SMALL_TEAM_PAIRS,
+                           TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, flow_floor, largest_team_share,
+                           polish_budget,
                            qualified_pairs, sent_seconds,
                            team_order)
 from models.pipes import receive as _receive
@@ -321,6 +323,17 @@ def test_polishing_starts_on_a_free_lane_while_a_large_team_still_runs():
     _polish(run)
     assert [(team, running) for team, _, running in run.started] == [(1, [9]), (2, [9])]
     assert [budget for _, budget, _ in run.started] == pytest.approx([75, 25], abs=0.1)
+
+
+# A polish gets its team's share of the lane-seconds left (75 of 100 at 30 of 40 of the gaps),
+# at least POLISH_MIN_SECONDS (0.3 s where the share is 0.26 s: S key-account hybrid's last
+# 0.38 s) and never more than a free lane has left (0.2 s: too little to start).
+@pytest.mark.parametrize("room, left, share, budget", [
+    (100.0, 100.0, 0.75, 75.0), (0.75, 0.38, 0.345, 0.3), (0.4, 0.2, 1.0, 0.2)])
+def test_a_polish_gets_its_share_of_the_time_left_but_at_least_the_least_worth_it(
+        room, left, share, budget):
+    assert POLISH_MIN_SECONDS == 0.3
+    assert polish_budget(room, left, share) == pytest.approx(budget)
 
 
 # Each polished team starts from its plan and from the divisible optimum its first solve
