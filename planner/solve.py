@@ -608,13 +608,14 @@ def _pools(pairs: list[int], lanes: int, seconds_left: float) -> set[int] | None
 def _polish(run: "_Run") -> None:
     """The time left once every team has started goes to the polishable teams that have plans
     not proved optimal, the largest gap (objective - bound) first, in proportion to their gaps
-    (`polish_budget`), whenever a lane is free: each is solved again from its plan and the divisible optimum its
-    first solve computed (`AllocSolution.flow`: XL key-account hybrid, stage 1's design kept,
-    stage-2 gaps 1.34-1.47 % in three whole runs -> 1.14-1.38 % in four, where the flow took
-    0.5-0.9 s of a key-account team's 1.2-4 s again), and keeps the better plan and the higher
-    bound. (M key-account hybrid: its key-account teams, at 0.2 s each, held 38 M
-    of the 45 M gap, and its individuals team 0.6 M in its 4 s. L key-account hybrid: one lane
-    idled 10 s while the other finished the individuals team, when polishing waited for it.)"""
+    (`polish_budget`), whenever a lane is free: each is solved again from its plan and the
+    divisible optimum its first solve computed (`AllocSolution.flow`: XL key-account hybrid,
+    stage 1's design kept, stage-2 gaps 1.34-1.47 % in three whole runs -> 1.14-1.38 % in
+    four, where the flow took 0.5-0.9 s of a key-account team's 1.2-4 s again), and keeps the
+    better plan and the higher bound. (M key-account hybrid: its key-account teams, at 0.2 s
+    each, held 38 M of the 45 M gap, and its individuals team 0.6 M in its 4 s. L key-account
+    hybrid: one lane idled 10 s while the other finished the individuals team, when polishing
+    waited for it.)"""
     polished: set[int] = set()
     while not run.stopped():
         run.make_room(anywhere=True)
