@@ -341,6 +341,7 @@ class _Shared:
         return self.handed_over
 
     def _asks(self, now: float) -> bool:
+        """Whether `hand_over`'s question is due: a stall, or the timed question's time."""
         return ((self.patience is not None and now - self.gained >= self.patience)
                 or (self.ask_at is not None and now >= self.ask_at))
 
