@@ -62,6 +62,12 @@ LNS_ONLY_PAIRS = 100_000
 #: item x agent pair (measured on the generated companies: 4 s for 257,000 pairs)
 BUILD_SECONDS_PER_PAIR = 1.6e-5
 MIN_SECONDS = 0.2
+#: Whether CP-SAT presolves the summed whole model (`_whole_model`). Off: its presolve gains
+#: nothing on this model and costs time the search then lacks. S region x function's
+#: understaffed team (914 pairs, 5 agents, its start 7.8 % above its bound), one worker,
+#: three seeds: within 0.1 % of its bound in 0.09 s rather than 0.20-0.45 s; M's largest
+#: teams (21,000-56,000 pairs) given 1 s found no plan with it, their hint without it.
+SUMMED_PRESOLVE = False
 #: Share of a team's time its start may spend serving unassigned items by chains of moves
 #: (models.warm_start.serve_unassigned), if its data for them (about SERVE_SECONDS_PER_PAIR
 #: per pair to set up) fits in it
@@ -1221,7 +1227,8 @@ def _whole_model(inst: AllocationInstance, settings: SolveSettings) -> tuple[Cal
         names = level_terms(inst, settings)
         built = summed_model(inst, names)
         return partial(built.hint, inst), lambda solve_settings, evaluate: solve_summed(
-            built.model, names, solve_settings, partial(built.item_agent, inst), evaluate)
+            built.model, names, replace(solve_settings, presolve=SUMMED_PRESOLVE),
+            partial(built.item_agent, inst), evaluate)
     model, v, terms, devs = build_allocation(inst)
 
     def capture(solver: cp_model.CpSolver) -> np.ndarray:

@@ -53,6 +53,7 @@ def new_solver(settings: SolveSettings, time_limit: float) -> cp_model.CpSolver:
     params.relative_gap_limit = settings.relative_gap_limit
     params.log_search_progress = False
     params.linearization_level = settings.linearization_level
+    params.cp_model_presolve = settings.presolve
     if settings.linearization_level >= 2 and settings.workers > 1:
         # in a portfolio, only the "max_lp" worker uses the full linearisation
         params.subsolvers.extend(["max_lp", "default_lp", "quick_restart", "reduced_costs",

@@ -60,6 +60,8 @@ class SolveSettings:
     beside_others: bool = False
     #: a worker another solver holds beside the engine (SCIP), which the engine may claim
     spare_worker: SpareWorker | None = None
+    #: whether CP-SAT presolves the model (models.allocation turns it off for its summed model)
+    presolve: bool = True
 
 
 @dataclass(frozen=True)

@@ -617,3 +617,26 @@ def test_all_terms_of_a_plan_are_valued_at_once_as_one_by_one():
     values = evaluate_allocation_terms(inst, terms, plan)
     assert values == {"cost": 11, "left": 7, "balance": 6, "travel": 30}
     assert values == {n: evaluate_allocation_term(inst, t, plan) for n, t in terms.items()}
+
+
+# CP-SAT presolves what the settings say; the summed whole model is solved without presolve
+# (SUMMED_PRESOLVE), and with it the textbook GAP's optimum is still 9 (plan 010).
+@pytest.mark.parametrize("presolve", [True, False])
+def test_cpsat_presolves_as_the_settings_say(presolve):
+    from models.cpsat import new_solver
+    solver = new_solver(replace(SETTINGS, presolve=presolve), 1.0)
+    assert solver.parameters.cp_model_presolve is presolve
+
+
+def test_the_summed_whole_model_is_solved_without_presolve(monkeypatch):
+    import models.allocation as allocation
+    seen = []
+    solve_summed = allocation.solve_summed
+
+    def spy(model, names, settings, capture, evaluate):
+        seen.append(settings.presolve)
+        return solve_summed(model, names, settings, capture, evaluate)
+    monkeypatch.setattr(allocation, "solve_summed", spy)
+    sol = solve_with_cpsat(gap(), SETTINGS)
+    assert seen == [allocation.SUMMED_PRESOLVE] == [False]
+    assert (sol.status, sol.objective, sol.item_agent.tolist()) == ("OPTIMAL", 9, [0, 1, 0])
