@@ -63,10 +63,11 @@ LNS_ONLY_PAIRS = 100_000
 BUILD_SECONDS_PER_PAIR = 1.6e-5
 MIN_SECONDS = 0.2
 #: Whether CP-SAT presolves the summed whole model (`_whole_model`). Off: its presolve gains
-#: nothing on this model and costs time the search then lacks. S region x function's
+#: little on this model and costs time its search then lacks. S region x function's
 #: understaffed team (914 pairs, 5 agents, its start 7.8 % above its bound), one worker,
 #: three seeds: within 0.1 % of its bound in 0.09 s rather than 0.20-0.45 s; M's largest
-#: teams (21,000-56,000 pairs) given 1 s found no plan with it, their hint without it.
+#: teams (21,000-56,000 pairs) given 1 s found no plan with it, their hint without it. (The
+#: GAP benchmark and the size ladder before and after: see the README.)
 SUMMED_PRESOLVE = False
 #: Share of a team's time its start may spend serving unassigned items by chains of moves
 #: (models.warm_start.serve_unassigned), if its data for them (about SERVE_SECONDS_PER_PAIR
