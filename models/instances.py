@@ -200,6 +200,10 @@ class AllocationInstance:
     #: the divisible optimum an earlier solve of this very instance computed (its
     #: `AllocSolution.flow`), which a second solve takes instead of computing it again
     hint_flow: FlowChoice | None = None
+    #: the bound an earlier solve of this very instance proved, which a second solve of a
+    #: team of two reps takes instead of computing its whole-items bound again
+    #: (models.load_knapsack)
+    hint_bound: int | None = None
 
     @property
     def n_agents(self) -> int:

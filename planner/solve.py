@@ -636,7 +636,8 @@ def _polish(run: "_Run") -> None:
         first = run.results[team][0]
         inst = job.inst if job.inst is not None else job.build()[0]
         again = replace(job, budget=budget, began=now, polish=True,
-                        inst=replace(inst, hint_agent=first.item_agent, hint_flow=first.flow))
+                        inst=replace(inst, hint_agent=first.item_agent, hint_flow=first.flow,
+                                     hint_bound=first.bound))
         run.start(again)
 
 

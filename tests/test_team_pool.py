@@ -343,6 +343,10 @@ def test_a_polished_team_starts_from_its_plan_and_its_first_solves_flow():
     _polish(run)
     assert [(team, agent is run.results[team][0].item_agent, flow)
             for team, agent, flow in run.hints] == [(1, True, FLOW), (2, True, None)]
+    # ... and with the bound its first solve found (a team of two reps keeps its whole-items
+    # bound without computing it again: models.allocation._knapsack_bounded)
+    assert {team: inst.hint_bound for team, inst in run.polished_instances.items()} == \
+        {1: 70, 2: 40}
 
 
 # A team kept without its instance (more than POLISH_KEEP_PAIRS pairs) is built again for its
