@@ -353,3 +353,27 @@ def test_items_are_freed_the_likelier_the_less_their_cost_would_rise_elsewhere()
     counts = np.bincount(drawn, minlength=4)
     assert counts[0] > 200 and counts[0] > counts[1] > counts[2] > counts[3]
 
+
+
+# After CP-SAT the search gets what is left of the team's time even where that is less than
+# MIN_SECONDS: CP-SAT (made to end 0.15 s before the team's 2 s, unproved) is followed by the
+# search for about 0.15 s, where the solve used to end there.
+def test_the_search_gets_the_time_cpsat_leaves_however_short(monkeypatch):
+    import models.allocation as allocation
+    inst, plan = _random_instance(0)
+    ends = time.monotonic() + 1.85
+    searched: list[float] = []
+
+    def cpsat(inst, settings, **kwargs):
+        time.sleep(max(0.0, ends - time.monotonic()))
+        return replace(allocation.AllocSolution("FEASIBLE", 0, 0, plan, {}, 0.0),
+                       objective=plan_cost(inst, plan, tuple(inst.terms)))
+
+    def search(inst, plan, settings, seconds, bound, relaxed):
+        searched.append(seconds)
+        return plan, bound
+    monkeypatch.setattr(allocation, "solve_with_cpsat", cpsat)
+    monkeypatch.setattr(allocation, "_search_then_finish", search)
+    allocation.solve_allocation(inst.with_hint(plan), replace(SETTINGS, time_limit=2.0))
+    assert allocation.SEARCH_MIN_SECONDS < 0.15 < allocation.MIN_SECONDS
+    assert len(searched) == 1 and 0.05 < searched[0] <= 0.15
