@@ -133,8 +133,10 @@ POLISH_MAX_PAIRS = 2_000_000
 #: built again (about 0.5 s a million pairs): kept, XL key-account hybrid's teams of 1.2-1.3
 #: million pairs took its peak memory from 3.66-3.91 GB (two runs) to 4.03-4.07 GB (two)
 POLISH_KEEP_PAIRS = 1_000_000
-#: a second solve shorter than this is not started
+#: a second solve shorter than this is not started (but see `polish_least`) ...
 POLISH_MIN_SECONDS = 0.3
+#: ... nor ever one shorter than this
+POLISH_LEAST_SECONDS = 0.1
 #: a first pass is raised to the time its team's flow needs (`flow_floor`) with this margin
 #: (the worker's time is its budget less the sending's estimate, which must not cut it short)
 FLOW_FLOOR_MARGIN = 1.05
@@ -624,9 +626,11 @@ def _polish(run: "_Run") -> None:
         gaps = _gaps_to_polish(run, polished)
         team = min(gaps, key=lambda t: (-gaps[t], t)) if gaps else None
         now = time.monotonic()
+        room = run.clock.room(now)
+        least = polish_least(room, len(gaps))
         budget = 0.0 if team is None else polish_budget(
-            run.clock.room(now), run.clock.deadline - now, gaps[team] / sum(gaps.values()))
-        if budget < POLISH_MIN_SECONDS:
+            room, run.clock.deadline - now, gaps[team] / sum(gaps.values()), least)
+        if budget < least:
             if not run.running:
                 break
             run.wait_one()  # a team still running may yet need polishing, or free time
@@ -641,12 +645,22 @@ def _polish(run: "_Run") -> None:
         run.start(again)
 
 
-def polish_budget(room: float, left: float, share: float) -> float:
+def polish_budget(room: float, left: float, share: float,
+                  least: float = POLISH_MIN_SECONDS) -> float:
     """A polish's time: `share` (its team's of the gaps) of the lane-seconds in `room`, but at
-    least POLISH_MIN_SECONDS, and at most the `left` of a free lane. Without that least time
-    S key-account hybrid's stage 2 ended 0.35 s early with five gaps whose largest, 9.4 of 27.2
-    M, was worth 0.26 s; with it (six runs each) its gaps 0.151-0.160 % -> 0.114-0.145 %."""
-    return min(left, max(POLISH_MIN_SECONDS, room * share))
+    least `least` (`polish_least`), and at most the `left` of a free lane. Without that least
+    time S key-account hybrid's stage 2 ended 0.35 s early with five gaps whose largest, 9.4 of
+    27.2 M, was worth 0.26 s; with it (six runs each) its gaps 0.151-0.160 % -> 0.114-0.145 %."""
+    return min(left, max(least, room * share))
+
+
+def polish_least(room: float, waiting: int) -> float:
+    """The least time a polish is started with: POLISH_MIN_SECONDS, or less where the
+    lane-seconds in `room` would not give each of the `waiting` teams that much (their even
+    share of it), down to POLISH_LEAST_SECONDS. At 0.3 s S key-account hybrid's two lanes
+    polished two of its three hard teams and then idled, 0.07-0.12 s left, the third's 4.5 M
+    gap unpolished."""
+    return max(POLISH_LEAST_SECONDS, min(POLISH_MIN_SECONDS, room / max(1, waiting)))
 
 
 def _gaps_to_polish(run: "_Run", polished: set[int]) -> dict[int, int]:

@@ -22,7 +22,7 @@ from planner.solve import (FIRST_PASS_SHARE, FIRST_PASS_SHARE_SMALL, FLOW_FLOOR_
                            TEAM_BASE_SHARE,
                            _better, _Job, _Lanes,
                            _polish, _pools, first_pass_share, flow_floor, largest_team_share,
-                           polish_budget,
+                           polish_budget, polish_least,
                            qualified_pairs, sent_seconds,
                            team_order)
 from models.pipes import receive as _receive
@@ -347,6 +347,22 @@ def test_a_polished_team_starts_from_its_plan_and_its_first_solves_flow():
     # bound without computing it again: models.allocation._knapsack_bounded)
     assert {team: inst.hint_bound for team, inst in run.polished_instances.items()} == \
         {1: 70, 2: 40}
+
+
+# A polish's least time is POLISH_MIN_SECONDS (0.3 s) where the lane-seconds left give each
+# team waiting that much, else their even share, but never less than 0.1 s. S key-account
+# hybrid's third hard team (4.5 of 5.5 M of the gaps waiting), its lane free with 0.18 s left
+# and 0.27 lane-seconds in all: least 0.135 s, so it gets the 0.18 s (at least 0.3 s, none).
+@pytest.mark.parametrize("room, waiting, least", [
+    (10.0, 2, 0.3), (0.79, 3, 0.79 / 3), (0.27, 2, 0.135), (0.1, 1, 0.1), (0.05, 4, 0.1)])
+def test_a_polishs_least_time_shrinks_to_share_the_lane_seconds_left(room, waiting, least):
+    assert polish_least(room, waiting) == pytest.approx(least)
+
+
+def test_the_last_hard_team_is_polished_in_what_a_lane_has_left():
+    least = polish_least(0.27, 2)
+    budget = polish_budget(0.27, 0.18, 4.5 / 5.5, least)
+    assert budget == pytest.approx(0.18) and least <= budget < POLISH_MIN_SECONDS
 
 
 # A team kept without its instance (more than POLISH_KEEP_PAIRS pairs) is built again for its
