@@ -151,3 +151,8 @@ def test_a_ladder_case_on_a_tiny_company(monkeypatch):
     table = ladder.markdown([row])
     assert "| T | region-x-function | 12 | 150 |" in table
     assert f"| {row['status']} | {row['objective']:.2f} |" in table
+
+
+# Gaps print to three decimals: S's target of 0.1 % must be told from 0.095 % and 0.104 %.
+def test_the_ladder_prints_gaps_to_three_decimals():
+    assert [ladder._pct(g) for g in (0.0009536, 0.00104, None)] == ["0.095 %", "0.104 %", "-"]

@@ -210,4 +210,6 @@ def _objective(value: float | None) -> str:
 
 
 def _pct(gap: float | None) -> str:
-    return "-" if gap is None else f"{100 * gap:.2f} %"
+    """A gap in percent to three decimals: S's target is 0.1 %, which two decimals cannot
+    tell from 0.095 % or 0.104 %."""
+    return "-" if gap is None else f"{100 * gap:.3f} %"
