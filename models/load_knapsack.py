@@ -15,8 +15,10 @@ travel counted once per rep) is found by dynamic programming over that sum, and 
 share of it by the balance terms, convex in its load. At any prices this is a valid bound,
 and at the same prices never below the Lagrangian relaxation's value, whose loads may take
 any sum. The prices are searched one at a time (the value is concave in them). On those two
-teams (K: both reps, or either one alone; the best of the three): 945.84 M against 944.49 M
-and an optimum of 947.18 M; 824.19 M against 822.69 M and 825.31 M.
+teams (K: both reps, or either one alone; the best of the three), in 0.05-0.06 s: 945.84 M
+against CP-SAT's 944.47 M after 1 s (optimum 947.18 M), and 824.21 M against 822.57 M
+(optimum 825.31 M); on the company's five other teams of two reps, which CP-SAT proves at
+once, exactly their optima.
 """
 
 from __future__ import annotations
