@@ -164,6 +164,7 @@ class _Bands:
         return [(-d - price, knee - lo, a), (d - price, hi - knee, a)]
 
     def value(self, a: int, price: float, load: int) -> float:
+        """Rep a's balance less its priced hours at `load`."""
         return float(self.deviation[a]) * abs(load - int(self.target[a])) - price * load
 
     def least(self, a: int, price: float) -> tuple[float, int]:
@@ -174,6 +175,7 @@ class _Bands:
 
 
 def bands(inst: AllocationInstance, names: tuple[str, ...]) -> _Bands:
+    """Each rep's band, target and balance cost per hour under the summed terms `names`."""
     deviation = summed_terms(inst, names).deviation.astype(np.float64)
     target = inst.agent_target if inst.agent_target is not None \
         else np.zeros(inst.n_agents, dtype=np.int64)
