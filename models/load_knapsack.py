@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.instances import AllocationInstance, summed_terms
+from models.instances import AllocationInstance, SummedTerms, summed_terms
 
 #: the teams it is tried on: a team of three reps (S key-account hybrid's, optimum 353.06 M)
 #: got 350.64 M at best, against CP-SAT's 350.3-351.3 M
@@ -68,10 +68,9 @@ def applies(inst: AllocationInstance) -> bool:
             and inst.n_items * (int(inst.agent_hi.sum()) + 1) <= MAX_CELLS)
 
 
-def assignments(inst: AllocationInstance, names: tuple[str, ...]) -> Assignments | None:
-    """The accounts' choices under the summed terms `names`; None where a mandatory item has
-    no rep it may go to (no plan exists)."""
-    summed = summed_terms(inst, names)
+def assignments(inst: AllocationInstance, summed: SummedTerms) -> Assignments | None:
+    """The accounts' choices under the `summed` terms; None where a mandatory item has no rep
+    it may go to (no plan exists)."""
     travel = summed.travel if inst.item_account is not None else None
     account = inst.item_account if inst.item_account is not None \
         else np.arange(inst.n_items)
@@ -174,9 +173,9 @@ class _Bands:
                    for load in (int(self.lo[a]), knee, int(self.hi[a])))
 
 
-def bands(inst: AllocationInstance, names: tuple[str, ...]) -> _Bands:
-    """Each rep's band, target and balance cost per hour under the summed terms `names`."""
-    deviation = summed_terms(inst, names).deviation.astype(np.float64)
+def bands(inst: AllocationInstance, summed: SummedTerms) -> _Bands:
+    """Each rep's band, target and balance cost per hour under the `summed` terms."""
+    deviation = summed.deviation.astype(np.float64)
     target = inst.agent_target if inst.agent_target is not None \
         else np.zeros(inst.n_agents, dtype=np.int64)
     return _Bands(inst.agent_lo.astype(np.int64), inst.agent_hi.astype(np.int64),
@@ -290,12 +289,13 @@ def knapsack_bound(inst: AllocationInstance, names: tuple[str, ...], seconds: fl
     began = time.monotonic()
     if not applies(inst):
         return None
-    choices = assignments(inst, names)
+    summed = summed_terms(inst, names)
+    choices = assignments(inst, summed)
     if choices is None or cells(inst, choices) > MAX_CELLS:
         return None
-    b = bands(inst, names)
+    b = bands(inst, summed)
     best = -math.inf
-    scale, hour = _price_scale(b), _hour_value(inst, names)
+    scale, hour = _price_scale(b), _hour_value(inst, summed)
     for kept in [np.arange(inst.n_agents)] + [np.array([a]) for a in range(inst.n_agents)]:
         if time.monotonic() - began >= seconds or (upper is not None and best >= upper):
             break
@@ -317,7 +317,7 @@ def _price_scale(b: _Bands) -> float:
     return float(np.median(positive)) if len(positive) else 1.0
 
 
-def _hour_value(inst: AllocationInstance, names: tuple[str, ...]) -> float:
+def _hour_value(inst: AllocationInstance, summed: SummedTerms) -> float:
     """What an hour of an item left to nobody costs, by the median over optional items (0
     without any)."""
     optional = np.flatnonzero(inst.item_optional)
@@ -325,7 +325,7 @@ def _hour_value(inst: AllocationInstance, names: tuple[str, ...]) -> float:
         return 0.0
     hours = np.full(inst.n_items, np.inf)
     np.minimum.at(hours, inst.pair_item, inst.pair_weight.astype(np.float64))
-    per_hour = summed_terms(inst, names).unassigned[optional] / hours[optional]
+    per_hour = summed.unassigned[optional] / hours[optional]
     per_hour = per_hour[np.isfinite(per_hour)]
     return float(np.median(per_hour)) if len(per_hour) else 0.0
 
