@@ -34,6 +34,7 @@ from models.grouping_prices import grouping_prices
 from models.allocation_lns import improve_by_neighbourhoods, level_terms, plan_cost, solve_sub
 from models.allocation_mip import MIP_MARGIN_SECONDS, MipSolve, mip_applies
 from models.load_knapsack import applies as knapsack_applies, knapsack_bound
+from models.knapsack_moves import applies as knapsack_moves_apply, improve_by_knapsack_moves
 from models.allocation_proto import summed_model
 from models.band_repair import priced_repair
 from models.warm_start import improve_allocation, repair_allocation, serve_unassigned
@@ -57,6 +58,10 @@ CPSAT_ALWAYS_SECONDS = 0.01
 LNS_MIN_AGENTS = 3
 #: the most a team of two reps spends on its whole-items bound (`_knapsack_bounded`)
 KNAPSACK_SECONDS = 0.06
+#: a team the knapsack moves apply to (models.knapsack_moves): the share of its time they get
+#: after its start's descent (three reps), and the share CP-SAT gets before them (two reps)
+KNAPSACK_MOVES_SHARE = 0.5
+KNAPSACK_MOVES_CPSAT_SHARE = 0.5
 #: Above this many item x agent pairs a team skips CP-SAT's whole model (building it alone
 #: takes seconds per team, and CP-SAT barely moves in the time left): its plan is the repaired
 #: hint improved by the neighbourhood search, its bound the cheapest agent of each item.
@@ -550,6 +555,9 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
                                      began + settings.time_limit - time.monotonic() if largest
                                      else _descent_seconds(inst, settings, began, share),
                                      last=largest, quick=gives_back(inst))
+        if start is not None and knapsack_moves_apply(inst):
+            start = improve_by_knapsack_moves(
+                inst, start, names, _share_of_left(settings, began, KNAPSACK_MOVES_SHARE))
         if start is not None and inst.hint_agent is not None:
             inst = inst.with_hint(start)
     if skips_cpsat(inst, settings, started=start is not None):
@@ -575,8 +583,7 @@ def _engine(inst: AllocationInstance, settings: SolveSettings) -> AllocSolution:
     if not lns_applies(inst, settings):
         head = None if first_level_proved else _first_level_alone(inst, settings)
         if head is None:
-            return _knapsack_bounded(inst, settings, solve_with_cpsat(inst, settings,
-                                                                      repaired=start))
+            return _knapsack_bounded(inst, settings, _cpsat_then_moves(inst, settings, start))
         left = max(MIN_SECONDS, settings.time_limit - (time.monotonic() - began))
         rest = solve_with_cpsat(inst.with_hint(head.item_agent),
                                 replace(settings, time_limit=left), repaired=head.item_agent)
@@ -866,6 +873,26 @@ def _with_bound(sol: AllocSolution, bound: int | None) -> AllocSolution:
     if bound is None or sol.objective is None or (sol.bound is not None and sol.bound >= bound):
         return sol
     return replace(sol, bound=bound, level_bounds=(bound,) + tuple(sol.level_bounds[1:]))
+
+
+def _cpsat_then_moves(inst: AllocationInstance, settings: SolveSettings,
+                      start: np.ndarray | None) -> AllocSolution:
+    """CP-SAT, and on a team the knapsack moves apply to (models.knapsack_moves), those moves
+    from its plan where it leaves it unproved: CP-SAT then gets KNAPSACK_MOVES_CPSAT_SHARE of
+    the time, the moves the rest (they end earlier where none gains)."""
+    if not knapsack_moves_apply(inst) or settings.term_limits \
+            or (settings.levels and len(settings.levels) > 1):
+        return solve_with_cpsat(inst, settings, repaired=start)
+    began = time.monotonic()
+    first = solve_with_cpsat(inst, replace(
+        settings, time_limit=settings.time_limit * KNAPSACK_MOVES_CPSAT_SHARE), repaired=start)
+    if first.status != "FEASIBLE" or first.objective is None or _stopped(settings):
+        return first
+    plan = improve_by_knapsack_moves(inst, first.item_agent, level_terms(inst, settings),
+                                     settings.time_limit - (time.monotonic() - began))
+    if plan is first.item_agent:
+        return replace(first, seconds=time.monotonic() - began)
+    return _finished(inst, settings, plan, first.bound, time.monotonic() - began)
 
 
 def _knapsack_bounded(inst: AllocationInstance, settings: SolveSettings, sol: AllocSolution
