@@ -210,6 +210,7 @@ def _taken(groups: list[list[_Option]], layers: list[np.ndarray], total: int, ca
 
 
 def _apply(plan: np.ndarray, options: list[_Option]) -> np.ndarray:
+    """The plan with each option's items where the option puts them."""
     new = plan.copy()
     for o in options:
         new[list(o.items)] = o.agents
@@ -323,7 +324,7 @@ def improve_by_knapsack_moves(inst: AllocationInstance, plan: np.ndarray,
     """The plan (which holds every band) after the moves that lower its cost (the terms
     `names`), the cheaper ones round after round, a priced pair whenever those gain nothing,
     until none gains or `seconds` run out."""
-    from models.allocation import allocation_is_feasible
+    from models.allocation import allocation_is_feasible  # (models.allocation imports this)
     deadline = time.monotonic() + seconds
     team = team_of(inst, names)
     cost = plan_cost(inst, plan, names)
