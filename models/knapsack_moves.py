@@ -36,7 +36,7 @@ import numpy as np
 from models.allocation_lns import plan_cost
 from models.instances import AllocationInstance, summed_terms
 
-#: the teams the moves are tried on: up to this many reps (a pair per two of them)
+#: the teams the moves are tried on: up to this many reps (a priced pair per ordered pair)
 MAX_AGENTS = 3
 #: ... and up to this many items x hours of the largest band (one table's cells)
 MAX_CELLS = 5_000_000
@@ -49,7 +49,7 @@ MAX_COMBINATIONS = 256
 #: the bisection of a priced pair's price: at most this many tables
 PRICE_STEPS = 10
 _INF = np.int64(1) << 60
-_UNREACHED = _INF >> 1  # (a cell above this was never reached: costs may be negative)
+_UNREACHED = _INF >> 1  # (a cell never reached stays above this, costs added or not)
 
 
 def applies(inst: AllocationInstance) -> bool:
