@@ -161,52 +161,52 @@ def _accounts(team: _Team, items: list[int]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _table(groups: list[list[_Option]], cap: int, hours_of: Callable[[_Option], int],
-           cost_of: Callable[[_Option], int]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The least cost of taking one option of each group at each total of hours 0..cap
-    (unreached cells above _UNREACHED), and the table before each group and after the last
-    (for `_taken`)."""
+@dataclass(frozen=True)
+class _Table:
+    """The least cost of taking one option of each group at each total of the first rep's
+    hours 0..cap (`best`; unreached cells above _UNREACHED), the table before each group and
+    after the last (`layers`), and each group's cheapest option (cost, position) per hours."""
+
+    best: np.ndarray
+    layers: list[np.ndarray]
+    cheapest: list[dict[int, tuple[int, int]]]
+
+    def taken(self, groups: list[list[_Option]], total: int) -> list[_Option]:
+        """The options the table took to reach `total` hours."""
+        out = []
+        for g in range(len(groups) - 1, -1, -1):
+            before, value = self.layers[g], self.layers[g + 1][total]
+            for w, (c, k) in self.cheapest[g].items():
+                if 0 <= total - w < len(before) and before[total - w] + c == value:
+                    out.append(groups[g][k])
+                    total -= w
+                    break
+        return out
+
+
+def _table(groups: list[list[_Option]], cap: int, cost_of: Callable[[_Option], int]) -> _Table:
+    """The table of the groups' options by the first rep's hours, up to `cap`, each option
+    costing `cost_of` it."""
     best = np.zeros(1, dtype=np.int64)
-    layers = [best]
+    layers, cheapest = [best], []
     for options in groups:
-        cheapest = _cheapest(options, cap, hours_of, cost_of)
-        reach = min(cap, len(best) - 1 + max(cheapest, default=0))  # (totals reached so far)
+        least: dict[int, tuple[int, int]] = {}
+        for k, o in enumerate(options):
+            w, c = o.hours[0], cost_of(o)
+            if w <= cap and (w not in least or c < least[w][0]):
+                least[w] = (c, k)
+        reach = min(cap, len(best) - 1 + max(least, default=0))  # (totals reached so far)
         new = np.full(reach + 1, _INF, dtype=np.int64)
-        for w, (c, _) in cheapest.items():
+        for w, (c, _) in least.items():
             n = min(len(best), reach + 1 - w)
             if n > 0:
                 np.minimum(new[w:w + n], best[:n] + c, out=new[w:w + n])
         best = new
         layers.append(best)
+        cheapest.append(least)
     out = np.full(cap + 1, _INF, dtype=np.int64)
     out[:len(best)] = best
-    return out, layers
-
-
-def _cheapest(options: list[_Option], cap: int, hours_of: Callable[[_Option], int],
-              cost_of: Callable[[_Option], int]) -> dict[int, tuple[int, int]]:
-    """A group's cheapest option (cost, position) for each of its totals of hours up to cap."""
-    out: dict[int, tuple[int, int]] = {}
-    for k, o in enumerate(options):
-        w, c = hours_of(o), cost_of(o)
-        if w <= cap and (w not in out or c < out[w][0]):
-            out[w] = (c, k)
-    return out
-
-
-def _taken(groups: list[list[_Option]], layers: list[np.ndarray], total: int, cap: int,
-           hours_of: Callable[[_Option], int], cost_of: Callable[[_Option], int]
-           ) -> list[_Option]:
-    """The options the table (`layers`) took to reach `total` hours."""
-    out = []
-    for g in range(len(groups) - 1, -1, -1):
-        before, value = layers[g], layers[g + 1][total]
-        for w, (c, k) in _cheapest(groups[g], cap, hours_of, cost_of).items():
-            if 0 <= total - w < len(before) and before[total - w] + c == value:
-                out.append(groups[g][k])
-                total -= w
-                break
-    return out
+    return _Table(out, layers, cheapest)
 
 
 def _apply(plan: np.ndarray, options: list[_Option]) -> np.ndarray:
@@ -225,14 +225,14 @@ def _one_rep(team: _Team, plan: np.ndarray, a: int) -> np.ndarray | None:
     groups = [_options(team, g, [team.choices(i, (a,), nobody=True) for i in g], plan, (a,),
                        set()) for g in _accounts(team, items)]
     cap = int(team.hi[a])
-    best, layers = _table(groups, cap, lambda o: o.hours[0], lambda o: o.cost)
+    table = _table(groups, cap, lambda o: o.cost)
     load = np.arange(cap + 1)
-    total = np.where(best < _UNREACHED, best + team.balance(a, load), _INF)
+    total = np.where(table.best < _UNREACHED, table.best + team.balance(a, load), _INF)
     total[:int(team.lo[a])] = _INF
     at = int(np.argmin(total))
     if total[at] >= _UNREACHED:
         return None
-    return _apply(plan, _taken(groups, layers, at, cap, lambda o: o.hours[0], lambda o: o.cost))
+    return _apply(plan, table.taken(groups, at))
 
 
 def _resplit(team: _Team, plan: np.ndarray, a: int, b: int) -> np.ndarray | None:
@@ -252,13 +252,13 @@ def _resplit(team: _Team, plan: np.ndarray, a: int, b: int) -> np.ndarray | None
                    for options in other]
         other = []
     whole = sum(options[0].hours[0] + options[0].hours[1] for options in linear)
-    best, layers = _table(linear, whole, lambda o: o.hours[0], lambda o: o.cost)
+    table = _table(linear, whole, lambda o: o.cost)
     load = np.arange(whole + 1)
     found = (_INF, 0, ())
     for combo in itertools.product(*other):
         on_a = sum(o.hours[0] for o in combo) + load
         on_b = sum(o.hours[1] for o in combo) + whole - load
-        total = np.where(best < _UNREACHED, best + sum(o.cost for o in combo)
+        total = np.where(table.best < _UNREACHED, table.best + sum(o.cost for o in combo)
                          + team.balance(a, on_a) + team.balance(b, on_b), _INF)
         total[(on_a < team.lo[a]) | (on_a > team.hi[a])
               | (on_b < team.lo[b]) | (on_b > team.hi[b])] = _INF
@@ -267,8 +267,7 @@ def _resplit(team: _Team, plan: np.ndarray, a: int, b: int) -> np.ndarray | None
             found = (total[at], at, combo)
     if found[0] >= _UNREACHED:
         return None
-    return _apply(plan, _taken(linear, layers, found[1], whole, lambda o: o.hours[0],
-                              lambda o: o.cost) + list(found[2]))
+    return _apply(plan, table.taken(linear, found[1]) + list(found[2]))
 
 
 def _priced_pair(team: _Team, plan: np.ndarray, a: int, b: int, deadline: float
@@ -298,13 +297,13 @@ def _priced_pair(team: _Team, plan: np.ndarray, a: int, b: int, deadline: float
         price = (low + high) / 2
         def priced(o: _Option, price: float = price) -> int:
             return o.cost + int(round(price * o.hours[1]))
-        best, layers = _table(groups, cap, lambda o: o.hours[0], priced)
-        total = np.where(best < _UNREACHED, best + balance, _INF)
+        table = _table(groups, cap, priced)
+        total = np.where(table.best < _UNREACHED, table.best + balance, _INF)
         total[:int(team.lo[a])] = _INF
         at = int(np.argmin(total))
         if total[at] >= _UNREACHED:
             break
-        taken = _taken(groups, layers, at, cap, lambda o: o.hours[0], priced)
+        taken = table.taken(groups, at)
         if sum(o.hours[1] for o in taken) > team.hi[b]:
             low = price
         else:
